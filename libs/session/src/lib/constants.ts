@@ -1,0 +1,55 @@
+/** Metadata key set by `@Public()`. */
+export const IS_PUBLIC_KEY = 'tessera:public';
+/** Metadata key set by `@Roles()`. */
+export const ROLES_KEY = 'tessera:roles';
+/** Name under which the JWT strategy is registered with passport. */
+export const SESSION_JWT_STRATEGY = 'tessera-jwt';
+/** Request property holding the authenticated session (see `@CurrentSession()`). */
+export const SESSION_REQUEST_KEY = 'tesseraSession';
+/** JOSE `typ` of access tokens (RFC 9068 §2.1). */
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+/** Header a client sends on register/login/refresh to receive tokens in the body instead of cookies. */
+export const AUTH_MODE_HEADER = 'x-auth-mode';
+
+/** Stable machine-readable codes of authentication failures. */
+export const AuthErrorCode = {
+  TokenMissing: 'token_missing',
+  TokenInvalid: 'token_invalid',
+  TokenExpired: 'token_expired',
+  SessionRevoked: 'session_revoked',
+  SessionExpired: 'session_expired',
+  InvalidRefreshToken: 'invalid_refresh_token',
+  RefreshTokenReused: 'refresh_token_reused',
+  Forbidden: 'forbidden',
+} as const;
+/** One of the `AuthErrorCode` values. */
+export type AuthErrorCode = (typeof AuthErrorCode)[keyof typeof AuthErrorCode];
+
+/** Client-facing messages, one per code. They never echo what the client sent. */
+export const AUTH_ERROR_MESSAGES: Record<AuthErrorCode, string> = {
+  token_missing: 'Authentication required',
+  token_invalid: 'Access token is invalid',
+  token_expired: 'Access token has expired',
+  session_revoked: 'Session has been revoked',
+  session_expired: 'Session has expired',
+  invalid_refresh_token: 'Refresh token is invalid',
+  refresh_token_reused: 'Refresh token was already used; the session has been revoked',
+  forbidden: 'Insufficient role',
+};
+
+/** Messages of configuration errors, raised once at boot. */
+export const CONFIG_ERROR_MESSAGES = {
+  secretTooShort: (option: string, bytes: number) =>
+    `SessionModule option "${option}" must be at least 32 bytes (got ${bytes}). Generate one with: node -e "console.log(require('crypto').randomBytes(48).toString('base64url'))"`,
+  secretMissing: (option: string) => `SessionModule option "${option}" is required.`,
+  secretsEqual: 'SessionModule options "jwtSecret" and "sessionSecret" must differ: use two independent random keys.',
+  unknownAlgorithm: (value: unknown) =>
+    `SessionModule option "algorithm" must be "HS256" (got ${JSON.stringify(value)}).`,
+  badDuration: (option: string, value: unknown) =>
+    `SessionModule option "${option}" must be a positive duration such as 500ms, 30s, 15m, 12h or 7d (got ${JSON.stringify(value)}).`,
+  idleOverAbsolute: 'SessionModule option "idleTimeout" must not exceed "absoluteTimeout".',
+  ttlOverIdle: 'SessionModule option "accessTokenTtl" must not exceed "idleTimeout".',
+  badString: (option: string) => `SessionModule option "${option}" must be a non-empty string.`,
+  badCookiePath: 'SessionModule option "cookies.refreshTokenPath" must start with "/".',
+  badStore: 'SessionModule option "store" must implement SessionStore (create, findById, rotateRefresh, revoke, listByUser, revokeByUser).',
+} as const;

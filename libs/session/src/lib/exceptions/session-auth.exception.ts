@@ -1,0 +1,35 @@
+import { ForbiddenException, UnauthorizedException } from '@nestjs/common';
+import { AUTH_ERROR_MESSAGES, AuthErrorCode } from '../constants';
+
+/** Body of every authentication failure: `{ statusCode, error, message, code }`. */
+export interface AuthErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  code: AuthErrorCode;
+}
+
+/** 401 with a stable `code` (`token_missing`, `token_expired`, `refresh_token_reused`, ...). */
+export class SessionUnauthorizedException extends UnauthorizedException {
+  constructor(
+    readonly code: AuthErrorCode,
+    /** Whether the credential came from an `Authorization: Bearer` header (adds `WWW-Authenticate`). */
+    readonly bearer = false,
+  ) {
+    super({ statusCode: 401, error: 'Unauthorized', message: AUTH_ERROR_MESSAGES[code], code } satisfies AuthErrorBody);
+  }
+}
+
+/** 403 for an authenticated caller that lacks a required role. */
+export class SessionForbiddenException extends ForbiddenException {
+  readonly code = AuthErrorCode.Forbidden;
+
+  constructor() {
+    super({
+      statusCode: 403,
+      error: 'Forbidden',
+      message: AUTH_ERROR_MESSAGES.forbidden,
+      code: AuthErrorCode.Forbidden,
+    } satisfies AuthErrorBody);
+  }
+}

@@ -1,0 +1,113 @@
+import { HttpException, Injectable, Logger } from '@nestjs/common';
+import type { CanActivate, ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { AuthErrorCode, IS_PUBLIC_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from '../constants';
+import { SessionForbiddenException, SessionUnauthorizedException } from '../exceptions/session-auth.exception';
+import type { AuthenticatedUser } from '../interfaces/authenticated.interface';
+import { SessionJwtStrategy, TOKEN_TRANSPORT_KEY } from '../strategies/session-jwt.strategy';
+import type { SessionPrincipal } from '../strategies/session-jwt.strategy';
+
+type StrategyRun = SessionJwtStrategy & {
+  success(user: unknown): void;
+  fail(challenge?: unknown): void;
+  error(error: unknown): void;
+  redirect(): void;
+  pass(): void;
+};
+
+/**
+ * Authenticates every request that is not `@Public()` and enforces `@Roles()`.
+ * Register it as the app's global guard (`{ provide: APP_GUARD, useExisting: SessionGuard }`).
+ *
+ * It runs the strategy the way `passport.authenticate` does, but on the strategy
+ * instance of this module rather than through passport's process-wide registry:
+ * `AuthGuard()` looks strategies up by name on one singleton, so two apps in one
+ * process (tests, multi-tenant hosts) would silently share the last one registered.
+ * Every step is a protected method a subclass can override. It fails closed.
+ */
+@Injectable()
+export class SessionGuard implements CanActivate {
+  private readonly logger = new Logger(SessionGuard.name);
+
+  constructor(
+    protected readonly reflector: Reflector,
+    protected readonly strategy: SessionJwtStrategy,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.isPublic(context)) return true;
+    if (context.getType() !== 'http') throw new SessionUnauthorizedException(AuthErrorCode.TokenMissing);
+    const http = context.switchToHttp();
+    const request = http.getRequest<Request & Record<string, unknown>>();
+    let principal: SessionPrincipal;
+    try {
+      principal = await this.authenticate(request);
+    } catch (error) {
+      throw this.handleFailure(error, request, http.getResponse<Response>());
+    }
+    request.user = principal.user;
+    request[SESSION_REQUEST_KEY] = principal.session;
+    this.checkRoles(context, principal.user);
+    return true;
+  }
+
+  /** Whether the handler or its controller is marked `@Public()`. */
+  protected isPublic(context: ExecutionContext): boolean {
+    return this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]) === true;
+  }
+
+  /** Runs the passport strategy on the request and resolves to its principal. */
+  protected authenticate(request: Request): Promise<SessionPrincipal> {
+    return new Promise((resolve, reject) => {
+      // Same protocol as passport.authenticate: a per-request object whose prototype is the strategy.
+      const run = Object.create(this.strategy) as StrategyRun;
+      run.success = (user) => resolve(user as SessionPrincipal);
+      run.fail = (challenge) => reject(challenge ?? new SessionUnauthorizedException(AuthErrorCode.TokenMissing));
+      run.error = (error) => reject(error);
+      run.redirect = run.pass = () => reject(new SessionUnauthorizedException(AuthErrorCode.TokenInvalid));
+      try {
+        run.authenticate(request, { session: false });
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+
+  /** Turns any failure into a 401 with a stable code; bearer requests get `WWW-Authenticate`. */
+  protected handleFailure(error: unknown, request: Request, response: Response): HttpException {
+    const failure = this.toUnauthorized(error, request);
+    if (failure instanceof SessionUnauthorizedException && failure.bearer) {
+      response.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+    }
+    return failure;
+  }
+
+  /** Throws 403 unless the user holds one of the roles named by `@Roles()`, if any. */
+  protected checkRoles(context: ExecutionContext, user: AuthenticatedUser): void {
+    const required = this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (required && required.length > 0 && !required.some((role) => user.roles.includes(role))) {
+      throw new SessionForbiddenException();
+    }
+  }
+
+  private toUnauthorized(error: unknown, request: Request): HttpException {
+    const bearer = (request as Request & Record<string, unknown>)[TOKEN_TRANSPORT_KEY] === 'bearer';
+    if (error instanceof SessionUnauthorizedException) {
+      return error.bearer === bearer ? error : new SessionUnauthorizedException(error.code, bearer);
+    }
+    if (error instanceof HttpException) return error;
+    if (error instanceof Error && error.message === 'No auth token') {
+      return new SessionUnauthorizedException(AuthErrorCode.TokenMissing, bearer);
+    }
+    if (error instanceof Error && /^(JsonWebTokenError|NotBeforeError|TokenExpiredError)$/.test(error.name)) {
+      return new SessionUnauthorizedException(AuthErrorCode.TokenInvalid, bearer);
+    }
+    // Anything else (a store outage, a bug) fails closed; log the kind, never the details.
+    this.logger.warn(`Authentication failed unexpectedly (${error instanceof Error ? error.name : typeof error})`);
+    return new SessionUnauthorizedException(AuthErrorCode.TokenInvalid, bearer);
+  }
+}

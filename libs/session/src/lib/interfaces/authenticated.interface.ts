@@ -1,0 +1,36 @@
+/** How the access token reached the server. */
+export type TokenTransport = 'bearer' | 'cookie';
+
+/** The caller, as `@CurrentUser()` returns it. Taken from the verified access token. */
+export interface AuthenticatedUser {
+  /** User id (`sub` claim). */
+  id: string;
+  /** Roles granted to the session (`roles` claim). */
+  roles: string[];
+}
+
+/** The caller's session, as `@CurrentSession()` returns it. */
+export interface AuthenticatedSession {
+  /** Session id (`sid` claim); a public handle, not a credential. */
+  id: string;
+  /** Owner of the session. */
+  userId: string;
+  /** Where the access token came from; bearer requests are exempt from CSRF checks. */
+  transport: TokenTransport;
+  /** When the access token that authenticated this request expires. */
+  accessTokenExpiresAt: Date;
+  /** `jti` of that access token. */
+  tokenId: string;
+}
+
+/** Claims of a Tessera access token (RFC 9068 profile; no personal data besides the user id). */
+export interface AccessTokenClaims {
+  iss: string;
+  aud: string;
+  sub: string;
+  sid: string;
+  jti: string;
+  iat: number;
+  exp: number;
+  roles: string[];
+}

@@ -1,0 +1,94 @@
+/** Why a session stopped being usable. */
+export type RevocationReason =
+  | 'logout'
+  | 'logout_all'
+  | 'refresh_token_reused'
+  | 'evicted'
+  | 'admin'
+  | 'reissued'
+  | 'password_changed';
+
+/** One session as a store keeps it. Times are `Date`s; hashes are base64url HMAC-SHA256 values. */
+export interface SessionRecord {
+  /** Public handle of the session (not a credential). */
+  id: string;
+  /** Owner of the session. */
+  userId: string;
+  /** Roles copied into access tokens issued for this session. */
+  roles: string[];
+  /** Hash of the refresh token that is valid now. */
+  refreshHash: string;
+  /** Hash of the refresh token that the last rotation replaced, if any. */
+  previousRefreshHash: string | null;
+  /** How many rotations this session has gone through. */
+  generation: number;
+  /** When the last rotation happened, if any. */
+  rotatedAt: Date | null;
+  /** When the session was created (login). */
+  createdAt: Date;
+  /** Last recorded activity. */
+  lastSeenAt: Date;
+  /** When the session ends unless it is used again (idle timeout, capped by the absolute one). */
+  expiresAt: Date;
+  /** When the session ends whatever happens (absolute timeout). */
+  absoluteExpiresAt: Date;
+  /** When the session was revoked, or null while it is live. */
+  revokedAt: Date | null;
+  /** Why it was revoked. */
+  revokedReason: RevocationReason | null;
+  /** User agent seen at login, truncated. */
+  userAgent: string | null;
+  /** Client IP seen at login. */
+  ip: string | null;
+}
+
+/** What a rotation writes when its compare-and-swap succeeds. */
+export interface RefreshRotation {
+  /** Hash the session must still hold for the swap to happen. */
+  expectedRefreshHash: string;
+  /** Hash of the new refresh token. */
+  refreshHash: string;
+  /** Time of the rotation; the session must not be expired at this time. */
+  now: Date;
+  /** New idle expiry; the store caps it at `absoluteExpiresAt`. */
+  expiresAt: Date;
+}
+
+/**
+ * Persistence contract for sessions. Guards and services inject the `SessionStore`
+ * token, never a concrete class. Every implementation must pass the shared contract
+ * suite exported from `@tessera/session/testing`.
+ *
+ * The shape suits a key-value store as well as SQL: every hot operation addresses
+ * one session by id, and rotation is a single atomic compare-and-swap.
+ */
+export interface SessionStore {
+  /** Inserts a new session. Ids are unique; inserting an existing id must fail. */
+  create(session: SessionRecord): Promise<void>;
+
+  /** Returns the session with this id, revoked or expired ones included, or null. */
+  findById(id: string): Promise<SessionRecord | null>;
+
+  /**
+   * Atomically replaces the refresh hash when, and only when, the session exists,
+   * is not revoked, is not expired at `rotation.now`, and still holds
+   * `rotation.expectedRefreshHash`. On success it also moves the old hash to
+   * `previousRefreshHash`, increments `generation`, sets `rotatedAt` and
+   * `lastSeenAt` to `now`, sets `expiresAt` to `min(rotation.expiresAt, absoluteExpiresAt)`,
+   * and returns the updated record. Otherwise it changes nothing and returns null.
+   * Of many concurrent calls with the same expected hash, exactly one succeeds.
+   */
+  rotateRefresh(id: string, rotation: RefreshRotation): Promise<SessionRecord | null>;
+
+  /** Marks one live session revoked; returns false when it was already revoked or absent. */
+  revoke(id: string, reason: RevocationReason, at: Date): Promise<boolean>;
+
+  /** Live (not revoked, not expired at `now`) sessions of a user, oldest first. */
+  listByUser(userId: string, now: Date): Promise<SessionRecord[]>;
+
+  /** Revokes every not-yet-revoked session of a user except `exceptId`; returns the revoked ids. */
+  revokeByUser(userId: string, reason: RevocationReason, at: Date, exceptId?: string): Promise<string[]>;
+}
+
+/** Injection token for the configured `SessionStore`. */
+export const SessionStore = Symbol('SessionStore');

@@ -1,0 +1,55 @@
+import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { SessionGuard } from './guards/session.guard';
+import { SessionClock } from './interfaces/clock.interface';
+import type { SessionModuleOptions } from './interfaces/session-module-options.interface';
+import { SessionStore } from './interfaces/session-store.interface';
+import { RESOLVED_SESSION_OPTIONS, resolveSessionOptions } from './options/session-options';
+import type { ResolvedSessionOptions } from './options/session-options';
+import { ConfigurableModuleClass, SESSION_MODULE_OPTIONS } from './session.module-definition';
+import { AccessTokenService } from './services/access-token.service';
+import { SessionService } from './services/session.service';
+import { SessionTransportService } from './services/session-transport.service';
+import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
+
+/**
+ * Sessions for a Nest app: `SessionModule.forRoot({ jwtSecret, sessionSecret, store })`
+ * or `forRootAsync`. The app mounts `SessionGuard` itself (`APP_GUARD`).
+ */
+@Module({
+  // Keys are passed on every sign/verify call, so JwtModule needs no options of its own.
+  imports: [JwtModule.register({})],
+  providers: [
+    {
+      provide: RESOLVED_SESSION_OPTIONS,
+      inject: [SESSION_MODULE_OPTIONS],
+      useFactory: (options: SessionModuleOptions) => resolveSessionOptions(options),
+    },
+    {
+      provide: SessionStore,
+      inject: [RESOLVED_SESSION_OPTIONS],
+      useFactory: (options: ResolvedSessionOptions) => options.store,
+    },
+    {
+      provide: SessionClock,
+      inject: [RESOLVED_SESSION_OPTIONS],
+      useFactory: (options: ResolvedSessionOptions) => options.clock,
+    },
+    AccessTokenService,
+    SessionService,
+    SessionTransportService,
+    SessionJwtStrategy,
+    SessionGuard,
+  ],
+  exports: [
+    RESOLVED_SESSION_OPTIONS,
+    SessionStore,
+    SessionClock,
+    AccessTokenService,
+    SessionService,
+    SessionTransportService,
+    SessionJwtStrategy,
+    SessionGuard,
+  ],
+})
+export class SessionModule extends ConfigurableModuleClass {}

@@ -1,0 +1,69 @@
+import type { RefreshRotation, RevocationReason, SessionRecord, SessionStore } from '../interfaces/session-store.interface';
+
+function copy(record: SessionRecord): SessionRecord {
+  return { ...record, roles: [...record.roles] };
+}
+
+function isLive(record: SessionRecord, now: Date): boolean {
+  return record.revokedAt === null && record.expiresAt.getTime() > now.getTime();
+}
+
+/**
+ * A `SessionStore` in process memory, for tests and single-process apps. Every
+ * method runs synchronously inside the promise, so each one is atomic. Sessions
+ * are lost on restart and are not shared between processes.
+ */
+export class InMemorySessionStore implements SessionStore {
+  private readonly sessions = new Map<string, SessionRecord>();
+
+  async create(session: SessionRecord): Promise<void> {
+    if (this.sessions.has(session.id)) throw new Error('Session id already exists');
+    this.sessions.set(session.id, copy(session));
+  }
+
+  async findById(id: string): Promise<SessionRecord | null> {
+    const record = this.sessions.get(id);
+    return record ? copy(record) : null;
+  }
+
+  async rotateRefresh(id: string, rotation: RefreshRotation): Promise<SessionRecord | null> {
+    const record = this.sessions.get(id);
+    if (!record || !isLive(record, rotation.now) || record.refreshHash !== rotation.expectedRefreshHash) {
+      return null;
+    }
+    record.previousRefreshHash = record.refreshHash;
+    record.refreshHash = rotation.refreshHash;
+    record.generation += 1;
+    record.rotatedAt = rotation.now;
+    record.lastSeenAt = rotation.now;
+    record.expiresAt = new Date(Math.min(rotation.expiresAt.getTime(), record.absoluteExpiresAt.getTime()));
+    return copy(record);
+  }
+
+  async revoke(id: string, reason: RevocationReason, at: Date): Promise<boolean> {
+    const record = this.sessions.get(id);
+    if (!record || record.revokedAt !== null) return false;
+    record.revokedAt = at;
+    record.revokedReason = reason;
+    return true;
+  }
+
+  async listByUser(userId: string, now: Date): Promise<SessionRecord[]> {
+    return [...this.sessions.values()]
+      .filter((record) => record.userId === userId && isLive(record, now))
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id))
+      .map(copy);
+  }
+
+  async revokeByUser(userId: string, reason: RevocationReason, at: Date, exceptId?: string): Promise<string[]> {
+    const revoked: string[] = [];
+    for (const record of this.sessions.values()) {
+      if (record.userId === userId && record.id !== exceptId && record.revokedAt === null) {
+        record.revokedAt = at;
+        record.revokedReason = reason;
+        revoked.push(record.id);
+      }
+    }
+    return revoked;
+  }
+}

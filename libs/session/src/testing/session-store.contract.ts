@@ -1,0 +1,200 @@
+import { randomBytes } from 'node:crypto';
+import type { SessionRecord, SessionStore } from '../lib/interfaces/session-store.interface';
+
+/** How the contract suite gets a store to test. */
+export interface SessionStoreContractHooks {
+  /** Returns the store under test; called in `beforeAll`. */
+  setup(): Promise<SessionStore> | SessionStore;
+  /** Releases what `setup` opened; called in `afterAll`. */
+  teardown?(): Promise<void> | void;
+}
+
+const HOUR = 3_600_000;
+const id = () => randomBytes(16).toString('base64url');
+
+/** A valid session record for tests, with unique ids; override any field. */
+export function sessionRecordFixture(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  const now = new Date('2030-01-01T00:00:00.000Z');
+  return {
+    id: id(),
+    userId: `user-${id()}`,
+    roles: ['user'],
+    refreshHash: id(),
+    previousRefreshHash: null,
+    generation: 0,
+    rotatedAt: null,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: new Date(now.getTime() + 24 * HOUR),
+    absoluteExpiresAt: new Date(now.getTime() + 72 * HOUR),
+    revokedAt: null,
+    revokedReason: null,
+    userAgent: 'contract-test',
+    ip: '127.0.0.1',
+    ...overrides,
+  };
+}
+
+/**
+ * The behaviour every `SessionStore` must have. Run it against each real backend:
+ * `describeSessionStoreContract('postgres', { setup: () => storeFromRealDatabase() })`.
+ * Tests use fresh random ids, so they need no empty database.
+ */
+export function describeSessionStoreContract(name: string, hooks: SessionStoreContractHooks): void {
+  describe(`SessionStore contract: ${name}`, () => {
+    let store: SessionStore;
+
+    beforeAll(async () => {
+      store = await hooks.setup();
+    });
+
+    afterAll(async () => {
+      await hooks.teardown?.();
+    });
+
+    const at = (record: SessionRecord, hours: number) => new Date(record.createdAt.getTime() + hours * HOUR);
+
+    it('stores a session and finds it by id with every field intact', async () => {
+      const record = sessionRecordFixture({ roles: ['user', 'admin'], userAgent: 'Mozilla/5.0 ✓', ip: '::1' });
+      await store.create(record);
+      expect(await store.findById(record.id)).toEqual(record);
+    });
+
+    it('returns null for an unknown id', async () => {
+      expect(await store.findById(id())).toBeNull();
+    });
+
+    it('refuses a second session with the same id', async () => {
+      const record = sessionRecordFixture();
+      await store.create(record);
+      await expect(store.create({ ...record, userId: 'someone-else' })).rejects.toThrow();
+      expect((await store.findById(record.id))?.userId).toBe(record.userId);
+    });
+
+    it('rotates the refresh hash when the expected hash matches', async () => {
+      const record = sessionRecordFixture();
+      await store.create(record);
+      const now = at(record, 1);
+      const rotated = await store.rotateRefresh(record.id, {
+        expectedRefreshHash: record.refreshHash,
+        refreshHash: 'next-hash',
+        now,
+        expiresAt: at(record, 25),
+      });
+      expect(rotated).toEqual({
+        ...record,
+        refreshHash: 'next-hash',
+        previousRefreshHash: record.refreshHash,
+        generation: 1,
+        rotatedAt: now,
+        lastSeenAt: now,
+        expiresAt: at(record, 25),
+      });
+      expect(await store.findById(record.id)).toEqual(rotated);
+    });
+
+    it('caps the new expiry at the absolute expiry', async () => {
+      const record = sessionRecordFixture();
+      await store.create(record);
+      const rotated = await store.rotateRefresh(record.id, {
+        expectedRefreshHash: record.refreshHash,
+        refreshHash: 'next',
+        now: at(record, 1),
+        expiresAt: at(record, 1000),
+      });
+      expect(rotated?.expiresAt).toEqual(record.absoluteExpiresAt);
+    });
+
+    it('changes nothing when the expected hash does not match', async () => {
+      const record = sessionRecordFixture();
+      await store.create(record);
+      const result = await store.rotateRefresh(record.id, {
+        expectedRefreshHash: 'stale',
+        refreshHash: 'next',
+        now: at(record, 1),
+        expiresAt: at(record, 25),
+      });
+      expect(result).toBeNull();
+      expect(await store.findById(record.id)).toEqual(record);
+    });
+
+    it('does not rotate a revoked, an expired or an unknown session', async () => {
+      const revoked = sessionRecordFixture();
+      const expired = sessionRecordFixture();
+      await store.create(revoked);
+      await store.create(expired);
+      await store.revoke(revoked.id, 'logout', at(revoked, 1));
+      const rotation = (record: SessionRecord, hours: number) => ({
+        expectedRefreshHash: record.refreshHash,
+        refreshHash: 'next',
+        now: at(record, hours),
+        expiresAt: at(record, hours + 24),
+      });
+      expect(await store.rotateRefresh(revoked.id, rotation(revoked, 2))).toBeNull();
+      expect(await store.rotateRefresh(expired.id, rotation(expired, 24))).toBeNull();
+      expect(await store.rotateRefresh(id(), rotation(expired, 1))).toBeNull();
+      expect((await store.findById(expired.id))?.refreshHash).toBe(expired.refreshHash);
+    });
+
+    it('lets exactly one of many concurrent rotations of one generation win', async () => {
+      const record = sessionRecordFixture();
+      await store.create(record);
+      let expected = record.refreshHash;
+      for (let generation = 1; generation <= 3; generation++) {
+        const attempts = Array.from({ length: 25 }, (_, i) =>
+          store.rotateRefresh(record.id, {
+            expectedRefreshHash: expected,
+            refreshHash: `g${generation}-attempt-${i}`,
+            now: at(record, generation),
+            expiresAt: at(record, generation + 24),
+          }),
+        );
+        const winners = (await Promise.all(attempts)).filter((result) => result !== null);
+        expect(winners).toHaveLength(1);
+        expect(winners[0]?.generation).toBe(generation);
+        const stored = await store.findById(record.id);
+        expect(stored?.refreshHash).toBe(winners[0]?.refreshHash);
+        expected = winners[0]!.refreshHash;
+      }
+    });
+
+    it('revokes a session once, recording when and why', async () => {
+      const record = sessionRecordFixture();
+      await store.create(record);
+      expect(await store.revoke(record.id, 'logout', at(record, 2))).toBe(true);
+      expect(await store.revoke(record.id, 'admin', at(record, 3))).toBe(false);
+      expect(await store.revoke(id(), 'logout', at(record, 3))).toBe(false);
+      const stored = await store.findById(record.id);
+      expect(stored?.revokedAt).toEqual(at(record, 2));
+      expect(stored?.revokedReason).toBe('logout');
+    });
+
+    it("lists a user's live sessions, oldest first, and no one else's", async () => {
+      const userId = `user-${id()}`;
+      const base = sessionRecordFixture({ userId });
+      const older = { ...sessionRecordFixture({ userId }), createdAt: new Date(base.createdAt.getTime() - HOUR) };
+      const revoked = sessionRecordFixture({ userId });
+      const expired = sessionRecordFixture({ userId, expiresAt: at(base, 1) });
+      const stranger = sessionRecordFixture();
+      for (const record of [base, older, revoked, expired, stranger]) await store.create(record);
+      await store.revoke(revoked.id, 'logout', at(base, 0.5));
+      const listed = await store.listByUser(userId, at(base, 2));
+      expect(listed.map((record) => record.id)).toEqual([older.id, base.id]);
+      expect(await store.listByUser(`user-${id()}`, at(base, 2))).toEqual([]);
+    });
+
+    it("revokes all of a user's sessions but the one kept", async () => {
+      const userId = `user-${id()}`;
+      const keep = sessionRecordFixture({ userId });
+      const others = [sessionRecordFixture({ userId }), sessionRecordFixture({ userId })];
+      const stranger = sessionRecordFixture();
+      for (const record of [keep, ...others, stranger]) await store.create(record);
+      const revoked = await store.revokeByUser(userId, 'logout_all', at(keep, 1), keep.id);
+      expect([...revoked].sort()).toEqual(others.map((record) => record.id).sort());
+      expect((await store.listByUser(userId, at(keep, 2))).map((record) => record.id)).toEqual([keep.id]);
+      expect((await store.findById(stranger.id))?.revokedAt).toBeNull();
+      expect((await store.findById(others[0].id))?.revokedReason).toBe('logout_all');
+      expect(await store.revokeByUser(userId, 'logout_all', at(keep, 3))).toEqual([keep.id]);
+    });
+  });
+}
