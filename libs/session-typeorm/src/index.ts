@@ -1,0 +1,9 @@
+export * from './lib/entities/session.entity';
+export * from './lib/migrations';
+export * from './lib/stores/typeorm-session.store';
+export * from './lib/session-typeorm.module';
+
+import { SessionEntity } from './lib/entities/session.entity';
+
+/** Entities of this adapter; add them to your DataSource's `entities` (or use `autoLoadEntities`). */
+export const sessionEntities = [SessionEntity];

@@ -1,0 +1,37 @@
+import { Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
+import { getRepositoryToken, TypeOrmModule } from '@nestjs/typeorm';
+import type { DataSource, DataSourceOptions, Repository } from 'typeorm';
+import { SessionEntity } from './entities/session.entity';
+import { TypeOrmSessionStore } from './stores/typeorm-session.store';
+
+/** Options of `SessionTypeOrmModule.forFeature`. */
+export interface SessionTypeOrmModuleOptions {
+  /** The app's data source (name, options or instance) when it is not the default one. Default: the default data source. */
+  dataSource?: DataSource | DataSourceOptions | string;
+}
+
+/**
+ * Provides `TypeOrmSessionStore` on a connection the app owns: it registers the
+ * session entity with `TypeOrmModule.forFeature` and never opens a connection itself.
+ * Hand the store to `SessionModule.forRootAsync({ imports: [SessionTypeOrmModule.forFeature()],
+ * inject: [TypeOrmSessionStore], useFactory: (store) => ({ store, ... }) })`.
+ */
+@Module({})
+export class SessionTypeOrmModule {
+  /** Registers the session entity and the store on the app's data source. */
+  static forFeature(options: SessionTypeOrmModuleOptions = {}): DynamicModule {
+    return {
+      module: SessionTypeOrmModule,
+      imports: [TypeOrmModule.forFeature([SessionEntity], options.dataSource)],
+      providers: [
+        {
+          provide: TypeOrmSessionStore,
+          inject: [getRepositoryToken(SessionEntity, options.dataSource)],
+          useFactory: (repository: Repository<SessionEntity>) => new TypeOrmSessionStore(repository),
+        },
+      ],
+      exports: [TypeOrmSessionStore],
+    };
+  }
+}

@@ -1,0 +1,135 @@
+import type { RefreshRotation, RevocationReason, SessionRecord, SessionStore } from '@tessera/session';
+import type { Repository } from 'typeorm';
+import type { SessionEntity } from '../entities/session.entity';
+
+interface SessionRow {
+  id: string;
+  user_id: string;
+  roles: string[];
+  refresh_hash: string;
+  previous_refresh_hash: string | null;
+  generation: number;
+  rotated_at: Date | null;
+  created_at: Date;
+  last_seen_at: Date;
+  expires_at: Date;
+  absolute_expires_at: Date;
+  revoked_at: Date | null;
+  revoked_reason: string | null;
+  user_agent: string | null;
+  ip: string | null;
+}
+
+const COLUMNS =
+  'id, user_id, roles, refresh_hash, previous_refresh_hash, generation, rotated_at, created_at, ' +
+  'last_seen_at, expires_at, absolute_expires_at, revoked_at, revoked_reason, user_agent, ip';
+
+function toRecord(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    roles: row.roles,
+    refreshHash: row.refresh_hash,
+    previousRefreshHash: row.previous_refresh_hash,
+    generation: row.generation,
+    rotatedAt: row.rotated_at,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    expiresAt: row.expires_at,
+    absoluteExpiresAt: row.absolute_expires_at,
+    revokedAt: row.revoked_at,
+    revokedReason: row.revoked_reason as RevocationReason | null,
+    userAgent: row.user_agent,
+    ip: row.ip,
+  };
+}
+
+/**
+ * `SessionStore` on PostgreSQL through TypeORM. Every operation is one SQL statement,
+ * one round trip; rotation is a conditional `UPDATE ... RETURNING`, which PostgreSQL
+ * runs atomically per row (a concurrent loser re-checks the hash and matches nothing).
+ */
+export class TypeOrmSessionStore implements SessionStore {
+  private readonly table: string;
+
+  constructor(private readonly repository: Repository<SessionEntity>) {
+    const { schema, tableName } = repository.metadata;
+    const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+    this.table = schema ? `${quote(schema)}.${quote(tableName)}` : quote(tableName);
+  }
+
+  async create(session: SessionRecord): Promise<void> {
+    await this.repository.manager.query(
+      `INSERT INTO ${this.table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+      [
+        session.id,
+        session.userId,
+        session.roles,
+        session.refreshHash,
+        session.previousRefreshHash,
+        session.generation,
+        session.rotatedAt,
+        session.createdAt,
+        session.lastSeenAt,
+        session.expiresAt,
+        session.absoluteExpiresAt,
+        session.revokedAt,
+        session.revokedReason,
+        session.userAgent,
+        session.ip,
+      ],
+    );
+  }
+
+  async findById(id: string): Promise<SessionRecord | null> {
+    const rows: SessionRow[] = await this.repository.manager.query(
+      `SELECT ${COLUMNS} FROM ${this.table} WHERE id = $1`,
+      [id],
+    );
+    return rows.length > 0 ? toRecord(rows[0]) : null;
+  }
+
+  async rotateRefresh(id: string, rotation: RefreshRotation): Promise<SessionRecord | null> {
+    const [rows] = (await this.repository.manager.query(
+      `UPDATE ${this.table}
+          SET previous_refresh_hash = refresh_hash,
+              refresh_hash = $3,
+              generation = generation + 1,
+              rotated_at = $4,
+              last_seen_at = $4,
+              expires_at = LEAST($5::timestamptz, absolute_expires_at)
+        WHERE id = $1 AND refresh_hash = $2 AND revoked_at IS NULL AND expires_at > $4
+        RETURNING ${COLUMNS}`,
+      [id, rotation.expectedRefreshHash, rotation.refreshHash, rotation.now, rotation.expiresAt],
+    )) as [SessionRow[], number];
+    return rows.length > 0 ? toRecord(rows[0]) : null;
+  }
+
+  async revoke(id: string, reason: RevocationReason, at: Date): Promise<boolean> {
+    const [, count] = (await this.repository.manager.query(
+      `UPDATE ${this.table} SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL`,
+      [id, at, reason],
+    )) as [unknown, number];
+    return count > 0;
+  }
+
+  async listByUser(userId: string, now: Date): Promise<SessionRecord[]> {
+    const rows: SessionRow[] = await this.repository.manager.query(
+      `SELECT ${COLUMNS} FROM ${this.table}
+        WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+        ORDER BY created_at, id`,
+      [userId, now],
+    );
+    return rows.map(toRecord);
+  }
+
+  async revokeByUser(userId: string, reason: RevocationReason, at: Date, exceptId?: string): Promise<string[]> {
+    const [rows] = (await this.repository.manager.query(
+      `UPDATE ${this.table} SET revoked_at = $2, revoked_reason = $3
+        WHERE user_id = $1 AND revoked_at IS NULL AND ($4::text IS NULL OR id <> $4)
+        RETURNING id`,
+      [userId, at, reason, exceptId ?? null],
+    )) as [{ id: string }[], number];
+    return rows.map((row) => row.id);
+  }
+}
