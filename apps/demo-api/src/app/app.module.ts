@@ -1,0 +1,65 @@
+import { Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { SessionGuard, SessionModule } from '@tessera/session';
+import type { SessionClock } from '@tessera/session';
+import { SessionTypeOrmModule, TypeOrmSessionStore } from '@tessera/session-typeorm';
+import { AuthController } from './auth/auth.controller';
+import { LoginRateLimiter } from './auth/login-rate-limiter';
+import { HttpExceptionFilter } from './common/http-exception.filter';
+import { AppConfig } from './config/app-config';
+import { dataSourceOptions } from './database/database';
+import { HealthController } from './health/health.controller';
+import { MeController } from './me/me.controller';
+import { UserEntity } from './users/user.entity';
+import { UsersService } from './users/users.service';
+
+/** Test-only replacements. */
+export interface AppOverrides {
+  /** Clock for every time rule (expiry tests move it instead of sleeping). */
+  clock?: SessionClock;
+}
+
+/** The demo app: sessions in PostgreSQL, `SessionGuard` on every route that is not `@Public()`. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, overrides: AppOverrides = {}): DynamicModule {
+    if (!config.databaseUrl) throw new Error('AppModule needs config.databaseUrl (main.ts starts the embedded server)');
+    const url = config.databaseUrl;
+    return {
+      module: AppModule,
+      global: true,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          // Fail fast at boot rather than retrying for half a minute.
+          useFactory: () => ({ ...dataSourceOptions(url), retryAttempts: 2, retryDelay: 1_000 }),
+        }),
+        TypeOrmModule.forFeature([UserEntity]),
+        SessionModule.forRootAsync({
+          imports: [SessionTypeOrmModule.forFeature()],
+          inject: [TypeOrmSessionStore],
+          useFactory: (store: TypeOrmSessionStore) => ({
+            store,
+            jwtSecret: config.jwtSecret,
+            sessionSecret: config.sessionSecret,
+            accessTokenTtl: config.accessTokenTtlMs,
+            idleTimeout: config.idleTimeoutMs,
+            absoluteTimeout: config.absoluteTimeoutMs,
+            cookies: { secure: config.cookieSecure },
+            clock: overrides.clock,
+          }),
+        }),
+      ],
+      controllers: [HealthController, AuthController, MeController],
+      providers: [
+        { provide: AppConfig, useValue: config },
+        UsersService,
+        LoginRateLimiter,
+        { provide: APP_GUARD, useExisting: SessionGuard },
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+      ],
+      exports: [AppConfig],
+    };
+  }
+}

@@ -1,0 +1,115 @@
+import { Body, Controller, HttpCode, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  CurrentSession,
+  Public,
+  SessionService,
+  SessionTransportService,
+  SessionUnauthorizedException,
+} from '@tessera/session';
+import type { AuthenticatedSession } from '@tessera/session';
+import type { Request, Response } from 'express';
+import { UsersService } from '../users/users.service';
+import { CredentialsDto, RefreshDto } from './auth.dto';
+import { LoginRateLimiter } from './login-rate-limiter';
+
+const AUTH_MODE_HEADER = {
+  name: 'X-Auth-Mode',
+  required: false,
+  description: 'Send `bearer` to get tokens in the body instead of cookies.',
+};
+
+/** Register, login, refresh and logout, in cookie mode or bearer mode. */
+@ApiTags('auth')
+@Controller('auth')
+export class AuthController {
+  constructor(
+    private readonly users: UsersService,
+    private readonly sessions: SessionService,
+    private readonly transport: SessionTransportService,
+    private readonly limiter: LoginRateLimiter,
+  ) {}
+
+  @Public()
+  @Post('register')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Create an account' })
+  @ApiResponse({ status: 201, description: '`{ id, email }`' })
+  @ApiResponse({ status: 400, description: 'Invalid email, or a password shorter than 8 or longer than 128' })
+  @ApiResponse({ status: 409, description: '`email_taken`' })
+  async register(@Body() body: CredentialsDto): Promise<{ id: string; email: string }> {
+    const user = await this.users.register(body.email, body.password);
+    return { id: user.id, email: user.email };
+  }
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  @ApiHeader(AUTH_MODE_HEADER)
+  @ApiOperation({ summary: 'Start a new session' })
+  @ApiResponse({ status: 200, description: 'Cookie mode: `{ user, session }` and cookies. Bearer mode: tokens in the body.' })
+  @ApiResponse({ status: 401, description: '`invalid_credentials`, the same for an unknown email and a wrong password' })
+  @ApiResponse({ status: 429, description: '`too_many_attempts`' })
+  async login(@Body() body: CredentialsDto, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
+    const key = this.limiter.key(body.email, request.ip);
+    this.limiter.assertAllowed(key);
+    const user = await this.users.verifyCredentials(body.email, body.password);
+    if (!user) {
+      this.limiter.recordFailure(key);
+      throw new UnauthorizedException({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: 'Invalid email or password',
+        code: 'invalid_credentials',
+      });
+    }
+    this.limiter.reset(key);
+    // Always a new session, whatever the request carried (no fixation).
+    const issued = await this.sessions.create(
+      { id: user.id, roles: user.roles },
+      { userAgent: request.headers['user-agent'], ip: request.ip },
+    );
+    return { ...this.transport.deliver(request, response, issued), user };
+  }
+
+  @Public()
+  @Post('refresh')
+  @HttpCode(200)
+  @ApiHeader(AUTH_MODE_HEADER)
+  @ApiCookieAuth('refresh-cookie')
+  @ApiOperation({ summary: 'Rotate the refresh token and get a new access token' })
+  @ApiResponse({ status: 200, description: 'Same shapes as login' })
+  @ApiResponse({ status: 401, description: '`invalid_refresh_token`, `session_expired`' })
+  async refresh(
+    @Body() _body: RefreshDto,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    const bearer = this.transport.requestedMode(request) === 'bearer';
+    try {
+      const issued = await this.sessions.refresh(this.transport.extractRefreshToken(request));
+      const user = await this.users.findPublic(issued.session.userId);
+      if (!user) {
+        await this.sessions.revoke(issued.session.id, 'logout');
+        throw new SessionUnauthorizedException('invalid_refresh_token');
+      }
+      return { ...this.transport.deliver(request, response, issued), user: { ...user, roles: issued.session.roles } };
+    } catch (error) {
+      if (bearer && error instanceof SessionUnauthorizedException) {
+        response.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+      }
+      throw error;
+    }
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @ApiCookieAuth('access-cookie')
+  @ApiOperation({ summary: 'End this session' })
+  @ApiResponse({ status: 204, description: 'Session revoked, cookies cleared, `Clear-Site-Data: "cookies"`' })
+  async logout(@CurrentSession() session: AuthenticatedSession, @Res({ passthrough: true }) response: Response) {
+    await this.sessions.revoke(session.id, 'logout');
+    this.transport.clear(response);
+  }
+}

@@ -1,0 +1,62 @@
+import { Logger } from '@nestjs/common';
+import type { LoggerService, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DataSource } from 'typeorm';
+import { AppModule } from './app.module';
+import type { AppOverrides } from './app.module';
+import { bodyErrorsMiddleware } from './common/body-errors.middleware';
+import { createValidationPipe } from './common/validation';
+import type { AppConfig } from './config/app-config';
+import { runMigrations } from './database/database';
+
+const BODY_LIMIT = '100kb';
+
+/** How to build the app; tests pass a clock and a logger. */
+export interface CreateAppOptions extends AppOverrides {
+  logger?: LoggerService | LogLevel[] | false;
+}
+
+/**
+ * Builds the demo app with everything main.ts uses (body limits, validation,
+ * OpenAPI, migrations), without listening. Tests and main.ts share it.
+ */
+export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
+    bodyParser: false,
+    logger: options.logger,
+  });
+  app.disable('x-powered-by');
+  app.useBodyParser('json', { limit: BODY_LIMIT });
+  app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
+  // After the parsers, so it sees their errors (Nest's filters never do).
+  app.use(bodyErrorsMiddleware);
+  app.useGlobalPipes(createValidationPipe());
+  app.enableCors({ origin: config.allowedOrigins, credentials: true });
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Tessera demo API')
+      .setDescription('Sessions for NestJS: cookie mode and bearer mode. Contract: DEMO-API.md.')
+      .setVersion('0.1.0')
+      .addBearerAuth()
+      .addCookieAuth(config.cookieSecure ? '__Host-tessera-at' : 'tessera-at', { type: 'apiKey', in: 'cookie' }, 'access-cookie')
+      .addCookieAuth(config.cookieSecure ? '__Secure-tessera-rt' : 'tessera-rt', { type: 'apiKey', in: 'cookie' }, 'refresh-cookie')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+
+  await app.init();
+  await runMigrations(app.get(DataSource));
+  return app;
+}
+
+/** Builds the app and listens on config.host:config.port (0 picks a free port). */
+export async function startApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
+  const app = await createApp(config, options);
+  await app.listen(config.port, config.host);
+  Logger.log(`Listening on ${await app.getUrl()}`, 'Bootstrap');
+  return app;
+}

@@ -1,0 +1,75 @@
+import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
+import type { Response } from 'express';
+
+const CODES_BY_STATUS: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'unprocessable_entity',
+  429: 'too_many_requests',
+  503: 'service_unavailable',
+};
+
+/** The JSON body of every error response. */
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string | string[];
+  code: string;
+  [extra: string]: unknown;
+}
+
+/** Builds an error body with a stable `code` for a status. */
+export function errorBody(statusCode: number, message: string | string[], code?: string): ErrorBody {
+  return {
+    statusCode,
+    error: HttpStatus[statusCode] ? titleCase(HttpStatus[statusCode]) : 'Error',
+    message,
+    code: code ?? CODES_BY_STATUS[statusCode] ?? (statusCode >= 500 ? 'internal_error' : 'bad_request'),
+  };
+}
+
+function titleCase(name: string): string {
+  return name
+    .toLowerCase()
+    .split('_')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join(' ');
+}
+
+/**
+ * Gives every error response the same shape with a stable `code`, and makes sure
+ * nothing unexpected leaks: an unknown error becomes a bare 500 and is logged by
+ * its name only (driver errors carry SQL and parameter values in their messages).
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    if (response.headersSent) return;
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const raw = exception.getResponse();
+      const body =
+        typeof raw === 'object' && raw !== null
+          ? { ...errorBody(status, exception.message), ...(raw as Record<string, unknown>) }
+          : errorBody(status, String(raw));
+      const retryAfter = (exception as HttpException & { retryAfterSeconds?: unknown }).retryAfterSeconds;
+      if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
+      if (status >= 500) this.logger.error(`HTTP ${status} (${exception.name})`);
+      response.status(status).json(body);
+      return;
+    }
+    this.logger.error(`Unhandled ${exception instanceof Error ? exception.name : typeof exception}; answered 500`);
+    response.status(500).json(errorBody(500, 'Internal server error'));
+  }
+}

@@ -1,0 +1,40 @@
+import { sessionEntities, sessionMigrations } from '@tessera/session-typeorm';
+import type { DataSource, DataSourceOptions } from 'typeorm';
+import { UserEntity } from '../users/user.entity';
+import { CreateUsers1764201700000 } from './1764201700000-create-users';
+
+// Arbitrary constant naming "the demo's migrations" for pg_advisory_lock.
+const MIGRATION_LOCK_KEY = 7_264_301;
+
+/** TypeORM options of the demo's one data source. */
+export function dataSourceOptions(url: string): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: [...sessionEntities, UserEntity],
+    migrations: [...sessionMigrations, CreateUsers1764201700000],
+    migrationsRun: false,
+    logging: false,
+    applicationName: 'tessera-demo-api',
+    extra: { max: 20, connectionTimeoutMillis: 5_000 },
+  };
+}
+
+/**
+ * Runs pending migrations in one transaction, holding an advisory lock so that
+ * instances starting together apply them once (TypeORM itself does not lock).
+ */
+export async function runMigrations(dataSource: DataSource): Promise<void> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      await dataSource.runMigrations({ transaction: 'all' });
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    await runner.release();
+  }
+}

@@ -1,0 +1,94 @@
+import { ConflictException, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Algorithm, hash, verify } from '@node-rs/argon2';
+import { randomBytes } from 'node:crypto';
+import type { Repository } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { UserEntity } from './user.entity';
+
+/** A user as the API shows it. */
+export interface PublicUser {
+  id: string;
+  email: string;
+  roles: string[];
+}
+
+// argon2id with OWASP's minimum profile (19 MiB, 2 passes, 1 lane), run on libuv's
+// thread pool by @node-rs/argon2 so it never blocks the event loop.
+const ARGON2_OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+const CACHE_LIMIT = 10_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Normalises an email for storage and lookup. */
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/**
+ * Registers users and checks their passwords. Public profiles are cached in memory
+ * (bounded), since `/api/me` and `/auth/refresh` need the email on every call and a
+ * user's email never changes in the demo; this keeps those routes off the database.
+ */
+@Injectable()
+export class UsersService {
+  private readonly cache = new Map<string, PublicUser>();
+  // Verified against when the email is unknown, so both failures cost one argon2 verify.
+  private readonly dummyHash: Promise<string>;
+
+  constructor(
+    @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
+    private readonly config: AppConfig,
+  ) {
+    this.dummyHash = hash(randomBytes(32), ARGON2_OPTIONS);
+  }
+
+  /** Creates a user; throws 409 `email_taken` when the email is registered already. */
+  async register(email: string, password: string): Promise<PublicUser> {
+    const normalised = normaliseEmail(email);
+    const passwordHash = await hash(password, ARGON2_OPTIONS);
+    const roles = this.config.adminEmails.has(normalised) ? ['user', 'admin'] : ['user'];
+    const rows: Array<{ id: string }> = await this.users.manager.query(
+      `INSERT INTO users (email, password_hash, roles) VALUES ($1, $2, $3)
+       ON CONFLICT (email) DO NOTHING RETURNING id`,
+      [normalised, passwordHash, roles],
+    );
+    if (rows.length === 0) {
+      throw new ConflictException({
+        statusCode: 409,
+        error: 'Conflict',
+        message: 'This email is already registered',
+        code: 'email_taken',
+      });
+    }
+    return this.remember({ id: rows[0].id, email: normalised, roles });
+  }
+
+  /**
+   * Returns the user when the password matches, otherwise null. Unknown emails and
+   * wrong passwords take the same path and about the same time.
+   */
+  async verifyCredentials(email: string, password: string): Promise<PublicUser | null> {
+    const user = await this.users.findOne({ where: { email: normaliseEmail(email) } });
+    if (!user) {
+      await verify(await this.dummyHash, password).catch(() => false);
+      return null;
+    }
+    const valid = await verify(user.passwordHash, password).catch(() => false);
+    return valid ? this.remember({ id: user.id, email: user.email, roles: user.roles }) : null;
+  }
+
+  /** Public profile by id, from the cache or the database; null when there is no such user. */
+  async findPublic(id: string): Promise<PublicUser | null> {
+    const cached = this.cache.get(id);
+    if (cached) return cached;
+    if (!UUID.test(id)) return null;
+    const user = await this.users.findOne({ where: { id } });
+    return user ? this.remember({ id: user.id, email: user.email, roles: user.roles }) : null;
+  }
+
+  private remember(user: PublicUser): PublicUser {
+    if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(user.id, user);
+    return user;
+  }
+}

@@ -1,0 +1,58 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { resolve } from 'node:path';
+import { startApp } from './app/bootstrap';
+import { ConfigError, loadConfig } from './app/config/app-config';
+import { startEmbeddedPostgres } from './database/embedded-postgres';
+import type { EmbeddedPostgres } from './database/embedded-postgres';
+
+const logger = new Logger('Main');
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  for (const warning of config.warnings) logger.warn(warning);
+
+  let embedded: EmbeddedPostgres | undefined;
+  if (!config.databaseUrl) {
+    const dataDir = resolve(process.cwd(), config.dataDir);
+    logger.log(`DATABASE_URL is not set: starting the embedded PostgreSQL server in ${dataDir}`);
+    embedded = await startEmbeddedPostgres({ dataDir, database: 'tessera' });
+    config.databaseUrl = embedded.url;
+  }
+
+  let app: Awaited<ReturnType<typeof startApp>> | undefined;
+  let stopping = false;
+  // Our own handlers rather than enableShutdownHooks(): Nest's re-raises the signal
+  // (exit code 143) and cannot stop the embedded server after the pools are closed.
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: draining requests and shutting down`);
+    try {
+      await app?.close(); // stops accepting, waits for in-flight requests, closes pools
+      await embedded?.stop();
+      process.exit(0);
+    } catch (error) {
+      logger.error(`Shutdown failed (${error instanceof Error ? error.name : typeof error})`);
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+
+  try {
+    app = await startApp(config);
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    logger.error(error.message);
+  } else {
+    logger.error(`Startup failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+  }
+  process.exit(1);
+});

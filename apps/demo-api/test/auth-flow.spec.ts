@@ -1,0 +1,255 @@
+import request from 'supertest';
+import { parseSetCookies, startDemoApp, uniqueEmail } from './support/demo-app';
+import type { DemoApp, SetCookie } from './support/demo-app';
+
+const PASSWORD = 'correct horse battery';
+
+function cookieHeader(cookies: SetCookie[]): string {
+  return cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join('; ');
+}
+
+function byName(cookies: SetCookie[], name: string): SetCookie {
+  const cookie = cookies.find((candidate) => candidate.name === name);
+  if (!cookie) throw new Error(`no ${name} cookie in ${cookies.map((c) => c.name).join(', ')}`);
+  return cookie;
+}
+
+describe('demo-api: register → login → me → refresh → logout over HTTP (real PostgreSQL)', () => {
+  let demo: DemoApp;
+
+  beforeAll(async () => {
+    demo = await startDemoApp();
+  });
+
+  afterAll(async () => {
+    await demo.close();
+  });
+
+  async function register(email = uniqueEmail()): Promise<string> {
+    await request(demo.url).post('/auth/register').send({ email, password: PASSWORD }).expect(201);
+    return email;
+  }
+
+  describe('cookie mode', () => {
+    it('runs the whole flow with cookies exactly as the contract names and flags them', async () => {
+      const email = uniqueEmail('cookie');
+      const registered = await request(demo.url).post('/auth/register').send({ email, password: PASSWORD }).expect(201);
+      expect(registered.body).toEqual({ id: expect.any(String), email });
+
+      const login = await request(demo.url).post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+      expect(login.headers['cache-control']).toBe('no-store');
+      expect(login.body).toEqual({
+        user: { id: registered.body.id, email, roles: ['user'] },
+        session: { id: expect.any(String), expiresAt: expect.any(String) },
+      });
+      expect(login.body).not.toHaveProperty('accessToken');
+      expect(login.body).not.toHaveProperty('refreshToken');
+
+      const cookies = parseSetCookies(login.headers['set-cookie']);
+      expect(cookies.map((cookie) => cookie.name).sort()).toEqual(['__Host-tessera-at', '__Secure-tessera-rt']);
+      const access = byName(cookies, '__Host-tessera-at');
+      expect(access.attributes).toMatchObject({ httponly: true, secure: true, samesite: 'Lax', path: '/' });
+      expect(access.attributes).not.toHaveProperty('domain');
+      const refresh = byName(cookies, '__Secure-tessera-rt');
+      expect(refresh.attributes).toMatchObject({ httponly: true, secure: true, samesite: 'Strict', path: '/auth' });
+
+      const me = await request(demo.url).get('/api/me').set('Cookie', cookieHeader([access])).expect(200);
+      expect(me.body).toEqual({ id: registered.body.id, email, roles: ['user'], sessionId: login.body.session.id });
+
+      const refreshed = await request(demo.url).post('/auth/refresh').set('Cookie', cookieHeader([refresh])).expect(200);
+      expect(refreshed.headers['cache-control']).toBe('no-store');
+      expect(refreshed.body.session.id).toBe(login.body.session.id);
+      expect(refreshed.body.user).toEqual({ id: registered.body.id, email, roles: ['user'] });
+      const rotated = parseSetCookies(refreshed.headers['set-cookie']);
+      const newRefresh = byName(rotated, '__Secure-tessera-rt');
+      const newAccess = byName(rotated, '__Host-tessera-at');
+      expect(newRefresh.value).not.toBe(refresh.value);
+
+      // The old refresh token no longer works; the new one does.
+      const stale = await request(demo.url).post('/auth/refresh').set('Cookie', cookieHeader([refresh])).expect(401);
+      expect(stale.body.code).toBe('invalid_refresh_token');
+      await request(demo.url).get('/api/me').set('Cookie', cookieHeader([newAccess])).expect(200);
+
+      const logout = await request(demo.url).post('/auth/logout').set('Cookie', cookieHeader([newAccess, newRefresh])).expect(204);
+      expect(logout.headers['clear-site-data']).toBe('"cookies"');
+      expect(logout.headers['cache-control']).toBe('no-store');
+      const cleared = parseSetCookies(logout.headers['set-cookie']);
+      for (const name of ['__Host-tessera-at', '__Secure-tessera-rt']) {
+        const cookie = byName(cleared, name);
+        expect(cookie.value).toBe('');
+        expect(new Date(String(cookie.attributes.expires)).getTime()).toBeLessThan(Date.now());
+      }
+
+      // After logout: the refresh token fails and the access token is rejected.
+      const afterRefresh = await request(demo.url).post('/auth/refresh').set('Cookie', cookieHeader([newRefresh])).expect(401);
+      expect(afterRefresh.body.code).toBe('invalid_refresh_token');
+      const afterMe = await request(demo.url).get('/api/me').set('Cookie', cookieHeader([newAccess])).expect(401);
+      expect(afterMe.body).toEqual({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: expect.any(String),
+        code: 'session_revoked',
+      });
+    });
+
+    it('creates a new session at login even when the request carries one (no fixation)', async () => {
+      const email = await register();
+      const first = await request(demo.url).post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+      const second = await request(demo.url)
+        .post('/auth/login')
+        .set('Cookie', cookieHeader(parseSetCookies(first.headers['set-cookie'])))
+        .send({ email, password: PASSWORD })
+        .expect(200);
+      expect(second.body.session.id).not.toBe(first.body.session.id);
+    });
+
+    it('refuses a refresh without a refresh cookie', async () => {
+      const response = await request(demo.url).post('/auth/refresh').expect(401);
+      expect(response.body.code).toBe('invalid_refresh_token');
+    });
+  });
+
+  describe('bearer mode', () => {
+    it('runs the whole flow with tokens in bodies and no cookies', async () => {
+      const email = await register(uniqueEmail('bearer'));
+      const login = await request(demo.url)
+        .post('/auth/login')
+        .set('X-Auth-Mode', 'bearer')
+        .send({ email, password: PASSWORD })
+        .expect(200);
+      expect(login.headers['set-cookie']).toBeUndefined();
+      expect(login.headers['cache-control']).toBe('no-store');
+      expect(login.body).toEqual({
+        accessToken: expect.any(String),
+        refreshToken: expect.any(String),
+        tokenType: 'Bearer',
+        expiresIn: expect.any(Number),
+        user: { id: expect.any(String), email, roles: ['user'] },
+        session: { id: expect.any(String), expiresAt: expect.any(String) },
+      });
+      expect(login.body.expiresIn).toBeGreaterThan(590);
+      expect(login.body.expiresIn).toBeLessThanOrEqual(600);
+      const { accessToken, refreshToken } = login.body;
+
+      const me = await request(demo.url).get('/api/me').set('Authorization', `Bearer ${accessToken}`).expect(200);
+      expect(me.body).toEqual({ id: login.body.user.id, email, roles: ['user'], sessionId: login.body.session.id });
+
+      const refreshed = await request(demo.url)
+        .post('/auth/refresh')
+        .set('X-Auth-Mode', 'bearer')
+        .send({ refreshToken })
+        .expect(200);
+      expect(refreshed.headers['set-cookie']).toBeUndefined();
+      expect(refreshed.body.refreshToken).not.toBe(refreshToken);
+      expect(refreshed.body.accessToken).not.toBe(accessToken);
+
+      const stale = await request(demo.url)
+        .post('/auth/refresh')
+        .set('X-Auth-Mode', 'bearer')
+        .send({ refreshToken })
+        .expect(401);
+      expect(stale.body.code).toBe('invalid_refresh_token');
+      expect(stale.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+
+      await request(demo.url).post('/auth/logout').set('Authorization', `Bearer ${refreshed.body.accessToken}`).expect(204);
+      const afterRefresh = await request(demo.url)
+        .post('/auth/refresh')
+        .set('X-Auth-Mode', 'bearer')
+        .send({ refreshToken: refreshed.body.refreshToken })
+        .expect(401);
+      expect(afterRefresh.body.code).toBe('invalid_refresh_token');
+      const afterMe = await request(demo.url)
+        .get('/api/me')
+        .set('Authorization', `Bearer ${refreshed.body.accessToken}`)
+        .expect(401);
+      expect(afterMe.body.code).toBe('session_revoked');
+      expect(afterMe.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+    });
+
+    it('prefers the bearer header over the access cookie', async () => {
+      const email = await register();
+      const cookieLogin = await request(demo.url).post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+      const cookies = cookieHeader(parseSetCookies(cookieLogin.headers['set-cookie']));
+      const invalidHeader = await request(demo.url)
+        .get('/api/me')
+        .set('Cookie', cookies)
+        .set('Authorization', 'Bearer not.a.token')
+        .expect(401);
+      expect(invalidHeader.body.code).toBe('token_invalid');
+
+      const bearerLogin = await request(demo.url)
+        .post('/auth/login')
+        .set('X-Auth-Mode', 'bearer')
+        .send({ email, password: PASSWORD })
+        .expect(200);
+      const me = await request(demo.url)
+        .get('/api/me')
+        .set('Cookie', '__Host-tessera-at=garbage')
+        .set('Authorization', `Bearer ${bearerLogin.body.accessToken}`)
+        .expect(200);
+      expect(me.body.sessionId).toBe(bearerLogin.body.session.id);
+    });
+  });
+
+  describe('access token failures', () => {
+    let accessToken: string;
+
+    beforeAll(async () => {
+      const email = await register();
+      const login = await request(demo.url)
+        .post('/auth/login')
+        .set('X-Auth-Mode', 'bearer')
+        .send({ email, password: PASSWORD })
+        .expect(200);
+      accessToken = login.body.accessToken;
+    });
+
+    it('ignores a token in the query string', async () => {
+      for (const name of ['access_token', 'token', 'accessToken', 'jwt']) {
+        const response = await request(demo.url).get(`/api/me?${name}=${accessToken}`).expect(401);
+        expect(response.body.code).toBe('token_missing');
+      }
+    });
+
+    it('rejects a request without a token as token_missing', async () => {
+      const response = await request(demo.url).get('/api/me').expect(401);
+      expect(response.body).toEqual({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: expect.any(String),
+        code: 'token_missing',
+      });
+    });
+
+    it('rejects an invalid token as token_invalid, with WWW-Authenticate in bearer mode', async () => {
+      for (const token of ['garbage', 'a.b.c', `${accessToken}x`, '']) {
+        const response = await request(demo.url).get('/api/me').set('Authorization', `Bearer ${token}`).expect(401);
+        expect(response.body.code).toBe('token_invalid');
+        expect(response.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+      }
+    });
+
+    it('rejects a tampered token as token_invalid', async () => {
+      const [header, payload, signature] = accessToken.split('.');
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+      const forged = Buffer.from(JSON.stringify({ ...claims, roles: ['user', 'admin'] })).toString('base64url');
+      const response = await request(demo.url)
+        .get('/api/me')
+        .set('Authorization', `Bearer ${header}.${forged}.${signature}`)
+        .expect(401);
+      expect(response.body.code).toBe('token_invalid');
+    });
+
+    it('rejects an expired token as token_expired (injected clock, no sleeping)', async () => {
+      await request(demo.url).get('/api/me').set('Authorization', `Bearer ${accessToken}`).expect(200);
+      demo.clock.advance(10 * 60_000 + 6_000); // the 10-minute lifetime plus the 5 s leeway
+      try {
+        const response = await request(demo.url).get('/api/me').set('Authorization', `Bearer ${accessToken}`).expect(401);
+        expect(response.body.code).toBe('token_expired');
+        expect(response.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+      } finally {
+        demo.clock.set(Date.now());
+      }
+    });
+  });
+});

@@ -1,0 +1,66 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FakeClock } from '@tessera/session/testing';
+import { randomBytes } from 'node:crypto';
+import { startApp } from '../../src/app/bootstrap';
+import { loadConfig } from '../../src/app/config/app-config';
+
+/** A running demo app on a free port, its clock, and a way to stop it. */
+export interface DemoApp {
+  app: NestExpressApplication;
+  url: string;
+  clock: FakeClock;
+  jwtSecret: string;
+  sessionSecret: string;
+  close(): Promise<void>;
+}
+
+/** Starts the demo app against the test database with a fake clock set to now. */
+export async function startDemoApp(env: Record<string, string> = {}): Promise<DemoApp> {
+  const databaseUrl = process.env.TESSERA_TEST_DATABASE_URL;
+  if (!databaseUrl) throw new Error('TESSERA_TEST_DATABASE_URL is not set: run through the demo-api Jest config');
+  const jwtSecret = randomBytes(32).toString('base64url');
+  const sessionSecret = randomBytes(32).toString('base64url');
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl,
+    PORT: '0',
+    JWT_SECRET: jwtSecret,
+    SESSION_SECRET: sessionSecret,
+    ...env,
+  });
+  const clock = new FakeClock(Date.now());
+  const app = await startApp(config, { clock, logger: ['error', 'warn'] });
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  return { app, url, clock, jwtSecret, sessionSecret, close: () => app.close() };
+}
+
+/** A unique email for one test. */
+export function uniqueEmail(label = 'user'): string {
+  return `${label}-${randomBytes(6).toString('hex')}@example.com`;
+}
+
+/** Parsed `Set-Cookie` header: name, value and attributes (lower-cased keys). */
+export interface SetCookie {
+  name: string;
+  value: string;
+  attributes: Record<string, string | true>;
+}
+
+/** Parses every `Set-Cookie` header of a response. */
+export function parseSetCookies(header: string[] | string | undefined): SetCookie[] {
+  const lines = header === undefined ? [] : Array.isArray(header) ? header : [header];
+  return lines.map((line) => {
+    const [pair, ...attributes] = line.split(';').map((part) => part.trim());
+    const eq = pair.indexOf('=');
+    return {
+      name: pair.slice(0, eq),
+      value: pair.slice(eq + 1),
+      attributes: Object.fromEntries(
+        attributes.map((attribute) => {
+          const at = attribute.indexOf('=');
+          return at < 0 ? [attribute.toLowerCase(), true] : [attribute.slice(0, at).toLowerCase(), attribute.slice(at + 1)];
+        }),
+      ),
+    };
+  });
+}
