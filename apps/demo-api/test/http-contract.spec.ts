@@ -225,7 +225,8 @@ describe('demo-api: COOKIE_SECURE=false', () => {
       const cookies = parseSetCookies(login.headers['set-cookie']);
       expect(cookies.map((cookie) => cookie.name).sort()).toEqual(['tessera-at', 'tessera-rt']);
       for (const cookie of cookies) expect(cookie.attributes).not.toHaveProperty('secure');
-      const access = cookies.find((cookie) => cookie.name === 'tessera-at')!;
+      const access = cookies.find((cookie) => cookie.name === 'tessera-at');
+      if (!access) throw new Error('no tessera-at cookie');
       await request(demo.url).get('/api/me').set('Cookie', `tessera-at=${access.value}`).expect(200);
     } finally {
       await demo.close();
@@ -235,7 +236,7 @@ describe('demo-api: COOKIE_SECURE=false', () => {
 
 describe('demo-api: /health when the database is unreachable', () => {
   it('answers 503 database_unavailable', async () => {
-    const baseUrl = new URL(process.env.TESSERA_TEST_DATABASE_URL!);
+    const baseUrl = new URL(String(process.env.TESSERA_TEST_DATABASE_URL));
     const database = `tessera_health_${process.pid}_${Date.now()}`;
     const admin = new Client({ connectionString: baseUrl.toString() });
     await admin.connect();

@@ -1,3 +1,4 @@
+/// <reference types="jest" />
 import { randomBytes } from 'node:crypto';
 import type { SessionRecord, SessionStore } from '../lib/interfaces/session-store.interface';
 
@@ -154,7 +155,7 @@ export function describeSessionStoreContract(name: string, hooks: SessionStoreCo
         expect(winners[0]?.generation).toBe(generation);
         const stored = await store.findById(record.id);
         expect(stored?.refreshHash).toBe(winners[0]?.refreshHash);
-        expected = winners[0]!.refreshHash;
+        expected = (winners[0] as SessionRecord).refreshHash;
       }
     });
 
