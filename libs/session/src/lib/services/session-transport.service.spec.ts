@@ -1,0 +1,307 @@
+import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { Request, Response } from 'express';
+import request from 'supertest';
+import { FakeClock } from '../../testing';
+import type { SessionModuleOptions } from '../interfaces/session-module-options.interface';
+import { SessionModule } from '../session.module';
+import { AccessTokenService } from './access-token.service';
+import { SessionService } from './session.service';
+import { SessionTransportService } from './session-transport.service';
+
+const jwtSecret = 'transport-spec-jwt-secret-0123456789-abcd';
+const sessionSecret = 'transport-spec-session-secret-0123456789-a';
+const START = new Date('2030-01-01T00:00:00.000Z');
+
+@Controller('auth')
+class AuthProbeController {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly transport: SessionTransportService,
+  ) {}
+
+  @Post('login')
+  @HttpCode(200)
+  async login(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    const issued = await this.sessions.create({ id: 'user-1', roles: ['user'] });
+    return this.transport.deliver(req, res, issued);
+  }
+
+  @Post('refresh')
+  @HttpCode(200)
+  async refresh(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    const issued = await this.sessions.refresh(this.transport.extractRefreshToken(req));
+    return this.transport.deliver(req, res, issued);
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  logout(@Res({ passthrough: true }) res: Response): void {
+    this.transport.clear(res);
+  }
+
+  @Get('extract')
+  extract(@Req() req: Request) {
+    return { access: this.transport.extractAccessToken(req) ?? null, mode: this.transport.requestedMode(req) };
+  }
+}
+
+interface ParsedCookie {
+  name: string;
+  value: string;
+  attributes: Record<string, string | true>;
+}
+
+/** Parses Set-Cookie headers; attribute names are lower-cased, flags map to `true`. */
+function setCookies(response: request.Response): ParsedCookie[] {
+  const header = response.headers['set-cookie'] as unknown as string[] | undefined;
+  return (header ?? []).map((line) => {
+    const [pair, ...rest] = line.split('; ');
+    const eq = pair.indexOf('=');
+    const attributes: Record<string, string | true> = {};
+    for (const attribute of rest) {
+      const at = attribute.indexOf('=');
+      if (at < 0) attributes[attribute.toLowerCase()] = true;
+      else attributes[attribute.slice(0, at).toLowerCase()] = attribute.slice(at + 1);
+    }
+    return { name: pair.slice(0, eq), value: decodeURIComponent(pair.slice(eq + 1)), attributes };
+  });
+}
+
+/** The attributes without `expires` (which express computes from the wall clock). */
+function withoutExpires(cookie: ParsedCookie): Omit<ParsedCookie, 'value'> {
+  const { expires: _expires, ...attributes } = cookie.attributes;
+  return { name: cookie.name, attributes };
+}
+
+describe('SessionTransportService (HTTP)', () => {
+  let app: INestApplication;
+  let clock: FakeClock;
+  let sessions: SessionService;
+  let tokens: AccessTokenService;
+
+  async function boot(options: Partial<SessionModuleOptions> = {}): Promise<void> {
+    clock = new FakeClock(START);
+    const moduleRef = await Test.createTestingModule({
+      imports: [SessionModule.forRoot({ jwtSecret, sessionSecret, clock, ...options })],
+      controllers: [AuthProbeController],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    sessions = app.get(SessionService);
+    tokens = app.get(AccessTokenService);
+  }
+
+  const http = () => request(app.getHttpServer());
+
+  afterEach(() => app.close());
+
+  describe('cookie mode (default, secure)', () => {
+    beforeEach(() => boot());
+
+    it('sets exactly the access and refresh cookies with their names and flags', async () => {
+      const response = await http().post('/auth/login');
+      expect(response.status).toBe(200);
+      const cookies = setCookies(response);
+      expect(cookies.map(withoutExpires)).toEqual([
+        {
+          name: '__Host-tessera-at',
+          attributes: { 'max-age': '600', path: '/', httponly: true, secure: true, samesite: 'Lax' },
+        },
+        {
+          name: '__Secure-tessera-rt',
+          attributes: { 'max-age': '604800', path: '/auth', httponly: true, secure: true, samesite: 'Strict' },
+        },
+      ]);
+      // __Host- cookies must not carry a Domain attribute.
+      expect(cookies[0].attributes.domain).toBeUndefined();
+      for (const cookie of cookies) expect(Number.isNaN(Date.parse(String(cookie.attributes.expires)))).toBe(false);
+    });
+
+    it('puts the access token and the refresh token in the cookies, not in the body', async () => {
+      const response = await http().post('/auth/login');
+      const [access, refresh] = setCookies(response);
+      const claims = tokens.verify(access.value);
+      expect(claims).toMatchObject({ sub: 'user-1', roles: ['user'] });
+      expect(refresh.value).toMatch(new RegExp(`^${claims.sid}\\.[A-Za-z0-9_-]{43}$`));
+      expect(response.body).toEqual({ session: { id: claims.sid, expiresAt: '2030-01-08T00:00:00.000Z' } });
+      expect(JSON.stringify(response.body)).not.toContain(access.value);
+      expect(JSON.stringify(response.body)).not.toContain(refresh.value);
+      expect((await sessions.refresh(refresh.value)).session.id).toBe(claims.sid);
+    });
+
+    it('marks the response Cache-Control: no-store', async () => {
+      const response = await http().post('/auth/login');
+      expect(response.headers['cache-control']).toBe('no-store');
+      expect(response.headers['pragma']).toBe('no-cache');
+    });
+
+    it('computes Max-Age from the FakeClock', async () => {
+      const first = await http().post('/auth/login');
+      const refreshToken = setCookies(first)[1].value;
+      clock.advance(3 * 86_400_000);
+      const response = await http().post('/auth/refresh').set('Cookie', `__Secure-tessera-rt=${refreshToken}`);
+      expect(response.status).toBe(200);
+      const [access, refresh] = setCookies(response);
+      expect(access.attributes['max-age']).toBe('600');
+      expect(refresh.attributes['max-age']).toBe('604800');
+      expect(response.body.session.expiresAt).toBe('2030-01-11T00:00:00.000Z');
+    });
+
+    it('reads the refresh token from the __Secure- cookie, not from the body, in cookie mode', async () => {
+      const refreshToken = setCookies(await http().post('/auth/login'))[1].value;
+      const fromBody = await http().post('/auth/refresh').send({ refreshToken });
+      expect(fromBody.status).toBe(401);
+      expect(fromBody.body.code).toBe('invalid_refresh_token');
+      const fromCookie = await http().post('/auth/refresh').set('Cookie', `__Secure-tessera-rt=${refreshToken}`);
+      expect(fromCookie.status).toBe(200);
+    });
+
+    it('clear() expires both cookies and sends Clear-Site-Data "cookies"', async () => {
+      const response = await http().post('/auth/logout');
+      expect(response.status).toBe(204);
+      expect(response.headers['clear-site-data']).toBe('"cookies"');
+      expect(response.headers['cache-control']).toBe('no-store');
+      expect(setCookies(response)).toEqual([
+        {
+          name: '__Host-tessera-at',
+          value: '',
+          attributes: {
+            path: '/',
+            expires: 'Thu, 01 Jan 1970 00:00:00 GMT',
+            httponly: true,
+            secure: true,
+            samesite: 'Lax',
+          },
+        },
+        {
+          name: '__Secure-tessera-rt',
+          value: '',
+          attributes: {
+            path: '/auth',
+            expires: 'Thu, 01 Jan 1970 00:00:00 GMT',
+            httponly: true,
+            secure: true,
+            samesite: 'Strict',
+          },
+        },
+      ]);
+    });
+  });
+
+  describe('cookie mode with secure: false', () => {
+    beforeEach(() => boot({ cookies: { secure: false } }));
+
+    it('drops the name prefixes and the Secure flag', async () => {
+      const response = await http().post('/auth/login');
+      expect(setCookies(response).map(withoutExpires)).toEqual([
+        { name: 'tessera-at', attributes: { 'max-age': '600', path: '/', httponly: true, samesite: 'Lax' } },
+        { name: 'tessera-rt', attributes: { 'max-age': '604800', path: '/auth', httponly: true, samesite: 'Strict' } },
+      ]);
+    });
+
+    it('reads the access token from the unprefixed cookie only', async () => {
+      const [access] = setCookies(await http().post('/auth/login'));
+      const plain = await http().get('/auth/extract').set('Cookie', `tessera-at=${access.value}`);
+      expect(plain.body.access).toEqual({ token: access.value, transport: 'cookie' });
+      const prefixed = await http().get('/auth/extract').set('Cookie', `__Host-tessera-at=${access.value}`);
+      expect(prefixed.body.access).toBeNull();
+    });
+  });
+
+  describe('custom cookie names and path', () => {
+    beforeEach(() =>
+      boot({ cookies: { accessTokenName: 'my-at', refreshTokenName: 'my-rt', refreshTokenPath: '/api/auth' } }),
+    );
+
+    it('uses them, keeping the prefixes', async () => {
+      const cookies = setCookies(await http().post('/auth/login'));
+      expect(cookies.map((cookie) => [cookie.name, cookie.attributes.path])).toEqual([
+        ['__Host-my-at', '/'],
+        ['__Secure-my-rt', '/api/auth'],
+      ]);
+    });
+  });
+
+  describe('bearer mode', () => {
+    beforeEach(() => boot());
+
+    it.each(['bearer', 'Bearer', ' BEARER '])('returns the tokens in the body and sets no cookie (X-Auth-Mode: %p)', async (mode) => {
+      const response = await http().post('/auth/login').set('X-Auth-Mode', mode);
+      expect(response.status).toBe(200);
+      expect(response.headers['set-cookie']).toBeUndefined();
+      expect(response.headers['cache-control']).toBe('no-store');
+      expect(response.body).toEqual({
+        accessToken: expect.any(String),
+        refreshToken: expect.stringMatching(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/),
+        tokenType: 'Bearer',
+        expiresIn: 600,
+        session: { id: expect.any(String), expiresAt: '2030-01-08T00:00:00.000Z' },
+      });
+      const claims = tokens.verify(response.body.accessToken);
+      expect(claims.sid).toBe(response.body.session.id);
+      expect(response.body.refreshToken.startsWith(`${claims.sid}.`)).toBe(true);
+    });
+
+    it('computes expiresIn from the FakeClock and reads the refresh token from the body', async () => {
+      const login = await http().post('/auth/login').set('X-Auth-Mode', 'bearer');
+      clock.advance(90_000);
+      const response = await http()
+        .post('/auth/refresh')
+        .set('X-Auth-Mode', 'bearer')
+        .set('Cookie', `__Secure-tessera-rt=garbage`)
+        .send({ refreshToken: login.body.refreshToken });
+      expect(response.status).toBe(200);
+      expect(response.body.expiresIn).toBe(600);
+      expect(response.body.refreshToken).not.toBe(login.body.refreshToken);
+      expect(response.headers['set-cookie']).toBeUndefined();
+    });
+
+    it('does not read the refresh cookie in bearer mode', async () => {
+      const refreshToken = setCookies(await http().post('/auth/login'))[1].value;
+      const response = await http()
+        .post('/auth/refresh')
+        .set('X-Auth-Mode', 'bearer')
+        .set('Cookie', `__Secure-tessera-rt=${refreshToken}`);
+      expect(response.status).toBe(401);
+      expect(response.body.code).toBe('invalid_refresh_token');
+    });
+
+    it.each(['cookie', 'bearer-ish', ''])('stays in cookie mode for X-Auth-Mode: %p', async (mode) => {
+      const response = await http().post('/auth/login').set('X-Auth-Mode', mode);
+      expect(setCookies(response).map((cookie) => cookie.name)).toEqual(['__Host-tessera-at', '__Secure-tessera-rt']);
+      expect(response.body.accessToken).toBeUndefined();
+      expect(response.body.refreshToken).toBeUndefined();
+    });
+  });
+
+  describe('extractAccessToken', () => {
+    beforeEach(() => boot());
+
+    it.each<[string, Record<string, string>, unknown]>([
+      ['a bearer header', { Authorization: 'Bearer abc.def.ghi' }, { token: 'abc.def.ghi', transport: 'bearer' }],
+      ['the access cookie', { Cookie: '__Host-tessera-at=abc.def.ghi' }, { token: 'abc.def.ghi', transport: 'cookie' }],
+      [
+        'both (header wins)',
+        { Authorization: 'Bearer from-header', Cookie: '__Host-tessera-at=from-cookie' },
+        { token: 'from-header', transport: 'bearer' },
+      ],
+      ['an empty bearer header', { Authorization: 'Bearer' }, { token: '', transport: 'bearer' }],
+      ['a bearer header with a space in the token', { Authorization: 'Bearer a b' }, { token: '', transport: 'bearer' }],
+      ['a Basic header', { Authorization: 'Basic dXNlcjpwYXNz' }, null],
+      ['a "Bearerx" scheme', { Authorization: 'Bearerx abc' }, null],
+      ['an empty access cookie', { Cookie: '__Host-tessera-at=' }, null],
+      ['the refresh cookie only', { Cookie: '__Secure-tessera-rt=abc' }, null],
+      ['nothing', {}, null],
+    ])('with %s', async (_label, headers, expected) => {
+      const response = await http().get('/auth/extract').set(headers);
+      expect(response.body.access).toEqual(expected);
+    });
+
+    it('never reads the query string', async () => {
+      const response = await http().get('/auth/extract?access_token=abc.def.ghi&token=abc.def.ghi');
+      expect(response.body.access).toBeNull();
+    });
+  });
+});
