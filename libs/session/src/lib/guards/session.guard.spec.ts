@@ -290,15 +290,9 @@ describe('SessionGuard (HTTP)', () => {
       expectUnauthorized(await http().get('/me').set('Authorization', `Bearer ${forged}`), 'token_invalid');
     });
 
-    // BUG (session-jwt.strategy.ts:52 + passport-jwt 4.0.1 lib/strategy.js): passport-jwt builds its
-    // verify options as assign({}, jsonWebTokenOptions, { audience: options.audience, issuer:
-    // options.issuer, algorithms: options.algorithms, ignoreExpiration: !!options.ignoreExpiration }).
-    // The strategy passes issuer/audience only inside jsonWebTokenOptions, so they are overwritten
-    // with undefined and jsonwebtoken checks neither on the guard path (AccessTokenService.verify
-    // does check them, see access-token.service.spec.ts). checkVerified does not check iss/aud either.
-    // These two tests fail until the strategy also passes issuer/audience/algorithms/ignoreExpiration
-    // at the top level (or checkVerified checks iss/aud itself).
-    it('refuses a token with a foreign issuer, signed with the right key and kid [fails: source bug]', async () => {
+    // Regression: passport-jwt overwrites issuer/audience/algorithms/ignoreExpiration from its
+    // top-level options, so the strategy must pass them there too, or the guard skips iss/aud.
+    it('refuses a token with a foreign issuer, signed with the right key and kid', async () => {
       const issued = await login();
       const foreign = jsonwebtoken.sign({ ...tokens.verify(issued.accessToken), iss: 'https://evil.example' }, jwtSecret, {
         header: { alg: 'HS256', typ: 'at+jwt', kid },
@@ -307,7 +301,7 @@ describe('SessionGuard (HTTP)', () => {
       expectUnauthorized(await http().get('/me').set('Authorization', `Bearer ${foreign}`), 'token_invalid');
     });
 
-    it('refuses a token for another audience, signed with the right key and kid [fails: source bug]', async () => {
+    it('refuses a token for another audience, signed with the right key and kid', async () => {
       const issued = await login();
       const foreign = jsonwebtoken.sign({ ...tokens.verify(issued.accessToken), aud: 'another-api' }, jwtSecret, {
         header: { alg: 'HS256', typ: 'at+jwt', kid },
@@ -316,10 +310,8 @@ describe('SessionGuard (HTTP)', () => {
       expectUnauthorized(await http().get('/me').set('Authorization', `Bearer ${foreign}`), 'token_invalid');
     });
 
-    // BUG (session-transport.service.ts:33 BEARER regex): the scheme is detected case-insensitively
-    // (line 67) but extracted case-sensitively, so "bearer <valid token>" yields an empty token and a
-    // 401 token_invalid. RFC 7235 §2.1: the auth-scheme is a case-insensitive token.
-    it('accepts the bearer scheme in lower case [fails: source bug]', async () => {
+    // RFC 7235 §2.1: the auth-scheme is a case-insensitive token.
+    it('accepts the bearer scheme in lower case', async () => {
       const issued = await login();
       const response = await http().get('/me').set('Authorization', `bearer ${issued.accessToken}`);
       expect(response.status).toBe(200);
@@ -339,13 +331,9 @@ describe('SessionGuard (HTTP)', () => {
     });
   });
 
-  // BUG (same root cause as the issuer/audience tests above): passport-jwt overwrites
-  // ignoreExpiration: true with false, so on the guard path jsonwebtoken also checks `exp` against
-  // the wall clock (Date.now()), with no leeway, and the resulting TokenExpiredError is mapped to
-  // token_invalid (session.guard.ts:106). The injected clock and clockSkew are bypassed, and in
-  // production (system clock) every expired access token is reported as token_invalid instead of
-  // token_expired, so clients cannot tell "refresh now" from "bad token".
-  describe('uses the injected clock only [fails: source bug]', () => {
+  // Regression: expiry on the guard path must follow the injected clock and clockSkew only, and an
+  // expired token must be reported as token_expired (clients refresh on it), never token_invalid.
+  describe('uses the injected clock only', () => {
     it('accepts a fresh token when the injected clock is behind the wall clock', async () => {
       await boot({}, new Date('2020-01-01T00:00:00.000Z'));
       const issued = await login();

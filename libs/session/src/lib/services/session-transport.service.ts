@@ -30,7 +30,8 @@ export interface ExtractedAccessToken {
   transport: TokenTransport;
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/;
+// RFC 7235 §2.1: the scheme name is case-insensitive.
+const BEARER = /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i;
 
 /**
  * Carries tokens between server and client in the two modes of the contract:

@@ -50,6 +50,12 @@ export class SessionJwtStrategy extends PassportStrategy(Strategy, SESSION_JWT_S
         else done(new SessionUnauthorizedException(AuthErrorCode.TokenInvalid));
       },
       jsonWebTokenOptions: tokens.verifyOptions,
+      // passport-jwt overwrites these four from its top-level options (undefined when
+      // absent), so they must be repeated here or issuer/audience go unchecked.
+      issuer: tokens.verifyOptions.issuer as string,
+      audience: tokens.verifyOptions.audience as string,
+      algorithms: tokens.verifyOptions.algorithms,
+      ignoreExpiration: true,
       passReqToCallback: true,
     });
   }
