@@ -1,0 +1,279 @@
+import { randomBytes } from 'node:crypto';
+import { AppConfig, ConfigError, loadConfig } from './app-config';
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+/** A secret of exactly `bytes` UTF-8 bytes (hex: one byte per character). */
+function secretOf(bytes: number): string {
+  return randomBytes(bytes).toString('hex').slice(0, bytes);
+}
+
+/** Development environment with valid secrets, so only the variable under test can be wrong. */
+function devEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { JWT_SECRET: secretOf(48), SESSION_SECRET: secretOf(48), ...extra };
+}
+
+/** A complete, valid production environment. */
+function productionEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    NODE_ENV: 'production',
+    DATABASE_URL: 'postgres://app:pw@db.internal:5432/app',
+    JWT_SECRET: secretOf(48),
+    SESSION_SECRET: secretOf(48),
+    ALLOWED_ORIGINS: 'https://app.example.com',
+    ...extra,
+  };
+}
+
+/** The ConfigError thrown by loadConfig(env); fails the test when it does not throw one. */
+function configErrorFor(env: NodeJS.ProcessEnv): ConfigError {
+  let thrown: unknown;
+  try {
+    loadConfig(env);
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(ConfigError);
+  return thrown as ConfigError;
+}
+
+describe('loadConfig', () => {
+  describe('defaults (empty development environment)', () => {
+    let config: AppConfig;
+    beforeAll(() => {
+      config = loadConfig({});
+    });
+
+    it('returns an AppConfig for development', () => {
+      expect(config).toBeInstanceOf(AppConfig);
+      expect(config.production).toBe(false);
+    });
+
+    it('listens on 127.0.0.1:3000', () => {
+      expect(config.port).toBe(3000);
+      expect(config.host).toBe('127.0.0.1');
+    });
+
+    it('uses the embedded server in .data', () => {
+      expect(config.databaseUrl).toBeUndefined();
+      expect(config.dataDir).toBe('.data');
+    });
+
+    it('has access tokens of 10 minutes, sessions idle 7 days and absolute 30 days', () => {
+      expect(config.accessTokenTtlMs).toBe(600_000);
+      expect(config.idleTimeoutMs).toBe(7 * DAY);
+      expect(config.absoluteTimeoutMs).toBe(30 * DAY);
+    });
+
+    it('keeps cookies Secure', () => {
+      expect(config.cookieSecure).toBe(true);
+    });
+
+    it('allows http://localhost:3000 and http://127.0.0.1:3000', () => {
+      expect(config.allowedOrigins).toEqual(['http://localhost:3000', 'http://127.0.0.1:3000']);
+    });
+
+    it('has no admin and allows 10 failed logins', () => {
+      expect([...config.adminEmails]).toEqual([]);
+      expect(config.loginRateLimit).toBe(10);
+    });
+  });
+
+  it('derives the default allowed origins from PORT', () => {
+    const config = loadConfig(devEnv({ PORT: '4123' }));
+    expect(config.port).toBe(4123);
+    expect(config.allowedOrigins).toEqual(['http://localhost:4123', 'http://127.0.0.1:4123']);
+  });
+
+  it('accepts PORT=0 (a free port) and reads HOST and DATA_DIR', () => {
+    const config = loadConfig(devEnv({ PORT: '0', HOST: '0.0.0.0', DATA_DIR: '/var/lib/tessera' }));
+    expect(config.port).toBe(0);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.dataDir).toBe('/var/lib/tessera');
+  });
+
+  it('parses every documented duration unit', () => {
+    const config = loadConfig(
+      devEnv({ ACCESS_TOKEN_TTL: '500ms', SESSION_IDLE_TIMEOUT: '12h', SESSION_ABSOLUTE_TIMEOUT: '15m' }),
+    );
+    expect(config.accessTokenTtlMs).toBe(500);
+    expect(config.idleTimeoutMs).toBe(12 * 60 * MINUTE);
+    expect(config.absoluteTimeoutMs).toBe(15 * MINUTE);
+    expect(loadConfig(devEnv({ ACCESS_TOKEN_TTL: '30s' })).accessTokenTtlMs).toBe(30_000);
+  });
+
+  describe('development secrets', () => {
+    it('generates two different random secrets of at least 32 bytes when none are set', () => {
+      const config = loadConfig({});
+      expect(Buffer.byteLength(config.jwtSecret, 'utf8')).toBeGreaterThanOrEqual(32);
+      expect(Buffer.byteLength(config.sessionSecret, 'utf8')).toBeGreaterThanOrEqual(32);
+      expect(config.jwtSecret).not.toBe(config.sessionSecret);
+    });
+
+    it('generates new secrets on every boot', () => {
+      const first = loadConfig({});
+      const second = loadConfig({});
+      expect(second.jwtSecret).not.toBe(first.jwtSecret);
+      expect(second.sessionSecret).not.toBe(first.sessionSecret);
+    });
+
+    it('warns about each generated secret, by name', () => {
+      const { warnings } = loadConfig({});
+      expect(warnings).toEqual([expect.stringContaining('JWT_SECRET'), expect.stringContaining('SESSION_SECRET')]);
+    });
+
+    it('uses the given secrets as they are, without a warning', () => {
+      const env = devEnv();
+      const config = loadConfig(env);
+      expect(config.jwtSecret).toBe(env.JWT_SECRET);
+      expect(config.sessionSecret).toBe(env.SESSION_SECRET);
+      expect(config.warnings).toEqual([]);
+    });
+
+    it('accepts a secret of exactly 32 bytes', () => {
+      expect(loadConfig(devEnv({ JWT_SECRET: secretOf(32) })).jwtSecret).toHaveLength(32);
+    });
+
+    it.each(['JWT_SECRET', 'SESSION_SECRET'])('refuses %s under 32 bytes, naming it, without echoing it', (name) => {
+      const short = secretOf(31);
+      const error = configErrorFor(devEnv({ [name]: short }));
+      expect(error.message).toContain(name);
+      expect(error.message).not.toContain(short);
+    });
+
+    it('counts bytes, not characters (31 bytes of multi-byte text is too short)', () => {
+      // 10 three-byte characters + 1 = 31 bytes in 11 characters; 11 * 3 = 33 bytes passes.
+      expect(configErrorFor(devEnv({ JWT_SECRET: `${'€'.repeat(10)}a` })).message).toContain('JWT_SECRET');
+      expect(loadConfig(devEnv({ JWT_SECRET: '€'.repeat(11) })).jwtSecret).toBe('€'.repeat(11));
+    });
+
+    it('refuses equal JWT_SECRET and SESSION_SECRET', () => {
+      const shared = secretOf(40);
+      const error = configErrorFor({ JWT_SECRET: shared, SESSION_SECRET: shared });
+      expect(error.message).toMatch(/SESSION_SECRET/);
+      expect(error.message).toMatch(/JWT_SECRET/);
+      expect(error.message).not.toContain(shared);
+    });
+  });
+
+  describe('malformed durations', () => {
+    it.each([
+      ['ACCESS_TOKEN_TTL', '10 minutes'],
+      ['ACCESS_TOKEN_TTL', 'ten'],
+      ['ACCESS_TOKEN_TTL', '10'],
+      ['SESSION_IDLE_TIMEOUT', '-1s'],
+      ['SESSION_IDLE_TIMEOUT', '0s'],
+      ['SESSION_ABSOLUTE_TIMEOUT', '1w'],
+      ['SESSION_ABSOLUTE_TIMEOUT', '1.5h'],
+    ])('refuses %s=%s, naming the variable', (name, raw) => {
+      const error = configErrorFor(devEnv({ [name]: raw }));
+      expect(error).toBeInstanceOf(Error);
+      expect(error.name).toBe('ConfigError');
+      expect(error.message).toContain(name);
+      expect(error.message).toContain(`"${raw}"`);
+    });
+  });
+
+  describe('production', () => {
+    it('starts with a complete environment', () => {
+      const config = loadConfig(productionEnv());
+      expect(config.production).toBe(true);
+      expect(config.databaseUrl).toBe('postgres://app:pw@db.internal:5432/app');
+      expect(config.cookieSecure).toBe(true);
+      expect(config.warnings).toEqual([]);
+    });
+
+    it.each(['JWT_SECRET', 'SESSION_SECRET', 'DATABASE_URL'])('refuses to start without %s, naming it', (name) => {
+      const env = productionEnv({ [name]: undefined });
+      const error = configErrorFor(env);
+      expect(error.message).toContain(name);
+      // Only that variable is wrong: the message must not blame another one.
+      for (const other of ['JWT_SECRET', 'SESSION_SECRET', 'DATABASE_URL'].filter((n) => n !== name)) {
+        expect(error.message).not.toMatch(new RegExp(`^\\s*- ${other}`, 'm'));
+      }
+    });
+
+    it('treats a blank secret as missing', () => {
+      expect(configErrorFor(productionEnv({ JWT_SECRET: '   ' })).message).toContain('JWT_SECRET');
+    });
+
+    it('refuses COOKIE_SECURE=false, naming it', () => {
+      expect(configErrorFor(productionEnv({ COOKIE_SECURE: 'false' })).message).toContain('COOKIE_SECURE');
+    });
+  });
+
+  describe('COOKIE_SECURE', () => {
+    it('can be turned off outside production', () => {
+      expect(loadConfig(devEnv({ COOKIE_SECURE: 'false' })).cookieSecure).toBe(false);
+      expect(loadConfig(devEnv({ COOKIE_SECURE: 'true' })).cookieSecure).toBe(true);
+    });
+
+    it('refuses anything but true or false', () => {
+      expect(configErrorFor(devEnv({ COOKIE_SECURE: 'maybe' })).message).toContain('COOKIE_SECURE');
+    });
+  });
+
+  describe('ALLOWED_ORIGINS', () => {
+    it('takes a comma-separated list of origins, trimmed', () => {
+      const config = loadConfig(devEnv({ ALLOWED_ORIGINS: ' https://app.example.com , http://localhost:5173 ' }));
+      expect(config.allowedOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    });
+
+    it.each(['https://app.example.com/path', 'garbage', 'https://app.example.com,not a url'])(
+      'refuses %s, naming ALLOWED_ORIGINS',
+      (origins) => {
+        expect(configErrorFor(devEnv({ ALLOWED_ORIGINS: origins })).message).toContain('ALLOWED_ORIGINS');
+      },
+    );
+  });
+
+  it('lower-cases and trims ADMIN_EMAILS, ignoring empty entries', () => {
+    const config = loadConfig(devEnv({ ADMIN_EMAILS: ' Ada@Example.COM ,, grace@example.com ' }));
+    expect([...config.adminEmails].sort()).toEqual(['ada@example.com', 'grace@example.com']);
+    expect(config.adminEmails.has('ada@example.com')).toBe(true);
+  });
+
+  describe('LOGIN_RATE_LIMIT', () => {
+    it('reads a positive integer', () => {
+      expect(loadConfig(devEnv({ LOGIN_RATE_LIMIT: '3' })).loginRateLimit).toBe(3);
+    });
+
+    it.each(['0', '-1', '2.5', 'many'])('refuses %s, naming it', (raw) => {
+      expect(configErrorFor(devEnv({ LOGIN_RATE_LIMIT: raw })).message).toContain('LOGIN_RATE_LIMIT');
+    });
+  });
+
+  it.each(['70000', '-1', '80.5', 'http'])('refuses PORT=%s, naming it', (raw) => {
+    expect(configErrorFor(devEnv({ PORT: raw })).message).toContain('PORT');
+  });
+
+  it('refuses a DATABASE_URL that is not a PostgreSQL URL', () => {
+    expect(configErrorFor(devEnv({ DATABASE_URL: 'mysql://db/app' })).message).toContain('DATABASE_URL');
+  });
+
+  it('reports every problem together in one error, one line each', () => {
+    const error = configErrorFor({
+      NODE_ENV: 'production',
+      PORT: '70000',
+      ACCESS_TOKEN_TTL: 'ten',
+      COOKIE_SECURE: 'false',
+      LOGIN_RATE_LIMIT: '0',
+    });
+    const lines = error.message.split('\n').filter((line) => line.trim().startsWith('- '));
+    for (const name of ['PORT', 'DATABASE_URL', 'JWT_SECRET', 'SESSION_SECRET', 'ACCESS_TOKEN_TTL', 'COOKIE_SECURE', 'LOGIN_RATE_LIMIT']) {
+      expect(lines.some((line) => line.trim().startsWith(`- ${name}`))).toBe(true);
+    }
+  });
+
+  // SOURCE BUG (app-config.ts, ALLOWED_ORIGINS default): with PORT=70000 and
+  // ALLOWED_ORIGINS unset, the default origins are built from the bad port
+  // ("http://localhost:70000"), fail to parse, and the error also blames
+  // ALLOWED_ORIGINS twice, a variable the user never set. The default should be
+  // derived only from a valid port. This test fails until that is fixed.
+  it('reports a bad PORT once, without blaming an ALLOWED_ORIGINS that was not set', () => {
+    const error = configErrorFor(devEnv({ PORT: '70000' }));
+    expect(error.message).toContain('PORT');
+    expect(error.message).not.toContain('ALLOWED_ORIGINS');
+  });
+});
