@@ -76,7 +76,17 @@ export class LoginRateLimiter {
     return window;
   }
 
+  /**
+   * Makes room when the map is full: first every ended window, then the oldest one.
+   * Evicting a live window could let a flood of other keys reset a victim's count;
+   * the bound exists so that the same flood cannot exhaust memory instead.
+   */
   private evictOldest(): void {
+    const now = this.clock.now().getTime();
+    for (const [key, window] of this.windows) {
+      if (window.startedAt + WINDOW_MS <= now) this.windows.delete(key);
+    }
+    if (this.windows.size < MAX_KEYS) return;
     const oldest = this.windows.keys().next().value;
     if (oldest !== undefined) this.windows.delete(oldest);
   }

@@ -266,11 +266,8 @@ describe('loadConfig', () => {
     }
   });
 
-  // SOURCE BUG (app-config.ts, ALLOWED_ORIGINS default): with PORT=70000 and
-  // ALLOWED_ORIGINS unset, the default origins are built from the bad port
-  // ("http://localhost:70000"), fail to parse, and the error also blames
-  // ALLOWED_ORIGINS twice, a variable the user never set. The default should be
-  // derived only from a valid port. This test fails until that is fixed.
+  // Regression: the default origins follow PORT; a bad PORT must not also be blamed on
+  // an ALLOWED_ORIGINS the user never set.
   it('reports a bad PORT once, without blaming an ALLOWED_ORIGINS that was not set', () => {
     const error = configErrorFor(devEnv({ PORT: '70000' }));
     expect(error.message).toContain('PORT');

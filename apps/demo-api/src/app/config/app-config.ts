@@ -45,10 +45,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const nodeEnv = value('NODE_ENV') ?? 'development';
   const production = nodeEnv === 'production';
 
-  const port = Number(value('PORT') ?? '3000');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    problems.push(`PORT must be an integer from 0 to 65535 (got "${value('PORT')}").`);
-  }
+  const integer = (name: string, fallback: string): number => {
+    const raw = value(name) ?? fallback;
+    return /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
+  };
+  const port = integer('PORT', '3000');
+  const portValid = Number.isInteger(port) && port <= 65535;
+  if (!portValid) problems.push(`PORT must be an integer from 0 to 65535 (got "${value('PORT')}").`);
   const host = value('HOST') ?? '127.0.0.1';
 
   const databaseUrl = value('DATABASE_URL');
@@ -99,7 +102,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   if (production && !cookieSecure) problems.push('COOKIE_SECURE=false is refused in production.');
 
-  const allowedOrigins = (value('ALLOWED_ORIGINS') ?? `http://localhost:${port},http://127.0.0.1:${port}`)
+  const defaultPort = portValid ? port : 3000;
+  const allowedOrigins = (value('ALLOWED_ORIGINS') ?? `http://localhost:${defaultPort},http://127.0.0.1:${defaultPort}`)
     .split(',')
     .map((origin) => origin.trim())
     .filter(Boolean);
@@ -122,7 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       .filter(Boolean),
   );
 
-  const loginRateLimit = Number(value('LOGIN_RATE_LIMIT') ?? '10');
+  const loginRateLimit = integer('LOGIN_RATE_LIMIT', '10');
   if (!Number.isInteger(loginRateLimit) || loginRateLimit < 1) {
     problems.push(`LOGIN_RATE_LIMIT must be a positive integer (got "${value('LOGIN_RATE_LIMIT')}").`);
   }

@@ -1,6 +1,7 @@
 import { ConflictException, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Algorithm, hash, verify } from '@node-rs/argon2';
+import { hash, verify } from '@node-rs/argon2';
+import type { Algorithm } from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
 import type { Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
@@ -14,8 +15,11 @@ export interface PublicUser {
 }
 
 // argon2id with OWASP's minimum profile (19 MiB, 2 passes, 1 lane), run on libuv's
-// thread pool by @node-rs/argon2 so it never blocks the event loop.
-const ARGON2_OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+// thread pool by @node-rs/argon2 so it never blocks the event loop. `Algorithm` is a
+// const enum that exists only in the type definitions (at run time it is `{}`), and
+// our builds transpile file by file, so the value is written out.
+const ARGON2ID = 2 as Algorithm.Argon2id;
+const ARGON2_OPTIONS = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 const CACHE_LIMIT = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
