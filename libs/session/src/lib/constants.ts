@@ -42,7 +42,7 @@ export const CONFIG_ERROR_MESSAGES = {
   secretTooShort: (option: string, bytes: number) =>
     `SessionModule option "${option}" must be at least 32 bytes (got ${bytes}). Generate one with: node -e "console.log(require('crypto').randomBytes(48).toString('base64url'))"`,
   secretMissing: (option: string) => `SessionModule option "${option}" is required.`,
-  secretsEqual: 'SessionModule options "jwtSecret" and "sessionSecret" must differ: use two independent random keys.',
+  secretsEqual: 'SessionModule option "sessionSecret" must differ from every HS256 access-token key ("jwtSecret", "keys"): use independent random keys.',
   unknownAlgorithm: (value: unknown) =>
     `SessionModule option "algorithm" must be "HS256" (got ${JSON.stringify(value)}).`,
   badDuration: (option: string, value: unknown) =>
@@ -51,5 +51,19 @@ export const CONFIG_ERROR_MESSAGES = {
   ttlOverIdle: 'SessionModule option "accessTokenTtl" must not exceed "idleTimeout".',
   badString: (option: string) => `SessionModule option "${option}" must be a non-empty string.`,
   badCookiePath: 'SessionModule option "cookies.refreshTokenPath" must start with "/".',
-  badStore: 'SessionModule option "store" must implement SessionStore (create, findById, rotateRefresh, revoke, listByUser, revokeByUser).',
+  unknownKeyAlgorithm: (option: string, value: unknown) =>
+    `SessionModule option "${option}" must be "HS256" or "EdDSA" (got ${JSON.stringify(value)}).`,
+  badEd25519Key: (option: string) =>
+    `SessionModule option "${option}" must be an Ed25519 key in PEM form (openssl genpkey -algorithm ed25519).`,
+  mixedKey: (option: string) =>
+    `SessionModule option "${option}" mixes key kinds: HS256 takes "secret", EdDSA takes "privateKey"/"publicKey".`,
+  keyPairMismatch: (option: string) => `SessionModule option "${option}": publicKey does not belong to privateKey.`,
+  duplicateKid: (kid: string) => `SessionModule options "keys": two keys share the kid "${kid}"; give each its own.`,
+  unknownActiveKey: (kid: string) => `SessionModule option "activeKeyId" names no key of the ring ("${kid}").`,
+  activeKeyCannotSign: (kid: string) =>
+    `SessionModule option "activeKeyId": key "${kid}" has no private key, so it cannot sign; give it "privateKey".`,
+  badCount: (option: string, value: unknown) =>
+    `SessionModule option "${option}" must be a whole number, 0 or more (got ${JSON.stringify(value)}).`,
+  badStore:
+    'SessionModule option "store" must implement SessionStore (create, findById, rotateRefresh, touch, revoke, listByUser, revokeByUser).',
 } as const;

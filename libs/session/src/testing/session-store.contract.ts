@@ -159,6 +159,41 @@ export function describeSessionStoreContract(name: string, hooks: SessionStoreCo
       }
     });
 
+    it('records activity on a live session, never moving times backwards, capped at the absolute expiry', async () => {
+      const record = sessionRecordFixture();
+      await store.create(record);
+      expect(await store.touch(record.id, at(record, 2), at(record, 30))).toBe(true);
+      let stored = await store.findById(record.id);
+      expect(stored?.lastSeenAt).toEqual(at(record, 2));
+      expect(stored?.expiresAt).toEqual(at(record, 30));
+      // An older, late-arriving touch changes nothing.
+      expect(await store.touch(record.id, at(record, 1), at(record, 25))).toBe(true);
+      stored = await store.findById(record.id);
+      expect(stored?.lastSeenAt).toEqual(at(record, 2));
+      expect(stored?.expiresAt).toEqual(at(record, 30));
+      expect(await store.touch(record.id, at(record, 3), at(record, 1000))).toBe(true);
+      expect((await store.findById(record.id))?.expiresAt).toEqual(record.absoluteExpiresAt);
+      // Everything else is untouched.
+      expect({ ...(await store.findById(record.id)), lastSeenAt: null, expiresAt: null }).toEqual({
+        ...record,
+        lastSeenAt: null,
+        expiresAt: null,
+      });
+    });
+
+    it('does not touch a revoked, an expired or an unknown session', async () => {
+      const revoked = sessionRecordFixture();
+      const expired = sessionRecordFixture();
+      await store.create(revoked);
+      await store.create(expired);
+      await store.revoke(revoked.id, 'logout', at(revoked, 1));
+      expect(await store.touch(revoked.id, at(revoked, 2), at(revoked, 30))).toBe(false);
+      expect(await store.touch(expired.id, at(expired, 24), at(expired, 48))).toBe(false);
+      expect(await store.touch(id(), at(expired, 1), at(expired, 2))).toBe(false);
+      expect((await store.findById(expired.id))?.expiresAt).toEqual(expired.expiresAt);
+      expect((await store.findById(revoked.id))?.lastSeenAt).toEqual(revoked.lastSeenAt);
+    });
+
     it('revokes a session once, recording when and why', async () => {
       const record = sessionRecordFixture();
       await store.create(record);

@@ -105,6 +105,17 @@ export class TypeOrmSessionStore implements SessionStore {
     return rows.length > 0 ? toRecord(rows[0]) : null;
   }
 
+  async touch(id: string, at: Date, expiresAt: Date): Promise<boolean> {
+    const [, count] = (await this.repository.manager.query(
+      `UPDATE ${this.table}
+          SET last_seen_at = GREATEST(last_seen_at, $2),
+              expires_at = GREATEST(expires_at, LEAST($3::timestamptz, absolute_expires_at))
+        WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2`,
+      [id, at, expiresAt],
+    )) as [unknown, number];
+    return count > 0;
+  }
+
   async revoke(id: string, reason: RevocationReason, at: Date): Promise<boolean> {
     const [, count] = (await this.repository.manager.query(
       `UPDATE ${this.table} SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL`,

@@ -67,7 +67,7 @@ export class SessionGuard implements CanActivate {
       run.error = (error) => reject(error);
       run.redirect = run.pass = () => reject(new SessionUnauthorizedException(AuthErrorCode.TokenInvalid));
       try {
-        run.authenticate(request, { session: false });
+        run.authenticate(request);
       } catch (error) {
         reject(error);
       }
@@ -100,12 +100,6 @@ export class SessionGuard implements CanActivate {
       return error.bearer === bearer ? error : new SessionUnauthorizedException(error.code, bearer);
     }
     if (error instanceof HttpException) return error;
-    if (error instanceof Error && error.message === 'No auth token') {
-      return new SessionUnauthorizedException(AuthErrorCode.TokenMissing, bearer);
-    }
-    if (error instanceof Error && /^(JsonWebTokenError|NotBeforeError|TokenExpiredError)$/.test(error.name)) {
-      return new SessionUnauthorizedException(AuthErrorCode.TokenInvalid, bearer);
-    }
     // Anything else (a store outage, a bug) fails closed; log the kind, never the details.
     this.logger.warn(`Authentication failed unexpectedly (${error instanceof Error ? error.name : typeof error})`);
     return new SessionUnauthorizedException(AuthErrorCode.TokenInvalid, bearer);

@@ -1,11 +1,26 @@
+import type { KeyObject } from 'node:crypto';
 import type { SessionClock } from './clock.interface';
 import type { SessionStore } from './session-store.interface';
 
 /** A duration: milliseconds as a number, or a string such as `500ms`, `30s`, `15m`, `12h`, `7d`. */
 export type Duration = number | string;
 
-/** Algorithms the access-token service can be configured with. */
-export type AccessTokenAlgorithm = 'HS256';
+/** Algorithms an access-token key can be pinned to. */
+export type AccessTokenAlgorithm = 'HS256' | 'EdDSA';
+
+/** One key of the access-token key ring; its algorithm is pinned to it. */
+export interface AccessTokenKeyOptions {
+  /** `kid` header of tokens signed with this key. Default: derived from the key (RFC 7638 thumbprint for Ed25519). */
+  kid?: string;
+  /** `HS256` (shared secret) or `EdDSA` (Ed25519 key pair). */
+  algorithm: AccessTokenAlgorithm;
+  /** HS256: the secret, UTF-8 text or bytes, at least 32 bytes. */
+  secret?: string | Buffer;
+  /** EdDSA: the Ed25519 private key (PEM or KeyObject); needed only by the key that signs. */
+  privateKey?: string | KeyObject;
+  /** EdDSA: the Ed25519 public key (PEM or KeyObject). Default: derived from `privateKey`. */
+  publicKey?: string | KeyObject;
+}
 
 /** Cookie settings for cookie mode. */
 export interface SessionCookieOptions {
@@ -23,12 +38,19 @@ export interface SessionCookieOptions {
 export interface SessionModuleOptions {
   /** Where sessions live. Default: a new `InMemorySessionStore` (one process only; sessions vanish on restart). */
   store?: SessionStore;
-  /** HS256 key for access tokens, as UTF-8 text or bytes; at least 32 bytes. Required. */
-  jwtSecret: string | Buffer;
+  /** HS256 key for access tokens, as UTF-8 text or bytes; at least 32 bytes. Required unless `keys` is set. */
+  jwtSecret?: string | Buffer;
   /** `kid` header of tokens signed with `jwtSecret`. Default: derived from the key (a hash, not the key). */
   jwtKeyId?: string;
-  /** The only algorithm that signs and verifies access tokens. Default: `HS256`. */
-  algorithm?: AccessTokenAlgorithm;
+  /** Algorithm of the `jwtSecret` key; only `HS256` is possible there. Default: `HS256`. */
+  algorithm?: 'HS256';
+  /**
+   * Key ring: every key here verifies tokens carrying its `kid`; a key removed from the
+   * ring is retired and its tokens stop verifying. Default: just the `jwtSecret` key.
+   */
+  keys?: AccessTokenKeyOptions[];
+  /** `kid` of the key that signs new tokens. Default: the first of `keys`, else the `jwtSecret` key. */
+  activeKeyId?: string;
   /** Key for the server's own HMACs (refresh-token hashes); at least 32 bytes and different from `jwtSecret`. Required. */
   sessionSecret: string | Buffer;
   /** `iss` claim of access tokens, checked on verify. Default: `tessera`. */
@@ -43,6 +65,15 @@ export interface SessionModuleOptions {
   absoluteTimeout?: Duration;
   /** Leeway for `exp` / `iat` checks, for clocks that drift between servers. Default: `5s`. */
   clockSkew?: Duration;
+  /**
+   * How long the refresh token replaced by a rotation still works (it yields the same
+   * successor), so concurrent tabs and retries are not mistaken for theft. Default: `10s`.
+   */
+  refreshReuseGrace?: Duration;
+  /** A login beyond this many live sessions of one user revokes the oldest (`evicted`). Default: `10`; `0` means no limit. */
+  maxSessionsPerUser?: number;
+  /** Shortest time between two recorded activities (`lastSeenAt` writes) of one session. Default: `1m`. */
+  activityInterval?: Duration;
   /** Cookie names, flags and paths for cookie mode. Defaults: see `SessionCookieOptions`. */
   cookies?: SessionCookieOptions;
   /** Source of time. Default: the system clock. */

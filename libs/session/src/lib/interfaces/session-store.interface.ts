@@ -80,6 +80,13 @@ export interface SessionStore {
    */
   rotateRefresh(id: string, rotation: RefreshRotation): Promise<SessionRecord | null>;
 
+  /**
+   * Records activity on a live session (not revoked, not expired at `at`): `lastSeenAt`
+   * becomes `at` and `expiresAt` becomes `min(expiresAt argument, absoluteExpiresAt)`;
+   * neither ever moves backwards. Returns false when the session is not live.
+   */
+  touch(id: string, at: Date, expiresAt: Date): Promise<boolean>;
+
   /** Marks one live session revoked; returns false when it was already revoked or absent. */
   revoke(id: string, reason: RevocationReason, at: Date): Promise<boolean>;
 

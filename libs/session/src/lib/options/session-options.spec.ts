@@ -68,7 +68,7 @@ describe('resolveSessionOptions', () => {
 
     it('refuses equal secrets, also when one is a string and the other the same bytes', () => {
       const message =
-        'SessionModule options "jwtSecret" and "sessionSecret" must differ: use two independent random keys.';
+        'SessionModule option "sessionSecret" must differ from every HS256 access-token key ("jwtSecret", "keys"): use independent random keys.';
       expect(configError(valid({ sessionSecret: jwtSecret })).message).toBe(message);
       expect(configError(valid({ sessionSecret: Buffer.from(jwtSecret, 'utf8') })).message).toBe(message);
     });

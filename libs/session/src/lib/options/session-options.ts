@@ -1,22 +1,22 @@
-import { createHash, createSecretKey } from 'node:crypto';
+import { createSecretKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { CONFIG_ERROR_MESSAGES } from '../constants';
 import { SessionConfigError } from '../exceptions/session-config.error';
 import { systemClock } from '../interfaces/clock.interface';
 import type { SessionClock } from '../interfaces/clock.interface';
-import type { AccessTokenAlgorithm, Duration, SessionModuleOptions } from '../interfaces/session-module-options.interface';
+import type { Duration, SessionModuleOptions } from '../interfaces/session-module-options.interface';
 import type { SessionStore } from '../interfaces/session-store.interface';
 import { InMemorySessionStore } from '../stores/in-memory-session.store';
 import { parseDuration } from '../utils/duration';
+import { resolveKeyRing, secretBytes } from './key-ring';
+import type { ResolvedKeyRing } from './key-ring';
 
 /** Options after defaults are merged and every value is checked; what services inject. */
 export interface ResolvedSessionOptions {
   store: SessionStore;
-  algorithm: AccessTokenAlgorithm;
-  /** Access-token signing key, held as a KeyObject (jsonwebtoken skips its slow key parsing then). */
-  jwtKey: KeyObject;
-  jwtKeyId: string;
-  /** Key for the server's own HMACs. */
+  /** Access-token keys by `kid`, and the one that signs. */
+  keys: ResolvedKeyRing;
+  /** Key for the server's own HMACs (refresh-token hashes and successors, fingerprints). */
   sessionKey: KeyObject;
   issuer: string;
   audience: string;
@@ -24,6 +24,10 @@ export interface ResolvedSessionOptions {
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
   clockSkewMs: number;
+  refreshReuseGraceMs: number;
+  /** 0: no limit. */
+  maxSessionsPerUser: number;
+  activityIntervalMs: number;
   cookies: {
     secure: boolean;
     accessTokenName: string;
@@ -36,22 +40,10 @@ export interface ResolvedSessionOptions {
 /** Injection token of `ResolvedSessionOptions`. */
 export const RESOLVED_SESSION_OPTIONS = Symbol('ResolvedSessionOptions');
 
-const ALGORITHMS: readonly AccessTokenAlgorithm[] = ['HS256'];
-const STORE_METHODS = ['create', 'findById', 'rotateRefresh', 'revoke', 'listByUser', 'revokeByUser'] as const;
-const MIN_KEY_BYTES = 32;
+const STORE_METHODS = ['create', 'findById', 'rotateRefresh', 'touch', 'revoke', 'listByUser', 'revokeByUser'] as const;
 
-function keyBytes(option: string, value: string | Buffer | undefined): Buffer {
-  if (value === undefined || value === null || value === '') {
-    throw new SessionConfigError(CONFIG_ERROR_MESSAGES.secretMissing(option));
-  }
-  const bytes = Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8');
-  if (bytes.length < MIN_KEY_BYTES) {
-    throw new SessionConfigError(CONFIG_ERROR_MESSAGES.secretTooShort(option, bytes.length));
-  }
-  return bytes;
-}
-
-function duration(option: string, value: Duration | undefined, fallback: string): number {
+function duration(option: string, value: Duration | undefined, fallback: string, allowZero = false): number {
+  if (allowZero && value === 0) return 0;
   const ms = parseDuration(value ?? fallback);
   if (ms === undefined) throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badDuration(option, value));
   return ms;
@@ -70,20 +62,25 @@ function nonEmpty(option: string, value: string | undefined, fallback: string): 
  * `forRoot` and `forRootAsync`; a bad value throws `SessionConfigError` and stops the boot.
  */
 export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSessionOptions {
-  const algorithm = options.algorithm ?? 'HS256';
-  if (!ALGORITHMS.includes(algorithm)) {
-    throw new SessionConfigError(CONFIG_ERROR_MESSAGES.unknownAlgorithm(algorithm));
+  const keys = resolveKeyRing(options);
+  const sessionBytes = secretBytes('sessionSecret', options.sessionSecret);
+  if (keys.hmacSecrets.some((secret) => secret.equals(sessionBytes))) {
+    throw new SessionConfigError(CONFIG_ERROR_MESSAGES.secretsEqual);
   }
-  const jwtBytes = keyBytes('jwtSecret', options.jwtSecret);
-  const sessionBytes = keyBytes('sessionSecret', options.sessionSecret);
-  if (jwtBytes.equals(sessionBytes)) throw new SessionConfigError(CONFIG_ERROR_MESSAGES.secretsEqual);
 
   const accessTokenTtlMs = duration('accessTokenTtl', options.accessTokenTtl, '10m');
   const idleTimeoutMs = duration('idleTimeout', options.idleTimeout, '7d');
   const absoluteTimeoutMs = duration('absoluteTimeout', options.absoluteTimeout, '30d');
-  const clockSkewMs = options.clockSkew === 0 ? 0 : duration('clockSkew', options.clockSkew, '5s');
+  const clockSkewMs = duration('clockSkew', options.clockSkew, '5s', true);
+  const refreshReuseGraceMs = duration('refreshReuseGrace', options.refreshReuseGrace, '10s', true);
+  const activityIntervalMs = duration('activityInterval', options.activityInterval, '1m');
   if (idleTimeoutMs > absoluteTimeoutMs) throw new SessionConfigError(CONFIG_ERROR_MESSAGES.idleOverAbsolute);
   if (accessTokenTtlMs > idleTimeoutMs) throw new SessionConfigError(CONFIG_ERROR_MESSAGES.ttlOverIdle);
+
+  const maxSessionsPerUser = options.maxSessionsPerUser ?? 10;
+  if (!Number.isSafeInteger(maxSessionsPerUser) || maxSessionsPerUser < 0) {
+    throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badCount('maxSessionsPerUser', options.maxSessionsPerUser));
+  }
 
   const store = options.store ?? new InMemorySessionStore();
   if (STORE_METHODS.some((method) => typeof (store as unknown as Record<string, unknown>)[method] !== 'function')) {
@@ -96,12 +93,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
 
   return {
     store,
-    algorithm,
-    jwtKey: createSecretKey(jwtBytes),
-    // A kid that names the key without revealing it: a truncated hash.
-    jwtKeyId: options.jwtKeyId
-      ? nonEmpty('jwtKeyId', options.jwtKeyId, '')
-      : createHash('sha256').update(jwtBytes).digest('base64url').slice(0, 12),
+    keys,
     sessionKey: createSecretKey(sessionBytes),
     issuer: nonEmpty('issuer', options.issuer, 'tessera'),
     audience: nonEmpty('audience', options.audience, 'tessera'),
@@ -109,6 +101,9 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     idleTimeoutMs,
     absoluteTimeoutMs,
     clockSkewMs,
+    refreshReuseGraceMs,
+    maxSessionsPerUser,
+    activityIntervalMs,
     cookies: {
       secure: cookies.secure ?? true,
       accessTokenName: nonEmpty('cookies.accessTokenName', cookies.accessTokenName, 'tessera-at'),

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import type { KeyObject } from 'node:crypto';
-import type { Jwt, JwtPayload, VerifyOptions } from 'jsonwebtoken';
+import { createHmac, sign as signBytes, timingSafeEqual, verify as verifyBytes } from 'node:crypto';
 import { ACCESS_TOKEN_TYPE, AuthErrorCode } from '../constants';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
 import type { AccessTokenClaims } from '../interfaces/authenticated.interface';
+import type { PublicJwk, ResolvedAccessTokenKey } from '../options/key-ring';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
 import { randomToken } from '../utils/crypto.util';
@@ -22,35 +22,46 @@ export interface SignedAccessToken {
   expiresAt: Date;
 }
 
-// Header parameters that point the verifier at keys chosen by the token itself.
-// We never honour them (RFC 8725 §3.10), so a token that carries one is refused.
+/** A JWKS document (RFC 7517 §5). */
+export interface JwksDocument {
+  keys: PublicJwk[];
+}
+
+// Header parameters that would let a token choose its own verification key. We never
+// honour them (RFC 8725 §3.10), so a token that carries one is refused outright.
 const FORBIDDEN_HEADERS = ['jku', 'jwk', 'x5u', 'x5c', 'crit'] as const;
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+const MAX_TOKEN_LENGTH = 8_192;
+
+function decodeJson(segment: string): Record<string, unknown> | undefined {
+  if (!SEGMENT.test(segment)) return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
- * Signs and verifies access tokens: JWTs with `typ: at+jwt` (RFC 9068) and a `kid`,
- * signed by one pinned algorithm with a key held as a `KeyObject`.
+ * Signs and verifies access tokens: JWTs with `typ: at+jwt` (RFC 9068) and a `kid`
+ * naming a key of the ring, whose algorithm is pinned to that key (so `alg: none`,
+ * algorithm confusion and unknown keys cannot verify).
+ *
+ * HS256 tokens are signed through `@nestjs/jwt`. Verification is done here, in one
+ * pass over the token: jsonwebtoken has no EdDSA, and through passport-jwt it would
+ * parse every token a second time on the hot path of each request.
  */
 @Injectable()
 export class AccessTokenService {
-  /** Options handed to jsonwebtoken on every verify (also used by the passport strategy). */
-  readonly verifyOptions: VerifyOptions & { complete: true };
-
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     private readonly jwt: JwtService,
-  ) {
-    this.verifyOptions = {
-      algorithms: [options.algorithm],
-      issuer: options.issuer,
-      audience: options.audience,
-      complete: true,
-      // exp / nbf are checked in checkVerified against the injected clock, with the configured leeway.
-      ignoreExpiration: true,
-      ignoreNotBefore: true,
-    };
-  }
+  ) {}
 
-  /** Signs an access token for a session. */
+  /** Signs an access token for a session with the active key. */
   sign(subject: AccessTokenSubject): SignedAccessToken {
     const nowMs = this.options.clock.now().getTime();
     const iat = Math.floor(nowMs / 1000);
@@ -65,68 +76,73 @@ export class AccessTokenService {
       exp,
       roles: [...subject.roles],
     };
-    const token = this.jwt.sign(claims, {
-      privateKey: this.options.jwtKey,
-      algorithm: this.options.algorithm,
-      header: { alg: this.options.algorithm, typ: ACCESS_TOKEN_TYPE, kid: this.options.jwtKeyId },
-    });
+    const key = this.options.keys.active;
+    const header = { alg: key.algorithm, typ: ACCESS_TOKEN_TYPE, kid: key.kid };
+    const token =
+      key.algorithm === 'HS256'
+        ? this.jwt.sign(claims, { privateKey: key.signingKey, algorithm: 'HS256', header })
+        : this.signEdDsa(header, claims);
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
-  /** Verifies a token completely; throws `SessionUnauthorizedException` (`token_invalid` / `token_expired`). */
+  /**
+   * Verifies a token completely (signature with the key its `kid` names, header,
+   * claims, expiry on the injected clock) and returns its claims. Throws
+   * `SessionUnauthorizedException` with `token_invalid` or `token_expired`.
+   */
   verify(token: string): AccessTokenClaims {
-    const key = this.keyForToken(token);
-    if (!key) throw new SessionUnauthorizedException(AuthErrorCode.TokenInvalid);
-    let decoded: Jwt;
-    try {
-      // The JwtVerifyOptions type only admits string | Buffer; jsonwebtoken accepts a KeyObject.
-      decoded = this.jwt.verify<Jwt & object>(token, {
-        ...this.verifyOptions,
-        publicKey: key as unknown as Buffer,
-      });
-    } catch {
-      throw new SessionUnauthorizedException(AuthErrorCode.TokenInvalid);
-    }
-    return this.checkVerified(decoded);
-  }
-
-  /**
-   * Returns the key that verifies this token, chosen by its `kid`, or undefined when
-   * the header is malformed, names another algorithm or an unknown key.
-   */
-  keyForToken(token: string): KeyObject | undefined {
-    const dot = token.indexOf('.');
-    if (dot <= 0) return undefined;
-    let header: unknown;
-    try {
-      header = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8'));
-    } catch {
-      return undefined;
-    }
-    if (typeof header !== 'object' || header === null) return undefined;
-    const { kid, alg } = header as Record<string, unknown>;
-    if (alg !== this.options.algorithm || kid !== this.options.jwtKeyId) return undefined;
-    return this.options.jwtKey;
-  }
-
-  /**
-   * Checks what jsonwebtoken leaves to us once the signature, `alg`, `iss` and `aud`
-   * are verified: the explicit type, the key id, forbidden headers, the claims'
-   * shapes, and `exp` / `iat` / `nbf` against the injected clock.
-   */
-  checkVerified(decoded: Jwt): AccessTokenClaims {
-    const { header } = decoded;
-    const payload = decoded.payload as JwtPayload;
     const invalid = () => new SessionUnauthorizedException(AuthErrorCode.TokenInvalid);
-    if (header.typ !== ACCESS_TOKEN_TYPE || header.kid !== this.options.jwtKeyId) throw invalid();
+    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw invalid();
+    const first = token.indexOf('.');
+    const second = token.indexOf('.', first + 1);
+    if (first <= 0 || second <= first + 1 || second === token.length - 1 || token.indexOf('.', second + 1) !== -1) {
+      throw invalid();
+    }
+    const header = decodeJson(token.slice(0, first));
+    const key = header && typeof header.kid === 'string' ? this.options.keys.byKid.get(header.kid) : undefined;
+    if (!header || !key || header.alg !== key.algorithm || header.typ !== ACCESS_TOKEN_TYPE) throw invalid();
     if (FORBIDDEN_HEADERS.some((name) => name in header)) throw invalid();
-    if (typeof payload !== 'object' || payload === null) throw invalid();
-    const { sub, sid, jti, iat, exp, nbf, roles } = payload as Record<string, unknown>;
+    const signature = token.slice(second + 1);
+    if (!SEGMENT.test(signature) || !this.signatureMatches(key, token.slice(0, second), signature)) throw invalid();
+    const payload = decodeJson(token.slice(first + 1, second));
+    if (!payload) throw invalid();
+    return this.checkClaims(payload);
+  }
+
+  /** The public keys of the ring (Ed25519 only: HS256 secrets are never published). */
+  jwks(): JwksDocument {
+    return {
+      keys: [...this.options.keys.byKid.values()].flatMap((key) => (key.publicJwk ? [key.publicJwk] : [])),
+    };
+  }
+
+  private signEdDsa(header: object, claims: AccessTokenClaims): string {
+    const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+    const signature = signBytes(null, Buffer.from(input), this.options.keys.active.signingKey);
+    return `${input}.${signature.toString('base64url')}`;
+  }
+
+  private signatureMatches(key: ResolvedAccessTokenKey, input: string, signature: string): boolean {
+    const given = Buffer.from(signature, 'base64url');
+    if (key.algorithm === 'HS256') {
+      const expected = createHmac('sha256', key.verifyKey).update(input).digest();
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    }
+    return given.length === 64 && verifyBytes(null, Buffer.from(input), key.verifyKey, given);
+  }
+
+  /** Checks the claims' shapes, issuer, audience, and `exp` / `iat` / `nbf` against the injected clock. */
+  private checkClaims(payload: Record<string, unknown>): AccessTokenClaims {
+    const invalid = () => new SessionUnauthorizedException(AuthErrorCode.TokenInvalid);
+    const { iss, aud, sub, sid, jti, iat, exp, nbf, roles } = payload;
+    if (iss !== this.options.issuer) throw invalid();
+    if (aud !== this.options.audience && !(Array.isArray(aud) && aud.includes(this.options.audience))) throw invalid();
     if (typeof sub !== 'string' || sub === '' || typeof sid !== 'string' || sid === '' || typeof jti !== 'string') {
       throw invalid();
     }
     if (typeof iat !== 'number' || typeof exp !== 'number' || exp <= iat) throw invalid();
     if (!Array.isArray(roles) || roles.some((role) => typeof role !== 'string')) throw invalid();
+    if (nbf !== undefined && typeof nbf !== 'number') throw invalid();
 
     const nowMs = this.options.clock.now().getTime();
     const skew = this.options.clockSkewMs;

@@ -40,6 +40,15 @@ export class InMemorySessionStore implements SessionStore {
     return copy(record);
   }
 
+  async touch(id: string, at: Date, expiresAt: Date): Promise<boolean> {
+    const record = this.sessions.get(id);
+    if (!record || !isLive(record, at)) return false;
+    const capped = Math.min(expiresAt.getTime(), record.absoluteExpiresAt.getTime());
+    if (at.getTime() > record.lastSeenAt.getTime()) record.lastSeenAt = at;
+    if (capped > record.expiresAt.getTime()) record.expiresAt = new Date(capped);
+    return true;
+  }
+
   async revoke(id: string, reason: RevocationReason, at: Date): Promise<boolean> {
     const record = this.sessions.get(id);
     if (!record || record.revokedAt !== null) return false;

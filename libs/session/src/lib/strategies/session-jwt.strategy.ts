@@ -1,11 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
-import type { Jwt } from 'jsonwebtoken';
 import { Strategy } from 'passport-jwt';
 import { AuthErrorCode, SESSION_JWT_STRATEGY } from '../constants';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
-import type { AuthenticatedSession, AuthenticatedUser, TokenTransport } from '../interfaces/authenticated.interface';
+import type {
+  AccessTokenClaims,
+  AuthenticatedSession,
+  AuthenticatedUser,
+  TokenTransport,
+} from '../interfaces/authenticated.interface';
 import { AccessTokenService } from '../services/access-token.service';
 import { SessionService } from '../services/session.service';
 import { SessionTransportService } from '../services/session-transport.service';
@@ -21,48 +25,58 @@ export const TOKEN_TRANSPORT_KEY = 'tesseraTokenTransport';
 
 type RequestWithTransport = Request & { [TOKEN_TRANSPORT_KEY]?: TokenTransport };
 
+type PassportActions = {
+  success(user: unknown): void;
+  fail(challenge?: unknown): void;
+  error(error: unknown): void;
+};
+
 /**
- * passport-jwt strategy: takes the access token from the bearer header or the access
- * cookie (never the query string), lets jsonwebtoken check signature, algorithm,
- * issuer and audience with the key named by `kid`, then checks the rest of the token
- * and that its session is live.
+ * The passport-jwt strategy, registered through `@nestjs/passport` as `tessera-jwt`.
+ * It takes the access token from the bearer header or the access cookie (never the
+ * query string) with passport-jwt's extractor contract, verifies it with
+ * `AccessTokenService` (key chosen by `kid`, algorithm pinned per key, claims and
+ * expiry on the injected clock), and checks that its session is live.
+ *
+ * `authenticate` replaces passport-jwt's verification step, which is hard-wired to
+ * jsonwebtoken: that has no EdDSA, overwrites issuer/audience unless they are repeated
+ * at the top level, checks `exp` on the wall clock, and would parse each token twice.
  */
 @Injectable()
 export class SessionJwtStrategy extends PassportStrategy(Strategy, SESSION_JWT_STRATEGY) {
   constructor(
     private readonly tokens: AccessTokenService,
     private readonly sessions: SessionService,
-    transport: SessionTransportService,
+    private readonly transport: SessionTransportService,
   ) {
     super({
-      jwtFromRequest: (request: RequestWithTransport) => {
-        const extracted = transport.extractAccessToken(request);
-        if (!extracted) return null;
-        request[TOKEN_TRANSPORT_KEY] = extracted.transport;
-        // A bearer header without a usable token is an invalid credential, not a missing one:
-        // hand passport-jwt a placeholder that can never verify.
-        return extracted.token || '-';
-      },
-      secretOrKeyProvider: (_request: Request, rawToken: string, done: (error: unknown, key?: Buffer) => void) => {
-        const key = tokens.keyForToken(rawToken);
-        // passport-jwt's types say string | Buffer; jsonwebtoken takes the KeyObject as is.
-        if (key) done(null, key as unknown as Buffer);
-        else done(new SessionUnauthorizedException(AuthErrorCode.TokenInvalid));
-      },
-      jsonWebTokenOptions: tokens.verifyOptions,
-      // passport-jwt overwrites these four from its top-level options (undefined when
-      // absent), so they must be repeated here or issuer/audience go unchecked.
-      issuer: tokens.verifyOptions.issuer as string,
-      audience: tokens.verifyOptions.audience as string,
-      algorithms: tokens.verifyOptions.algorithms,
-      ignoreExpiration: true,
+      jwtFromRequest: (request: Request) => transport.extractAccessToken(request)?.token ?? null,
+      // Required by passport-jwt's constructor; never consulted, see `authenticate`.
+      secretOrKeyProvider: (_request: Request, _token: string, done: (error: unknown) => void) =>
+        done(new SessionUnauthorizedException(AuthErrorCode.TokenInvalid)),
       passReqToCallback: true,
     });
   }
 
-  /** Called by passport-jwt with the verified token (`complete: true` gives the header too). */
-  async validate(request: RequestWithTransport, decoded: Jwt): Promise<SessionPrincipal> {
-    const claims = this.tokens.checkVerified(decoded);
+  /** Passport entry point: extract, verify, validate, then success / fail / error. */
+  override authenticate(request: RequestWithTransport): void {
+    const actions = this as unknown as PassportActions;
+    const token = this.extract(request);
+    if (token === null) return actions.fail(new SessionUnauthorizedException(AuthErrorCode.TokenMissing));
+    let claims: AccessTokenClaims;
+    try {
+      claims = this.tokens.verify(token);
+    } catch (error) {
+      return actions.fail(error);
+    }
+    this.validate(request, claims).then(
+      (principal) => actions.success(principal),
+      (error: unknown) => actions.error(error),
+    );
+  }
+
+  /** Checks that the session behind verified claims is live and builds the principal. */
+  async validate(request: RequestWithTransport, claims: AccessTokenClaims): Promise<SessionPrincipal> {
     await this.sessions.assertLive(claims);
     return {
       user: { id: claims.sub, roles: claims.roles },
@@ -74,5 +88,13 @@ export class SessionJwtStrategy extends PassportStrategy(Strategy, SESSION_JWT_S
         tokenId: claims.jti,
       },
     };
+  }
+
+  private extract(request: RequestWithTransport): string | null {
+    const extracted = this.transport.extractAccessToken(request);
+    if (!extracted) return null;
+    request[TOKEN_TRANSPORT_KEY] = extracted.transport;
+    // A bearer header without a usable token is an invalid credential, not a missing one.
+    return extracted.token || '-';
   }
 }
