@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { SessionGuard } from './guards/session.guard';
+import { SessionActivityInterceptor } from './interceptors/session-activity.interceptor';
 import { SessionClock } from './interfaces/clock.interface';
 import type { SessionModuleOptions } from './interfaces/session-module-options.interface';
 import { SessionStore } from './interfaces/session-store.interface';
@@ -9,6 +10,8 @@ import type { ResolvedSessionOptions } from './options/session-options';
 import { ConfigurableModuleClass, SESSION_MODULE_OPTIONS } from './session.module-definition';
 import { AccessTokenService } from './services/access-token.service';
 import { SessionService } from './services/session.service';
+import { SessionActivityService } from './services/session-activity.service';
+import { SessionEvents } from './services/session-events.service';
 import { SessionTransportService } from './services/session-transport.service';
 import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
 
@@ -36,20 +39,26 @@ import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
       useFactory: (options: ResolvedSessionOptions) => options.clock,
     },
     AccessTokenService,
+    SessionEvents,
     SessionService,
+    SessionActivityService,
     SessionTransportService,
     SessionJwtStrategy,
     SessionGuard,
+    SessionActivityInterceptor,
   ],
   exports: [
     RESOLVED_SESSION_OPTIONS,
     SessionStore,
     SessionClock,
     AccessTokenService,
+    SessionEvents,
     SessionService,
+    SessionActivityService,
     SessionTransportService,
     SessionJwtStrategy,
     SessionGuard,
+    SessionActivityInterceptor,
   ],
 })
 export class SessionModule extends ConfigurableModuleClass {}

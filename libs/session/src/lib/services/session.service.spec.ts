@@ -50,10 +50,11 @@ describe('SessionService', () => {
   afterEach(() => moduleRef.close());
 
   describe('create', () => {
-    it('issues a refresh token "<sessionId>.<secret>" with a 256-bit base64url secret', async () => {
+    it('issues a refresh token "<sessionId>.0.<secret>" with a 256-bit base64url secret', async () => {
       const issued = await sessions.create({ id: 'user-1', roles: ['user'] });
-      const [sessionId, secret, ...rest] = issued.refreshToken.split('.');
+      const [sessionId, generation, secret, ...rest] = issued.refreshToken.split('.');
       expect(rest).toEqual([]);
+      expect(generation).toBe('0');
       expect(sessionId).toBe(issued.session.id);
       expect(sessionId).toMatch(/^[A-Za-z0-9_-]{22}$/);
       expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -80,7 +81,7 @@ describe('SessionService', () => {
         userAgent: 'jest',
         ip: '10.0.0.1',
       });
-      const secret = issued.refreshToken.split('.')[1];
+      const secret = issued.refreshToken.split('.')[2];
       const stored = JSON.stringify(record);
       expect(stored).not.toContain(issued.refreshToken);
       expect(stored).not.toContain(secret);
@@ -134,9 +135,10 @@ describe('SessionService', () => {
       expect(second.session.refreshHash).toBe(sessions.hashRefreshToken(second.refreshToken));
       expect(second.session.previousRefreshHash).toBe(sessions.hashRefreshToken(first.refreshToken));
 
-      expect(await failureCode(sessions.refresh(first.refreshToken))).toBe('invalid_refresh_token');
-
+      // Past the grace window the replaced token is a reuse: the whole session goes.
+      clock.advance(11_000);
       const third = await sessions.refresh(second.refreshToken);
+      expect(third.refreshToken).toMatch(new RegExp(`^${first.session.id}\\.2\\.[A-Za-z0-9_-]{43}$`));
       expect(third.session.generation).toBe(2);
       expect(tokens.verify(third.accessToken)).toMatchObject({ sub: 'user-1', sid: first.session.id, roles: ['user'] });
     });

@@ -8,6 +8,8 @@ import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
 import { hmac, randomToken } from '../utils/crypto.util';
 import { AccessTokenService } from './access-token.service';
+import { SessionEvents } from './session-events.service';
+import type { SessionEventType } from './session-events.service';
 
 /** Who is logging in. */
 export interface SessionUser {
@@ -32,15 +34,26 @@ export interface IssuedSession {
   session: SessionRecord;
 }
 
-// `<session id>.<secret>`: 16 random bytes of id, 32 of secret (256 bits, RFC 9700 §4.14 asks
-// for unguessable tokens), both base64url. The id lets the store address the session directly.
-const REFRESH_TOKEN_PATTERN = /^([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/;
+// `<session id>.<generation>.<secret>`. The first secret of a session is 32 random bytes
+// (256 bits, RFC 9700 §4.14); each successor is an HMAC of its predecessor under the
+// server key, so a rotation is deterministic: a repeated refresh inside the grace window
+// gets the very same successor, and any earlier token of the chain can be recognised
+// as such (reuse) without storing it.
+const REFRESH_TOKEN_PATTERN = /^([A-Za-z0-9_-]{22})\.(0|[1-9][0-9]{0,8})\.[A-Za-z0-9_-]{43}$/;
+const MAX_CHAIN_WALK = 10_000;
 const MAX_USER_AGENT = 512;
 const MAX_IP = 64;
 
+interface ParsedRefreshToken {
+  token: string;
+  sessionId: string;
+  generation: number;
+}
+
 /**
- * Creates sessions at login, rotates their refresh tokens, checks that a session
- * behind an access token is still live, and revokes sessions.
+ * Creates sessions at login, rotates their refresh tokens (with reuse detection and a
+ * grace window for concurrent refreshes), checks that the session behind an access
+ * token is live, re-issues and revokes sessions.
  */
 @Injectable()
 export class SessionService {
@@ -48,59 +61,72 @@ export class SessionService {
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     @Inject(SessionStore) private readonly store: SessionStore,
     private readonly tokens: AccessTokenService,
+    private readonly events: SessionEvents,
   ) {}
 
   /**
    * Starts a new session for a user who just proved who they are. The id is always
-   * new, whatever the request carried (no session fixation, OWASP ASVS V7.2.4).
+   * new, whatever the request carried (no session fixation, OWASP ASVS V7.2.4). Beyond
+   * `maxSessionsPerUser` live sessions, the oldest are revoked (`evicted`).
    */
   async create(user: SessionUser, context: SessionContext = {}): Promise<IssuedSession> {
     const now = this.options.clock.now();
-    const id = randomToken(16);
-    const refreshToken = this.newRefreshToken(id);
-    const record: SessionRecord = {
-      id,
-      userId: user.id,
-      roles: [...(user.roles ?? [])],
-      refreshHash: this.hashRefreshToken(refreshToken),
-      previousRefreshHash: null,
-      generation: 0,
-      rotatedAt: null,
-      createdAt: now,
-      lastSeenAt: now,
-      expiresAt: new Date(now.getTime() + this.options.idleTimeoutMs),
-      absoluteExpiresAt: new Date(now.getTime() + this.options.absoluteTimeoutMs),
-      revokedAt: null,
-      revokedReason: null,
-      userAgent: context.userAgent ? context.userAgent.slice(0, MAX_USER_AGENT) : null,
-      ip: context.ip ? context.ip.slice(0, MAX_IP) : null,
-    };
-    await this.store.create(record);
-    return this.issue(record, refreshToken);
+    const absoluteExpiresAt = new Date(now.getTime() + this.options.absoluteTimeoutMs);
+    const issued = await this.start(user.id, user.roles ?? [], now, absoluteExpiresAt, context);
+    this.emit('session.created', issued.session, { ip: issued.session.ip, userAgent: issued.session.userAgent });
+    await this.evictBeyondLimit(user.id, issued.session.id, now);
+    return issued;
   }
 
   /**
    * Exchanges a refresh token for a new access token and a new refresh token, with
-   * one atomic compare-and-swap in the store. The presented token stops working.
-   * Throws `SessionUnauthorizedException` with `invalid_refresh_token` or `session_expired`.
+   * one atomic compare-and-swap in the store; the presented token stops working.
+   *
+   * - The token that the last rotation replaced, presented again within
+   *   `refreshReuseGrace`, gets the same successor (two tabs, a retried request).
+   * - Any earlier token of the session presented later revokes the whole session
+   *   (RFC 9700 §4.14.2): `refresh_token_reused`.
+   * - Otherwise `invalid_refresh_token`, or `session_expired` for an idle or
+   *   absolutely expired session.
    */
   async refresh(refreshToken: unknown): Promise<IssuedSession> {
-    const sessionId = this.sessionIdOf(refreshToken);
-    if (!sessionId) throw new SessionUnauthorizedException(AuthErrorCode.InvalidRefreshToken);
+    const presented = this.parse(refreshToken);
+    if (!presented) throw new SessionUnauthorizedException(AuthErrorCode.InvalidRefreshToken);
     const now = this.options.clock.now();
-    const next = this.newRefreshToken(sessionId);
-    const rotated = await this.store.rotateRefresh(sessionId, {
-      expectedRefreshHash: this.hashRefreshToken(refreshToken as string),
-      refreshHash: this.hashRefreshToken(next),
+    const successor = this.successorOf(presented);
+    const rotated = await this.store.rotateRefresh(presented.sessionId, {
+      expectedRefreshHash: this.hashRefreshToken(presented.token),
+      refreshHash: this.hashRefreshToken(successor),
       now,
       expiresAt: new Date(now.getTime() + this.options.idleTimeoutMs),
     });
-    if (rotated) return this.issue(rotated, next);
-    throw await this.refreshFailure(sessionId, now);
+    if (rotated) {
+      this.emit('session.refreshed', rotated);
+      return this.issue(rotated, successor);
+    }
+    return this.afterFailedRotation(presented, successor, now);
   }
 
   /**
-   * Checks that the session named by a verified access token is still live.
+   * Gives a live session a new id and new tokens, revoking the old id (`reissued`),
+   * for privilege changes (OWASP ASVS V7.2.4). The absolute expiry is kept.
+   */
+  async reissue(sessionId: string, context: SessionContext = {}): Promise<IssuedSession> {
+    const now = this.options.clock.now();
+    const current = await this.store.findById(sessionId);
+    if (!current || current.revokedAt) throw new SessionUnauthorizedException(AuthErrorCode.SessionRevoked);
+    if (this.isExpired(current, now)) throw new SessionUnauthorizedException(AuthErrorCode.SessionExpired);
+    const issued = await this.start(current.userId, current.roles, now, current.absoluteExpiresAt, {
+      userAgent: context.userAgent ?? current.userAgent,
+      ip: context.ip ?? current.ip,
+    });
+    await this.store.revoke(current.id, 'reissued', now);
+    this.emit('session.reissued', current, { successorFingerprint: this.events.fingerprint(issued.session.id) });
+    return issued;
+  }
+
+  /**
+   * Checks that the session named by verified access-token claims is still live.
    * Throws `session_revoked`, `session_expired` or `token_invalid`.
    */
   async assertLive(claims: AccessTokenClaims): Promise<SessionRecord> {
@@ -114,13 +140,24 @@ export class SessionService {
   }
 
   /** Revokes one session; returns false when it was already revoked or never existed. */
-  revoke(sessionId: string, reason: RevocationReason = 'logout'): Promise<boolean> {
-    return this.store.revoke(sessionId, reason, this.options.clock.now());
+  async revoke(sessionId: string, reason: RevocationReason = 'logout'): Promise<boolean> {
+    const now = this.options.clock.now();
+    const revoked = await this.store.revoke(sessionId, reason, now);
+    if (revoked) {
+      const session = await this.store.findById(sessionId);
+      if (session) this.emit('session.revoked', session, { reason });
+    }
+    return revoked;
   }
 
   /** Revokes every session of a user, or all but `exceptSessionId`; returns the revoked ids. */
-  revokeAllForUser(userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<string[]> {
-    return this.store.revokeByUser(userId, reason, this.options.clock.now(), exceptSessionId);
+  async revokeAllForUser(userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<string[]> {
+    const now = this.options.clock.now();
+    const revoked = await this.store.revokeByUser(userId, reason, now, exceptSessionId);
+    for (const id of revoked) {
+      this.events.emit({ type: 'session.revoked', at: now, userId, sessionFingerprint: this.events.fingerprint(id), reason });
+    }
+    return revoked;
   }
 
   /** Live sessions of a user, oldest first. */
@@ -133,18 +170,103 @@ export class SessionService {
     return hmac(this.options.sessionKey, refreshToken);
   }
 
+  private async start(
+    userId: string,
+    roles: string[],
+    now: Date,
+    absoluteExpiresAt: Date,
+    context: SessionContext,
+  ): Promise<IssuedSession> {
+    const id = randomToken(16);
+    const refreshToken = `${id}.0.${randomToken(32)}`;
+    const record: SessionRecord = {
+      id,
+      userId,
+      roles: [...roles],
+      refreshHash: this.hashRefreshToken(refreshToken),
+      previousRefreshHash: null,
+      generation: 0,
+      rotatedAt: null,
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt: new Date(Math.min(now.getTime() + this.options.idleTimeoutMs, absoluteExpiresAt.getTime())),
+      absoluteExpiresAt,
+      revokedAt: null,
+      revokedReason: null,
+      userAgent: context.userAgent ? context.userAgent.slice(0, MAX_USER_AGENT) : null,
+      ip: context.ip ? context.ip.slice(0, MAX_IP) : null,
+    };
+    await this.store.create(record);
+    return this.issue(record, refreshToken);
+  }
+
+  private async evictBeyondLimit(userId: string, keepId: string, now: Date): Promise<void> {
+    const limit = this.options.maxSessionsPerUser;
+    if (limit === 0) return;
+    const live = await this.store.listByUser(userId, now);
+    const excess = live.length - limit;
+    if (excess <= 0) return;
+    for (const session of live.filter((candidate) => candidate.id !== keepId).slice(0, excess)) {
+      if (await this.store.revoke(session.id, 'evicted', now)) this.emit('session.evicted', session, { reason: 'evicted' });
+    }
+  }
+
+  private async afterFailedRotation(
+    presented: ParsedRefreshToken,
+    successor: string,
+    now: Date,
+  ): Promise<IssuedSession> {
+    const session = await this.store.findById(presented.sessionId);
+    if (!session || session.revokedAt) throw new SessionUnauthorizedException(AuthErrorCode.InvalidRefreshToken);
+    if (this.isExpired(session, now)) throw new SessionUnauthorizedException(AuthErrorCode.SessionExpired);
+    const presentedHash = this.hashRefreshToken(presented.token);
+
+    // The token the last rotation replaced, within the grace window: hand out the same
+    // successor again (no write, so the chain stays single).
+    if (
+      presented.generation === session.generation - 1 &&
+      presentedHash === session.previousRefreshHash &&
+      session.rotatedAt !== null &&
+      now.getTime() - session.rotatedAt.getTime() <= this.options.refreshReuseGraceMs &&
+      this.hashRefreshToken(successor) === session.refreshHash
+    ) {
+      return this.issue(session, successor);
+    }
+
+    if (this.isEarlierTokenOf(session, presented)) {
+      if (await this.store.revoke(session.id, 'refresh_token_reused', now)) {
+        this.emit('refresh_token.reused', session, { reason: 'refresh_token_reused' });
+      }
+      throw new SessionUnauthorizedException(AuthErrorCode.RefreshTokenReused);
+    }
+    throw new SessionUnauthorizedException(AuthErrorCode.InvalidRefreshToken);
+  }
+
+  /** Whether the token belongs to this session's chain, before its current token. */
+  private isEarlierTokenOf(session: SessionRecord, presented: ParsedRefreshToken): boolean {
+    const steps = session.generation - presented.generation;
+    if (steps < 1 || steps > MAX_CHAIN_WALK) return false;
+    let token = presented;
+    for (let step = 0; step < steps; step++) {
+      token = { ...token, token: this.successorOf(token), generation: token.generation + 1 };
+    }
+    return this.hashRefreshToken(token.token) === session.refreshHash;
+  }
+
+  private successorOf(token: ParsedRefreshToken): string {
+    const secret = hmac(this.options.sessionKey, `tessera.refresh.successor.${token.token}`);
+    return `${token.sessionId}.${token.generation + 1}.${secret}`;
+  }
+
   private issue(session: SessionRecord, refreshToken: string): IssuedSession {
     const access = this.tokens.sign({ userId: session.userId, sessionId: session.id, roles: session.roles });
     return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, session };
   }
 
-  private newRefreshToken(sessionId: string): string {
-    return `${sessionId}.${randomToken(32)}`;
-  }
-
-  private sessionIdOf(refreshToken: unknown): string | undefined {
+  private parse(refreshToken: unknown): ParsedRefreshToken | undefined {
     if (typeof refreshToken !== 'string') return undefined;
-    return REFRESH_TOKEN_PATTERN.exec(refreshToken)?.[1];
+    const match = REFRESH_TOKEN_PATTERN.exec(refreshToken);
+    return match ? { token: refreshToken, sessionId: match[1], generation: Number(match[2]) } : undefined;
   }
 
   private isExpired(session: SessionRecord, now: Date): boolean {
@@ -152,14 +274,13 @@ export class SessionService {
     return session.expiresAt.getTime() <= at || session.absoluteExpiresAt.getTime() <= at;
   }
 
-  /** Runs only when the swap failed, to tell the client why. */
-  private async refreshFailure(sessionId: string, now: Date): Promise<SessionUnauthorizedException> {
-    const session = await this.store.findById(sessionId);
-    if (session && !session.revokedAt && this.isExpired(session, now)) {
-      return new SessionUnauthorizedException(AuthErrorCode.SessionExpired);
-    }
-    // Unknown session, revoked session, or a token that is not the current one.
-    // Telling a rotated token from a forged one is the job of reuse detection.
-    return new SessionUnauthorizedException(AuthErrorCode.InvalidRefreshToken);
+  private emit(type: SessionEventType, session: SessionRecord, extra: Partial<Parameters<SessionEvents['emit']>[0]> = {}) {
+    this.events.emit({
+      type,
+      at: this.options.clock.now(),
+      userId: session.userId,
+      sessionFingerprint: this.events.fingerprint(session.id),
+      ...extra,
+    });
   }
 }

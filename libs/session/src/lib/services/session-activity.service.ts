@@ -1,0 +1,57 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { BeforeApplicationShutdown } from '@nestjs/common';
+import { SessionStore } from '../interfaces/session-store.interface';
+import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
+import type { ResolvedSessionOptions } from '../options/session-options';
+
+const MAX_TRACKED = 50_000;
+
+/**
+ * Records session activity (`lastSeenAt`, sliding idle expiry) without a database
+ * write per request: at most one `touch` per session per `activityInterval` per
+ * instance, started in the background and never awaited by the request.
+ */
+@Injectable()
+export class SessionActivityService implements BeforeApplicationShutdown {
+  private readonly lastWritten = new Map<string, number>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly logger = new Logger('SessionActivity');
+
+  constructor(
+    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
+    @Inject(SessionStore) private readonly store: SessionStore,
+  ) {}
+
+  /** Notes that a session was used now; writes only when the last write is older than the interval. */
+  record(sessionId: string): void {
+    const now = this.options.clock.now().getTime();
+    const last = this.lastWritten.get(sessionId);
+    if (last !== undefined && now - last < this.options.activityIntervalMs) return;
+    if (last === undefined && this.lastWritten.size >= MAX_TRACKED) this.forgetOld(now);
+    this.lastWritten.set(sessionId, now);
+    const write = this.store
+      .touch(sessionId, new Date(now), new Date(now + this.options.idleTimeoutMs))
+      .catch((error: unknown) => {
+        // Fail open: a missed activity record only makes the idle timeout stricter.
+        this.logger.warn(`Could not record session activity (${error instanceof Error ? error.name : typeof error})`);
+      })
+      .finally(() => this.pending.delete(write));
+    this.pending.add(write);
+  }
+
+  /** Lets in-flight writes finish before the store's connections close. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+  }
+
+  private forgetOld(now: number): void {
+    for (const [id, at] of this.lastWritten) {
+      if (now - at >= this.options.activityIntervalMs) this.lastWritten.delete(id);
+    }
+    // Still full: every entry is recent; drop the oldest rather than grow without bound.
+    if (this.lastWritten.size >= MAX_TRACKED) {
+      const oldest = this.lastWritten.keys().next().value;
+      if (oldest !== undefined) this.lastWritten.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,74 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { RevocationReason } from '../interfaces/session-store.interface';
+import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
+import type { ResolvedSessionOptions } from '../options/session-options';
+import { hmac } from '../utils/crypto.util';
+
+/** What happened to a session. */
+export type SessionEventType =
+  | 'session.created'
+  | 'session.refreshed'
+  | 'session.revoked'
+  | 'session.evicted'
+  | 'session.reissued'
+  | 'refresh_token.reused';
+
+/**
+ * One audit event. It names the session by a fingerprint (a short keyed hash) and
+ * never carries a token, a secret or the raw session id.
+ */
+export interface SessionEvent {
+  type: SessionEventType;
+  at: Date;
+  userId: string;
+  /** Keyed hash of the session id: stable for one session, useless to an attacker. */
+  sessionFingerprint: string;
+  /** For revocations and evictions. */
+  reason?: RevocationReason;
+  /** For `session.reissued`: the fingerprint of the new session. */
+  successorFingerprint?: string;
+  ip?: string | null;
+  userAgent?: string | null;
+}
+
+/** Receives session events; errors it throws are logged and otherwise ignored. */
+export type SessionEventListener = (event: SessionEvent) => void | Promise<void>;
+
+/**
+ * The audit hook: `subscribe` to receive every session event (send them to a log,
+ * a table, a SIEM). Listeners run after the action, never block or fail it.
+ */
+@Injectable()
+export class SessionEvents {
+  private readonly listeners = new Set<SessionEventListener>();
+  private readonly logger = new Logger('SessionEvents');
+
+  constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions) {}
+
+  /** Adds a listener; returns a function that removes it. */
+  subscribe(listener: SessionEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Keyed, truncated hash of a session id, for logs and events. */
+  fingerprint(sessionId: string): string {
+    return hmac(this.options.sessionKey, `tessera.fingerprint.${sessionId}`).slice(0, 16);
+  }
+
+  /** Delivers an event to every listener. */
+  emit(event: SessionEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        const result = listener(event);
+        if (result instanceof Promise) result.catch((error: unknown) => this.report(error));
+      } catch (error) {
+        this.report(error);
+      }
+    }
+  }
+
+  private report(error: unknown): void {
+    this.logger.warn(`A session event listener failed (${error instanceof Error ? error.name : typeof error})`);
+  }
+}
