@@ -11,6 +11,7 @@ import { HttpExceptionFilter } from './common/http-exception.filter';
 import { AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/database';
 import { HealthController } from './health/health.controller';
+import { JwksController } from './keys/jwks.controller';
 import { MeController } from './me/me.controller';
 import { UserEntity } from './users/user.entity';
 import { UsersService } from './users/users.service';
@@ -41,7 +42,11 @@ export class AppModule {
           inject: [TypeOrmSessionStore],
           useFactory: (store: TypeOrmSessionStore) => ({
             store,
-            jwtSecret: config.jwtSecret,
+            // The first key signs: Ed25519 when configured, with JWT_SECRET kept to verify older tokens.
+            keys: [
+              ...(config.jwtEd25519 ? [{ algorithm: 'EdDSA' as const, ...config.jwtEd25519 }] : []),
+              ...(config.jwtSecret ? [{ algorithm: 'HS256' as const, secret: config.jwtSecret }] : []),
+            ],
             sessionSecret: config.sessionSecret,
             accessTokenTtl: config.accessTokenTtlMs,
             idleTimeout: config.idleTimeoutMs,
@@ -51,7 +56,7 @@ export class AppModule {
           }),
         }),
       ],
-      controllers: [HealthController, AuthController, MeController],
+      controllers: [HealthController, AuthController, MeController, JwksController],
       providers: [
         { provide: AppConfig, useValue: config },
         UsersService,

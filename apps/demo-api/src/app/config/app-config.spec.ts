@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { AppConfig, ConfigError, loadConfig } from './app-config';
 
 const MINUTE = 60_000;
@@ -24,6 +25,25 @@ function productionEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     ALLOWED_ORIGINS: 'https://app.example.com',
     ...extra,
   };
+}
+
+/** PEM texts of a freshly generated key pair. */
+function pemPair(pair: { privateKey: KeyObject; publicKey: KeyObject }): { privateKey: string; publicKey: string } {
+  return {
+    privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+const ed25519 = pemPair(generateKeyPairSync('ed25519'));
+const otherEd25519 = pemPair(generateKeyPairSync('ed25519'));
+const rsa = pemPair(generateKeyPairSync('rsa', { modulusLength: 2048 }));
+const p256 = pemPair(generateKeyPairSync('ec', { namedCurve: 'P-256' }));
+const x25519 = pemPair(generateKeyPairSync('x25519'));
+
+/** The base64 body of a PEM, the part that must never appear in an error message. */
+function pemBody(pem: string): string {
+  return pem.split('\n').filter((line) => line && !line.startsWith('-----')).join('');
 }
 
 /** The ConfigError thrown by loadConfig(env); fails the test when it does not throw one. */
@@ -106,7 +126,8 @@ describe('loadConfig', () => {
   describe('development secrets', () => {
     it('generates two different random secrets of at least 32 bytes when none are set', () => {
       const config = loadConfig({});
-      expect(Buffer.byteLength(config.jwtSecret, 'utf8')).toBeGreaterThanOrEqual(32);
+      expect(config.jwtSecret).toEqual(expect.any(String));
+      expect(Buffer.byteLength(config.jwtSecret ?? '', 'utf8')).toBeGreaterThanOrEqual(32);
       expect(Buffer.byteLength(config.sessionSecret, 'utf8')).toBeGreaterThanOrEqual(32);
       expect(config.jwtSecret).not.toBe(config.sessionSecret);
     });
@@ -154,6 +175,133 @@ describe('loadConfig', () => {
       expect(error.message).toMatch(/SESSION_SECRET/);
       expect(error.message).toMatch(/JWT_SECRET/);
       expect(error.message).not.toContain(shared);
+    });
+  });
+
+  describe('Ed25519 keys (JWT_PRIVATE_KEY / JWT_PUBLIC_KEY)', () => {
+    it('has no Ed25519 keys by default', () => {
+      expect(loadConfig(devEnv()).jwtEd25519).toBeUndefined();
+      expect(loadConfig({}).jwtEd25519).toBeUndefined();
+    });
+
+    it('takes both keys, and keeps JWT_SECRET beside them (verify-only in the ring)', () => {
+      const env = devEnv({ JWT_PRIVATE_KEY: ed25519.privateKey, JWT_PUBLIC_KEY: ed25519.publicKey });
+      const config = loadConfig(env);
+      expect(config.jwtEd25519).toEqual({ privateKey: ed25519.privateKey.trim(), publicKey: ed25519.publicKey.trim() });
+      expect(config.jwtSecret).toBe(env.JWT_SECRET);
+      expect(config.warnings).toEqual([]);
+    });
+
+    it('derives the public key when only JWT_PRIVATE_KEY is set', () => {
+      const config = loadConfig(devEnv({ JWT_PRIVATE_KEY: ed25519.privateKey }));
+      const derived = config.jwtEd25519?.publicKey;
+      expect(derived).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+      expect(createPublicKey(String(derived)).equals(createPublicKey(ed25519.publicKey))).toBe(true);
+    });
+
+    it('turns literal \\n sequences (one-line .env values) into newlines', () => {
+      const oneLine = (pem: string) => pem.trim().split('\n').join('\\n');
+      expect(oneLine(ed25519.privateKey)).not.toContain('\n');
+      const config = loadConfig(
+        devEnv({ JWT_PRIVATE_KEY: oneLine(ed25519.privateKey), JWT_PUBLIC_KEY: `${oneLine(ed25519.publicKey)}\\n` }),
+      );
+      expect(config.jwtEd25519?.privateKey).toBe(ed25519.privateKey.trim());
+      expect(createPublicKey(String(config.jwtEd25519?.publicKey)).equals(createPublicKey(ed25519.publicKey))).toBe(true);
+    });
+
+    it('treats blank key variables as unset', () => {
+      const config = loadConfig(devEnv({ JWT_PRIVATE_KEY: '  ', JWT_PUBLIC_KEY: '' }));
+      expect(config.jwtEd25519).toBeUndefined();
+    });
+
+    it('refuses JWT_PUBLIC_KEY without JWT_PRIVATE_KEY, naming both', () => {
+      const message = configErrorFor(devEnv({ JWT_PUBLIC_KEY: ed25519.publicKey })).message;
+      expect(message).toMatch(/^\s*- JWT_PUBLIC_KEY .*JWT_PRIVATE_KEY/m);
+      expect(message).not.toContain(pemBody(ed25519.publicKey));
+    });
+
+    it.each([
+      ['text that is no PEM', 'not-a-key'],
+      ['a truncated PEM', ed25519.privateKey.slice(0, 60)],
+      ['an RSA private key', rsa.privateKey],
+      ['a P-256 private key', p256.privateKey],
+      ['an X25519 private key', x25519.privateKey],
+      ['an Ed25519 public key', ed25519.publicKey],
+    ])('refuses %s as JWT_PRIVATE_KEY, naming it without echoing it', (_label, pem) => {
+      const message = configErrorFor(devEnv({ JWT_PRIVATE_KEY: pem })).message;
+      expect(message).toMatch(/^\s*- JWT_PRIVATE_KEY must be .*Ed25519/m);
+      expect(message).not.toMatch(/^\s*- JWT_PUBLIC_KEY/m);
+      if (pem.includes('-----BEGIN')) expect(message).not.toContain(pemBody(pem).slice(0, 40));
+      else expect(message).not.toContain(pem);
+    });
+
+    it.each([
+      ['text that is no PEM', 'not-a-key'],
+      ['an RSA public key', rsa.publicKey],
+      ['a P-256 public key', p256.publicKey],
+      ['an X25519 public key', x25519.publicKey],
+      // createPublicKey would derive a public key from it; a private key has no place in a "public" variable.
+      ['the Ed25519 private key itself', ed25519.privateKey],
+    ])('refuses %s as JWT_PUBLIC_KEY, naming it without echoing it', (_label, pem) => {
+      const message = configErrorFor(devEnv({ JWT_PRIVATE_KEY: ed25519.privateKey, JWT_PUBLIC_KEY: pem })).message;
+      expect(message).toMatch(/^\s*- JWT_PUBLIC_KEY must be .*Ed25519/m);
+      expect(message).not.toMatch(/^\s*- JWT_PRIVATE_KEY/m);
+      expect(message).not.toContain(pemBody(ed25519.privateKey).slice(0, 40));
+      if (pem.includes('-----BEGIN')) expect(message).not.toContain(pemBody(pem).slice(0, 40));
+    });
+
+    it('refuses a public key that does not belong to the private key', () => {
+      const message = configErrorFor(
+        devEnv({ JWT_PRIVATE_KEY: ed25519.privateKey, JWT_PUBLIC_KEY: otherEd25519.publicKey }),
+      ).message;
+      expect(message).toMatch(/^\s*- JWT_PUBLIC_KEY does not belong to JWT_PRIVATE_KEY/m);
+    });
+
+    it('makes JWT_SECRET optional in development, without generating one or warning about it', () => {
+      const config = loadConfig({ SESSION_SECRET: secretOf(48), JWT_PRIVATE_KEY: ed25519.privateKey });
+      expect(config.jwtSecret).toBeUndefined();
+      expect(config.jwtEd25519).toBeDefined();
+      expect(config.warnings).toEqual([]);
+    });
+
+    it('still generates a random JWT_SECRET, with a warning, when neither is set in development', () => {
+      const config = loadConfig({ SESSION_SECRET: secretOf(48) });
+      expect(config.jwtEd25519).toBeUndefined();
+      expect(Buffer.byteLength(config.jwtSecret ?? '', 'utf8')).toBeGreaterThanOrEqual(32);
+      expect(config.warnings).toEqual([expect.stringContaining('JWT_SECRET')]);
+    });
+
+    it('makes JWT_SECRET optional in production when Ed25519 keys are set', () => {
+      const config = loadConfig(
+        productionEnv({ JWT_SECRET: undefined, JWT_PRIVATE_KEY: ed25519.privateKey, JWT_PUBLIC_KEY: ed25519.publicKey }),
+      );
+      expect(config.production).toBe(true);
+      expect(config.jwtSecret).toBeUndefined();
+      expect(config.jwtEd25519?.privateKey).toBe(ed25519.privateKey.trim());
+      expect(config.warnings).toEqual([]);
+    });
+
+    it('keeps both in production when both are set', () => {
+      const env = productionEnv({ JWT_PRIVATE_KEY: ed25519.privateKey });
+      const config = loadConfig(env);
+      expect(config.jwtSecret).toBe(env.JWT_SECRET);
+      expect(config.jwtEd25519).toBeDefined();
+    });
+
+    it('blames only the bad key, not the missing JWT_SECRET, in production', () => {
+      const message = configErrorFor(productionEnv({ JWT_SECRET: undefined, JWT_PRIVATE_KEY: rsa.privateKey })).message;
+      expect(message).toMatch(/^\s*- JWT_PRIVATE_KEY/m);
+      expect(message).not.toMatch(/^\s*- JWT_SECRET/m);
+    });
+
+    it('still checks a JWT_SECRET given beside the keys', () => {
+      const short = secretOf(31);
+      const message = configErrorFor(devEnv({ JWT_SECRET: short, JWT_PRIVATE_KEY: ed25519.privateKey })).message;
+      expect(message).toMatch(/^\s*- JWT_SECRET must be at least 32 bytes/m);
+      const shared = secretOf(40);
+      expect(
+        configErrorFor({ JWT_SECRET: shared, SESSION_SECRET: shared, JWT_PRIVATE_KEY: ed25519.privateKey }).message,
+      ).toContain('SESSION_SECRET must differ from JWT_SECRET');
     });
   });
 

@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { parseDuration } from '@tessera/session';
 
 /** The demo's whole configuration, mapped from the environment in one place (`loadConfig`). */
@@ -10,7 +11,10 @@ export class AppConfig {
   databaseUrl: string | undefined;
   /** Where the embedded server keeps its data. */
   dataDir: string;
-  jwtSecret: string;
+  /** HS256 access-token key; undefined when Ed25519 keys are set and JWT_SECRET is not. */
+  jwtSecret: string | undefined;
+  /** Ed25519 key pair (PEM) that signs access tokens, when JWT_PRIVATE_KEY is set; JWT_SECRET then only verifies. */
+  jwtEd25519: { privateKey: string; publicKey: string } | undefined;
   sessionSecret: string;
   accessTokenTtlMs: number;
   idleTimeoutMs: number;
@@ -29,6 +33,67 @@ export class ConfigError extends Error {
 }
 
 const MIN_SECRET_BYTES = 32;
+const ED25519_HINT = 'an Ed25519 key in PEM form (openssl genpkey -algorithm ed25519 -out jwt.pem; openssl pkey -in jwt.pem -pubout)';
+
+/** A PEM from the environment: .env files often hold it on one line with literal `\n` sequences. */
+function pem(raw: string | undefined): string | undefined {
+  return raw?.replace(/\\n/g, '\n');
+}
+
+/** Parses a PEM key, or returns undefined when it is not an Ed25519 key of that kind. */
+function ed25519Key(text: string, kind: 'private' | 'public'): KeyObject | undefined {
+  try {
+    const key = kind === 'private' ? createPrivateKey(text) : createPublicKey(text);
+    return key.type === kind && key.asymmetricKeyType === 'ed25519' ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isPrivateKey(text: string): boolean {
+  try {
+    createPrivateKey(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * JWT_PRIVATE_KEY (and optionally JWT_PUBLIC_KEY, else derived) as a checked Ed25519
+ * pair; problems name the variable and never echo its value.
+ */
+function ed25519Keys(
+  privatePem: string | undefined,
+  publicPem: string | undefined,
+  problems: string[],
+): AppConfig['jwtEd25519'] {
+  if (privatePem === undefined) {
+    if (publicPem !== undefined) {
+      problems.push('JWT_PUBLIC_KEY is set without JWT_PRIVATE_KEY: set both, or only JWT_PRIVATE_KEY (the public key is derived).');
+    }
+    return undefined;
+  }
+  const privateKey = ed25519Key(privatePem, 'private');
+  if (!privateKey) problems.push(`JWT_PRIVATE_KEY must be the private half of ${ED25519_HINT}.`);
+  if (publicPem === undefined) {
+    return privateKey && { privateKey: privatePem, publicKey: pemOf(createPublicKey(privateKey)) };
+  }
+  // createPublicKey would happily derive from a private key: refuse one here, since
+  // public-key variables tend to be shared more widely than secrets.
+  const publicKey = isPrivateKey(publicPem) ? undefined : ed25519Key(publicPem, 'public');
+  if (!publicKey) problems.push(`JWT_PUBLIC_KEY must be the public half of ${ED25519_HINT}.`);
+  if (!privateKey || !publicKey) return undefined;
+  if (!createPublicKey(privateKey).equals(publicKey)) {
+    problems.push('JWT_PUBLIC_KEY does not belong to JWT_PRIVATE_KEY: set the pair generated together, or only JWT_PRIVATE_KEY.');
+    return undefined;
+  }
+  return { privateKey: privatePem, publicKey: publicPem };
+}
+
+function pemOf(key: KeyObject): string {
+  return key.export({ type: 'spki', format: 'pem' }).toString();
+}
 
 /**
  * Maps environment variables onto `AppConfig`, validating everything at once.
@@ -74,12 +139,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     }
     return given;
   };
-  const jwtSecret = secret('JWT_SECRET');
+  const jwtEd25519 = ed25519Keys(pem(value('JWT_PRIVATE_KEY')), pem(value('JWT_PUBLIC_KEY')), problems);
+  // With Ed25519 keys JWT_SECRET is optional: when set, it stays in the ring to verify
+  // the HS256 tokens issued before the switch until they expire.
+  const ed25519Requested = value('JWT_PRIVATE_KEY') !== undefined || value('JWT_PUBLIC_KEY') !== undefined;
+  const jwtSecret = ed25519Requested && value('JWT_SECRET') === undefined ? undefined : secret('JWT_SECRET');
   const sessionSecret = secret('SESSION_SECRET');
   if (jwtSecret === sessionSecret) problems.push('SESSION_SECRET must differ from JWT_SECRET.');
-  for (const name of ['JWT_PRIVATE_KEY', 'JWT_PUBLIC_KEY']) {
-    if (value(name)) problems.push(`${name} is set, but Ed25519 signing is not available in this version: unset it and use JWT_SECRET.`);
-  }
 
   const duration = (name: string, fallback: string): number => {
     const raw = value(name) ?? fallback;
@@ -141,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseUrl,
     dataDir: value('DATA_DIR') ?? '.data',
     jwtSecret,
+    jwtEd25519,
     sessionSecret,
     accessTokenTtlMs,
     idleTimeoutMs,

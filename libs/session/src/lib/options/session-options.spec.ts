@@ -1,6 +1,8 @@
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { createHash, createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { FakeClock } from '../../testing';
 import { SessionConfigError } from '../exceptions/session-config.error';
 import { systemClock } from '../interfaces/clock.interface';
@@ -21,6 +23,41 @@ const DAY = 86_400_000;
 
 function valid(overrides: Partial<Record<keyof SessionModuleOptions, unknown>> = {}): SessionModuleOptions {
   return { jwtSecret, sessionSecret, ...overrides } as SessionModuleOptions;
+}
+
+/** PEM texts of a generated key pair. */
+function pemPair(pair: { privateKey: KeyObject; publicKey: KeyObject }): { privateKey: string; publicKey: string } {
+  return {
+    privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+/** The base64 body of a PEM: what must never show up in a message. */
+function pemBody(pem: string): string {
+  return pem.split('\n').filter((line) => line && !line.startsWith('-----')).join('');
+}
+
+/**
+ * Runs `body` (the body of an async function that may use `jose` and `input`) in a child
+ * Node process and resolves to what it returns. jose 6 is ESM-only: under Jest's swc
+ * CommonJS transform `await import('jose')` becomes a require and fails ("Must use import
+ * to load ES Module"), so the independent implementation runs beside Jest instead.
+ */
+function withJose<T>(body: string, input: unknown): Promise<T> {
+  const script = [
+    "import * as jose from 'jose';",
+    'const input = JSON.parse(process.argv[1]);',
+    `const result = await (async () => { ${body} })();`,
+    'process.stdout.write(JSON.stringify(result ?? null));',
+  ].join('\n');
+  return new Promise((resolve, reject) => {
+    // cwd inside the workspace, so the bare specifier resolves to its node_modules.
+    const args = ['--input-type=module', '-e', script, JSON.stringify(input)];
+    execFile(process.execPath, args, { cwd: __dirname }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as T),
+    );
+  });
 }
 
 /** Runs `resolve` and returns the SessionConfigError it throws; fails the test if it throws nothing else. */
@@ -80,7 +117,7 @@ describe('resolveSessionOptions', () => {
   });
 
   describe('durations', () => {
-    const options = ['accessTokenTtl', 'idleTimeout', 'absoluteTimeout', 'clockSkew'] as const;
+    const options = ['accessTokenTtl', 'idleTimeout', 'absoluteTimeout', 'clockSkew', 'refreshReuseGrace', 'activityInterval'] as const;
     const bad: unknown[] = [-1, '-5m', '10 minutes', '1.5h', 'abc', '10', 1.5, Number.NaN, '0s'];
 
     for (const option of options) {
@@ -91,7 +128,7 @@ describe('resolveSessionOptions', () => {
       });
     }
 
-    it.each(['accessTokenTtl', 'idleTimeout', 'absoluteTimeout'] as const)('refuses a zero %s', (option) => {
+    it.each(['accessTokenTtl', 'idleTimeout', 'absoluteTimeout', 'activityInterval'] as const)('refuses a zero %s', (option) => {
       expect(configError(valid({ [option]: 0 })).message).toContain(`SessionModule option "${option}" must be a positive duration`);
     });
 
@@ -139,7 +176,292 @@ describe('resolveSessionOptions', () => {
     });
 
     it('accepts HS256 explicitly', () => {
-      expect(resolveSessionOptions(valid({ algorithm: 'HS256' })).algorithm).toBe('HS256');
+      expect(resolveSessionOptions(valid({ algorithm: 'HS256' })).keys.active.algorithm).toBe('HS256');
+    });
+  });
+
+  describe('session limits and activity', () => {
+    it('defaults refreshReuseGrace to 10s, maxSessionsPerUser to 10 and activityInterval to 1m', () => {
+      const resolved = resolveSessionOptions(valid());
+      expect(resolved.refreshReuseGraceMs).toBe(10_000);
+      expect(resolved.maxSessionsPerUser).toBe(10);
+      expect(resolved.activityIntervalMs).toBe(MINUTE);
+    });
+
+    it('takes the values it is given', () => {
+      const resolved = resolveSessionOptions(valid({ refreshReuseGrace: '2s', maxSessionsPerUser: 3, activityInterval: '30s' }));
+      expect(resolved.refreshReuseGraceMs).toBe(2_000);
+      expect(resolved.maxSessionsPerUser).toBe(3);
+      expect(resolved.activityIntervalMs).toBe(30_000);
+      expect(resolveSessionOptions(valid({ refreshReuseGrace: 1_500, activityInterval: 5 * MINUTE })).refreshReuseGraceMs).toBe(1_500);
+    });
+
+    it('accepts refreshReuseGrace 0 (no grace: any reuse revokes) and maxSessionsPerUser 0 (no limit)', () => {
+      const resolved = resolveSessionOptions(valid({ refreshReuseGrace: 0, maxSessionsPerUser: 0 }));
+      expect(resolved.refreshReuseGraceMs).toBe(0);
+      expect(resolved.maxSessionsPerUser).toBe(0);
+    });
+
+    it.each([-1, 1.5, 'x', '10', Number.NaN, Number.POSITIVE_INFINITY, true])(
+      'refuses maxSessionsPerUser = %p and names the option',
+      (value) => {
+        expect(configError(valid({ maxSessionsPerUser: value })).message).toBe(
+          `SessionModule option "maxSessionsPerUser" must be a whole number, 0 or more (got ${JSON.stringify(value)}).`,
+        );
+      },
+    );
+  });
+
+  describe('key ring', () => {
+    const ed = pemPair(generateKeyPairSync('ed25519'));
+    const ed2 = pemPair(generateKeyPairSync('ed25519'));
+    const secondSecret = 'options-spec-second-hs256-key-0123456789ab';
+    const edX = createPublicKey(ed.publicKey).export({ format: 'jwk' }).x as string;
+    const edThumbprint = createHash('sha256').update(`{"crv":"Ed25519","kty":"OKP","x":"${edX}"}`).digest('base64url');
+    const hsKid = (secret: string) => createHash('sha256').update(secret).digest('base64url').slice(0, 12);
+
+    /** Options with a key ring and no jwtSecret. */
+    function ring(keys: unknown[], extra: Partial<Record<keyof SessionModuleOptions, unknown>> = {}): SessionModuleOptions {
+      return valid({ jwtSecret: undefined, keys, ...extra });
+    }
+
+    describe('boot validation', () => {
+      it.each(['RS256', 'none', 'HS512', 'ES256', 'eddsa', 'hs256', '', undefined])(
+        'refuses a key algorithm %p, naming keys[i].algorithm',
+        (algorithm) => {
+          expect(configError(ring([{ algorithm, secret: secondSecret }])).message).toBe(
+            `SessionModule option "keys[0].algorithm" must be "HS256" or "EdDSA" (got ${JSON.stringify(algorithm)}).`,
+          );
+          expect(configError(ring([{ algorithm: 'HS256', secret: secondSecret }, { algorithm }])).message).toContain(
+            'SessionModule option "keys[1].algorithm" must be "HS256" or "EdDSA"',
+          );
+        },
+      );
+
+      it('refuses an HS256 key of 31 bytes, naming keys[i].secret, without the secret', () => {
+        const short = 'k'.repeat(31);
+        const error = configError(ring([{ algorithm: 'HS256', secret: secondSecret }, { algorithm: 'HS256', secret: short }]));
+        expect(error.message).toContain('SessionModule option "keys[1].secret" must be at least 32 bytes (got 31)');
+        expect(error.message).not.toContain(short);
+        expect(configError(ring([{ algorithm: 'HS256', secret: Buffer.alloc(31, 1) }])).message).toContain(
+          '"keys[0].secret" must be at least 32 bytes (got 31)',
+        );
+        expect(resolveSessionOptions(ring([{ algorithm: 'HS256', secret: Buffer.alloc(32, 1) }])).keys.active.algorithm).toBe('HS256');
+      });
+
+      it('refuses an HS256 key without a secret', () => {
+        expect(configError(ring([{ algorithm: 'HS256' }])).message).toBe('SessionModule option "keys[0].secret" is required.');
+      });
+
+      it('refuses an empty kid, naming keys[i].kid', () => {
+        expect(configError(ring([{ algorithm: 'HS256', secret: secondSecret, kid: ' ' }])).message).toBe(
+          'SessionModule option "keys[0].kid" must be a non-empty string.',
+        );
+      });
+
+      const notEd25519 = {
+        rsa: pemPair(generateKeyPairSync('rsa', { modulusLength: 2048 })),
+        p256: pemPair(generateKeyPairSync('ec', { namedCurve: 'P-256' })),
+        x25519: pemPair(generateKeyPairSync('x25519')),
+        ed448: pemPair(generateKeyPairSync('ed448')),
+      };
+
+      it.each([
+        ['an RSA key', notEd25519.rsa.privateKey],
+        ['a P-256 key', notEd25519.p256.privateKey],
+        ['an X25519 key', notEd25519.x25519.privateKey],
+        ['an Ed448 key', notEd25519.ed448.privateKey],
+        ['an Ed25519 public key', ed.publicKey],
+        ['text that is no PEM', 'not a key at all'],
+      ])('refuses %s as privateKey with badEd25519Key naming keys[i].privateKey', (_label, privateKey) => {
+        const error = configError(ring([{ algorithm: 'HS256', secret: secondSecret }, { algorithm: 'EdDSA', privateKey }]));
+        expect(error.message).toBe(
+          'SessionModule option "keys[1].privateKey" must be an Ed25519 key in PEM form (openssl genpkey -algorithm ed25519).',
+        );
+        if (privateKey.includes('-----')) expect(error.message).not.toContain(pemBody(privateKey).slice(0, 40));
+      });
+
+      it.each([
+        ['an RSA key', notEd25519.rsa.publicKey],
+        ['a P-256 key', notEd25519.p256.publicKey],
+        ['an X25519 key', notEd25519.x25519.publicKey],
+        ['an Ed448 key', notEd25519.ed448.publicKey],
+        ['text that is no PEM', '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----'],
+      ])('refuses %s as publicKey with badEd25519Key naming keys[i].publicKey', (_label, publicKey) => {
+        expect(configError(ring([{ algorithm: 'EdDSA', privateKey: ed.privateKey, publicKey }])).message).toBe(
+          'SessionModule option "keys[0].publicKey" must be an Ed25519 key in PEM form (openssl genpkey -algorithm ed25519).',
+        );
+        expect(configError(ring([{ algorithm: 'HS256', secret: secondSecret }, { algorithm: 'EdDSA', publicKey }])).message).toContain(
+          '"keys[1].publicKey" must be an Ed25519 key',
+        );
+      });
+
+      it('takes KeyObjects, and refuses one of the wrong kind', () => {
+        const pair = generateKeyPairSync('ed25519');
+        const resolved = resolveSessionOptions(ring([{ algorithm: 'EdDSA', privateKey: pair.privateKey, publicKey: pair.publicKey }]));
+        expect(resolved.keys.active.signingKey).toBe(pair.privateKey);
+        expect(configError(ring([{ algorithm: 'EdDSA', privateKey: pair.publicKey }])).message).toContain('"keys[0].privateKey"');
+        expect(configError(ring([{ algorithm: 'EdDSA', privateKey: createSecretKey(Buffer.alloc(32)) }])).message).toContain(
+          '"keys[0].privateKey" must be an Ed25519 key',
+        );
+        expect(configError(ring([{ algorithm: 'EdDSA', privateKey: pair.privateKey, publicKey: pair.privateKey }])).message).toContain(
+          '"keys[0].publicKey" must be an Ed25519 key',
+        );
+      });
+
+      it('refuses a key that mixes HS256 and EdDSA material', () => {
+        expect(configError(ring([{ algorithm: 'HS256', secret: secondSecret, privateKey: ed.privateKey }])).message).toBe(
+          'SessionModule option "keys[0]" mixes key kinds: HS256 takes "secret", EdDSA takes "privateKey"/"publicKey".',
+        );
+        expect(configError(ring([{ algorithm: 'EdDSA', privateKey: ed.privateKey, secret: secondSecret }])).message).toContain(
+          '"keys[0]" mixes key kinds',
+        );
+      });
+
+      it('refuses an EdDSA key with neither privateKey nor publicKey', () => {
+        expect(configError(ring([{ algorithm: 'EdDSA' }])).message).toBe('SessionModule option "keys[0].publicKey" is required.');
+      });
+
+      it('refuses a publicKey that does not belong to the privateKey', () => {
+        expect(configError(ring([{ algorithm: 'EdDSA', privateKey: ed.privateKey, publicKey: ed2.publicKey }])).message).toBe(
+          'SessionModule option "keys[0]": publicKey does not belong to privateKey.',
+        );
+      });
+
+      it('refuses two keys with the same kid, given or derived', () => {
+        const duplicate = (kid: string) => `SessionModule options "keys": two keys share the kid "${kid}"; give each its own.`;
+        const hs = { algorithm: 'HS256', secret: secondSecret };
+        const edPair = { algorithm: 'EdDSA', privateKey: ed.privateKey };
+        expect(configError(ring([{ ...hs, kid: 'k1' }, { ...edPair, kid: 'k1' }])).message).toBe(duplicate('k1'));
+        expect(configError(ring([hs, { ...hs }])).message).toBe(duplicate(hsKid(secondSecret)));
+        expect(configError(ring([edPair, { algorithm: 'EdDSA', publicKey: ed.publicKey }])).message).toBe(duplicate(edThumbprint));
+        // jwtSecret joins the ring: listing the same secret in keys as well is a duplicate.
+        expect(configError(valid({ keys: [{ algorithm: 'HS256', secret: jwtSecret }] })).message).toBe(duplicate(hsKid(jwtSecret)));
+      });
+
+      it('refuses an activeKeyId that names no key of the ring', () => {
+        expect(configError(ring([{ algorithm: 'HS256', secret: secondSecret }], { activeKeyId: 'nope' })).message).toBe(
+          'SessionModule option "activeKeyId" names no key of the ring ("nope").',
+        );
+        expect(configError(valid({ activeKeyId: 'nope' })).message).toContain('"activeKeyId" names no key of the ring');
+      });
+
+      it('refuses an active EdDSA key that has only a publicKey (it cannot sign)', () => {
+        expect(configError(ring([{ algorithm: 'EdDSA', publicKey: ed.publicKey }])).message).toBe(
+          `SessionModule option "activeKeyId": key "${edThumbprint}" has no private key, so it cannot sign; give it "privateKey".`,
+        );
+        expect(
+          configError(
+            ring([{ algorithm: 'HS256', secret: secondSecret }, { algorithm: 'EdDSA', publicKey: ed.publicKey, kid: 'ed-old' }], {
+              activeKeyId: 'ed-old',
+            }),
+          ).message,
+        ).toContain('key "ed-old" has no private key');
+      });
+
+      it('refuses a sessionSecret equal to an HS256 secret inside keys', () => {
+        const message =
+          'SessionModule option "sessionSecret" must differ from every HS256 access-token key ("jwtSecret", "keys"): use independent random keys.';
+        const keys = [{ algorithm: 'EdDSA', privateKey: ed.privateKey }, { algorithm: 'HS256', secret: secondSecret }];
+        expect(configError(ring(keys, { sessionSecret: secondSecret })).message).toBe(message);
+        expect(configError(ring(keys, { sessionSecret: Buffer.from(secondSecret) })).message).toBe(message);
+        expect(configError(valid({ keys, sessionSecret: secondSecret })).message).toBe(message);
+      });
+
+      it('never puts key material in a message', () => {
+        const messages = [
+          configError(ring([{ algorithm: 'HS256', secret: 'short-ring-secret' }])).message,
+          configError(ring([{ algorithm: 'EdDSA', privateKey: ed.privateKey, publicKey: ed2.publicKey }])).message,
+          configError(ring([{ algorithm: 'EdDSA', publicKey: ed.publicKey }])).message,
+        ];
+        for (const message of messages) {
+          expect(message).not.toContain('short-ring-secret');
+          expect(message).not.toContain(pemBody(ed.privateKey).slice(0, 40));
+          expect(message).not.toContain(pemBody(ed2.publicKey).slice(0, 40));
+          expect(message).not.toContain(edX);
+        }
+      });
+    });
+
+    describe('resolution', () => {
+      it('makes the first of keys active, then jwtSecret as a verify key, in that order', () => {
+        const { keys } = resolveSessionOptions(
+          valid({ keys: [{ algorithm: 'EdDSA', privateKey: ed.privateKey }, { algorithm: 'HS256', secret: secondSecret }] }),
+        );
+        expect(keys.active.kid).toBe(edThumbprint);
+        expect(keys.active.algorithm).toBe('EdDSA');
+        expect([...keys.byKid.keys()]).toEqual([edThumbprint, hsKid(secondSecret), hsKid(jwtSecret)]);
+        expect(keys.hmacSecrets).toEqual([Buffer.from(secondSecret), Buffer.from(jwtSecret)]);
+      });
+
+      it('signs with the key activeKeyId names, the jwtSecret key included', () => {
+        const keys = [{ algorithm: 'HS256', secret: secondSecret, kid: 'k-new' }];
+        expect(resolveSessionOptions(valid({ keys, activeKeyId: hsKid(jwtSecret) })).keys.active.kid).toBe(hsKid(jwtSecret));
+        expect(resolveSessionOptions(valid({ keys, jwtKeyId: 'k-old', activeKeyId: 'k-old' })).keys.active.kid).toBe('k-old');
+        expect(
+          resolveSessionOptions(ring([{ algorithm: 'HS256', secret: jwtSecret }, ...keys], { activeKeyId: 'k-new' })).keys.active
+            .signingKey.export(),
+        ).toEqual(Buffer.from(secondSecret));
+      });
+
+      it('names an HS256 key in keys exactly as the same jwtSecret, so moving it into the ring keeps its tokens', () => {
+        expect(resolveSessionOptions(ring([{ algorithm: 'HS256', secret: jwtSecret }])).keys.active.kid).toBe(
+          resolveSessionOptions(valid()).keys.active.kid,
+        );
+      });
+
+      it('resolves an Ed25519 pair: public key verifies, private key signs, public JWK only', () => {
+        const { keys } = resolveSessionOptions(ring([{ algorithm: 'EdDSA', privateKey: ed.privateKey, publicKey: ed.publicKey }]));
+        expect(keys.active.verifyKey.type).toBe('public');
+        expect(keys.active.verifyKey.equals(createPublicKey(ed.publicKey))).toBe(true);
+        expect(keys.active.signingKey.type).toBe('private');
+        expect(keys.active.signingKey.equals(createPrivateKey(ed.privateKey))).toBe(true);
+        expect(keys.active.publicJwk).toEqual({ kty: 'OKP', crv: 'Ed25519', x: edX, kid: edThumbprint, alg: 'EdDSA', use: 'sig' });
+        expect(keys.hmacSecrets).toEqual([]);
+      });
+
+      it('derives the public key from the private key, and keeps a verify-only key without one', () => {
+        const { keys } = resolveSessionOptions(
+          ring([{ algorithm: 'EdDSA', privateKey: ed.privateKey }, { algorithm: 'EdDSA', publicKey: ed2.publicKey, kid: 'ed-old' }]),
+        );
+        expect(keys.active.publicJwk?.x).toBe(edX);
+        const old = keys.byKid.get('ed-old');
+        expect(old?.signingKey).toBeUndefined();
+        expect(old?.verifyKey.equals(createPublicKey(ed2.publicKey))).toBe(true);
+        expect(old?.publicJwk?.kid).toBe('ed-old');
+      });
+
+      it('gives an Ed25519 key the RFC 7638 thumbprint as kid (RFC 8037 appendix A.3 vector)', () => {
+        // RFC 8037 A.1 key; A.3 gives its thumbprint.
+        const privateKey = createPrivateKey({
+          key: {
+            kty: 'OKP',
+            crv: 'Ed25519',
+            d: 'nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A',
+            x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo',
+          },
+          format: 'jwk',
+        });
+        const { keys } = resolveSessionOptions(ring([{ algorithm: 'EdDSA', privateKey }]));
+        expect(keys.active.kid).toBe('kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k');
+      });
+
+      it("gives an Ed25519 key the kid that jose's calculateJwkThumbprint computes", async () => {
+        const { keys } = resolveSessionOptions(ring([{ algorithm: 'EdDSA', privateKey: ed.privateKey }]));
+        // By hand, per RFC 7638 §3: required members only, sorted, no whitespace, SHA-256, base64url.
+        expect(keys.active.kid).toBe(edThumbprint);
+        const jwk = createPublicKey(ed.publicKey).export({ format: 'jwk' });
+        const fromJose = await withJose<string>("return jose.calculateJwkThumbprint(input, 'sha256');", jwk);
+        expect(fromJose).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        expect(keys.active.kid).toBe(fromJose);
+      });
+
+      it('keeps an explicit kid for an Ed25519 key, in the JWK as well', () => {
+        const { keys } = resolveSessionOptions(ring([{ algorithm: 'EdDSA', privateKey: ed.privateKey, kid: 'ed-2030' }]));
+        expect(keys.active.kid).toBe('ed-2030');
+        expect(keys.active.publicJwk?.kid).toBe('ed-2030');
+        expect([...keys.byKid.keys()]).toEqual(['ed-2030']);
+      });
     });
   });
 
@@ -171,11 +493,14 @@ describe('resolveSessionOptions', () => {
   describe('a valid configuration', () => {
     it('resolves with the documented defaults', () => {
       const resolved = resolveSessionOptions(valid());
+      const kid = createHash('sha256').update(jwtSecret).digest('base64url').slice(0, 12);
       expect(resolved).toEqual({
         store: expect.any(InMemorySessionStore),
-        algorithm: 'HS256',
-        jwtKey: expect.anything(),
-        jwtKeyId: createHash('sha256').update(jwtSecret).digest('base64url').slice(0, 12),
+        keys: {
+          active: { kid, algorithm: 'HS256', verifyKey: expect.anything(), signingKey: expect.anything() },
+          byKid: expect.any(Map),
+          hmacSecrets: [Buffer.from(jwtSecret)],
+        },
         sessionKey: expect.anything(),
         issuer: 'tessera',
         audience: 'tessera',
@@ -183,19 +508,29 @@ describe('resolveSessionOptions', () => {
         idleTimeoutMs: 7 * DAY,
         absoluteTimeoutMs: 30 * DAY,
         clockSkewMs: 5_000,
+        refreshReuseGraceMs: 10_000,
+        maxSessionsPerUser: 10,
+        activityIntervalMs: MINUTE,
         cookies: { secure: true, accessTokenName: 'tessera-at', refreshTokenName: 'tessera-rt', refreshTokenPath: '/auth' },
         clock: systemClock,
       });
-      expect(resolved.jwtKey.type).toBe('secret');
-      expect(resolved.jwtKey.export()).toEqual(Buffer.from(jwtSecret));
+      const { active, byKid } = resolved.keys;
+      expect([...byKid.entries()]).toEqual([[kid, active]]);
+      expect(active.signingKey.type).toBe('secret');
+      expect(active.signingKey.export()).toEqual(Buffer.from(jwtSecret));
+      expect(active.verifyKey.export()).toEqual(Buffer.from(jwtSecret));
+      expect(active.publicJwk).toBeUndefined();
       expect(resolved.sessionKey.export()).toEqual(Buffer.from(sessionSecret));
     });
 
     it('derives a kid that does not reveal the key, and keeps an explicit one', () => {
-      const derived = resolveSessionOptions(valid()).jwtKeyId;
+      const derived = resolveSessionOptions(valid()).keys.active.kid;
       expect(derived).toMatch(/^[A-Za-z0-9_-]{12}$/);
       expect(jwtSecret).not.toContain(derived);
-      expect(resolveSessionOptions(valid({ jwtKeyId: 'key-2030' })).jwtKeyId).toBe('key-2030');
+      expect(Buffer.from(jwtSecret).toString('base64url')).not.toContain(derived);
+      const explicit = resolveSessionOptions(valid({ jwtKeyId: 'key-2030' })).keys;
+      expect(explicit.active.kid).toBe('key-2030');
+      expect([...explicit.byKid.keys()]).toEqual(['key-2030']);
     });
 
     it('uses the store, clock and cookie settings it is given', () => {
@@ -234,7 +569,9 @@ describe('SessionModule boot', () => {
 
   it.each([
     [{ jwtSecret: 'too-short' }, 'SessionModule option "jwtSecret" must be at least 32 bytes (got 9)'],
-    [{ sessionSecret: jwtSecret }, 'SessionModule options "jwtSecret" and "sessionSecret" must differ'],
+    [{ sessionSecret: jwtSecret }, 'SessionModule option "sessionSecret" must differ from every HS256 access-token key'],
+    [{ keys: [{ algorithm: 'RS256' }] }, 'SessionModule option "keys[0].algorithm" must be "HS256" or "EdDSA" (got "RS256")'],
+    [{ activeKeyId: 'missing' }, 'SessionModule option "activeKeyId" names no key of the ring ("missing").'],
     [{ accessTokenTtl: '-1m' }, 'SessionModule option "accessTokenTtl" must be a positive duration'],
     [{ algorithm: 'none' }, 'SessionModule option "algorithm" must be "HS256" (got "none")'],
     [{ idleTimeout: '60d' }, 'SessionModule option "idleTimeout" must not exceed "absoluteTimeout".'],

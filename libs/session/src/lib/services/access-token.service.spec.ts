@@ -2,7 +2,9 @@ import { Test } from '@nestjs/testing';
 import type { TestingModule } from '@nestjs/testing';
 import jsonwebtoken from 'jsonwebtoken';
 import type { JwtHeader, JwtPayload } from 'jsonwebtoken';
-import { createHash, createHmac } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { createHash, createHmac, createPublicKey, generateKeyPairSync, sign as signBytes, verify as verifyBytes } from 'node:crypto';
+import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { FakeClock } from '../../testing';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
 import type { SessionModuleOptions } from '../interfaces/session-module-options.interface';
@@ -52,6 +54,70 @@ function claims(overrides: Record<string, unknown> = {}): Record<string, unknown
     ...overrides,
   };
 }
+
+/** The token with one character in the middle of its signature changed. */
+function alterSignature(token: string): string {
+  const at = token.lastIndexOf('.') + 10;
+  return token.slice(0, at) + (token[at] === 'A' ? 'B' : 'A') + token.slice(at + 1);
+}
+
+/** `header.payload.HMAC-SHA256(secret)`, built by hand. */
+function signHs256(header: Record<string, unknown>, payload: Record<string, unknown>, secret: string | Buffer): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+}
+
+/** `header.payload.Ed25519(privateKey)`, built by hand. */
+function signEd25519(header: Record<string, unknown>, payload: Record<string, unknown>, privateKey: KeyObject): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  return `${input}.${signBytes(null, Buffer.from(input), privateKey).toString('base64url')}`;
+}
+
+function decodeSegment(token: string, index: 0 | 1): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[index], 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+/** RFC 7638 thumbprint of an Ed25519 public key, by hand. */
+function thumbprint(publicKey: KeyObject): string {
+  const { x } = publicKey.export({ format: 'jwk' });
+  return createHash('sha256').update(JSON.stringify({ crv: 'Ed25519', kty: 'OKP', x })).digest('base64url');
+}
+
+/**
+ * Runs `body` (the body of an async function that may use `jose` and `input`) in a child
+ * Node process and resolves to what it returns. jose 6 is ESM-only: under Jest's swc
+ * CommonJS transform `await import('jose')` becomes a require and fails ("Must use import
+ * to load ES Module"), so the independent verifier runs beside Jest instead.
+ */
+function withJose<T>(body: string, input: unknown): Promise<T> {
+  const script = [
+    "import * as jose from 'jose';",
+    'const input = JSON.parse(process.argv[1]);',
+    `const result = await (async () => { ${body} })();`,
+    'process.stdout.write(JSON.stringify(result ?? null));',
+  ].join('\n');
+  return new Promise((resolve, reject) => {
+    // cwd inside the workspace, so the bare specifier resolves to its node_modules.
+    const args = ['--input-type=module', '-e', script, JSON.stringify(input)];
+    execFile(process.execPath, args, { cwd: __dirname }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as T),
+    );
+  });
+}
+
+/** jose's verdict on a token against a JWKS document: its header and claims, or its error code. */
+type JoseVerdict = { ok: true; header: Record<string, unknown>; payload: Record<string, unknown> } | { ok: false; code: string };
+
+const JOSE_VERIFY = `
+  const jwks = jose.createLocalJWKSet(input.jwks);
+  try {
+    const { payload, protectedHeader } = await jose.jwtVerify(input.token, jwks, {
+      issuer: input.issuer, audience: input.audience, typ: 'at+jwt', algorithms: ['EdDSA'], currentDate: new Date(input.now),
+    });
+    return { ok: true, header: protectedHeader, payload };
+  } catch (error) {
+    return { ok: false, code: error.code ?? error.name };
+  }`;
 
 function failureCode(run: () => unknown): string {
   try {
@@ -183,8 +249,10 @@ describe('AccessTokenService', () => {
 
     it('refuses a token whose signature was altered', () => {
       const token = tokens.sign(subject).token;
-      const last = token.at(-1) === 'A' ? 'B' : 'A';
-      expect(failureCode(() => tokens.verify(token.slice(0, -1) + last))).toBe('token_invalid');
+      // A character inside the segment: all its 6 bits are signature bits. (Changing the
+      // last character may touch only the 2 padding bits of a 32-byte signature, which
+      // decode to the same bytes: that made this test fail once in 16 runs.)
+      expect(failureCode(() => tokens.verify(alterSignature(token)))).toBe('token_invalid');
       expect(failureCode(() => tokens.verify(token.slice(0, token.lastIndexOf('.') + 1)))).toBe('token_invalid');
     });
 
@@ -270,5 +338,289 @@ describe('AccessTokenService', () => {
         expect(failureCode(() => tokens.verify(token))).toBe('token_invalid');
       },
     );
+  });
+  describe('key ring', () => {
+    const ringSecret = 'access-token-spec-ring-hs256-key-0123456789';
+    const ed = generateKeyPairSync('ed25519');
+    const edOld = generateKeyPairSync('ed25519');
+    const attacker = generateKeyPairSync('ed25519');
+    const edKid = thumbprint(ed.publicKey);
+    const edPublicPem = ed.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const edPrivatePem = ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const edJwk = ed.publicKey.export({ format: 'jwk' });
+    const header = (extra: Record<string, unknown> = {}) => ({ typ: 'at+jwt', ...extra });
+
+    /** Restarts the module with this ring (no jwtSecret unless the ring names it). */
+    async function rebootWith(keys: SessionModuleOptions['keys'], extra: Partial<SessionModuleOptions> = {}): Promise<void> {
+      await moduleRef.close();
+      await boot({ jwtSecret: undefined, keys, ...extra });
+    }
+
+    describe('HS256 rotation', () => {
+      const newKey = { kid: 'k-new', algorithm: 'HS256' as const, secret: ringSecret };
+      const oldKey = { kid: 'k-old', algorithm: 'HS256' as const, secret: jwtSecret };
+
+      it('signs with the active (first) key and verifies its own tokens', async () => {
+        await rebootWith([newKey, oldKey]);
+        const { token } = tokens.sign(subject);
+        expect(decodeSegment(token, 0)).toEqual({ alg: 'HS256', typ: 'at+jwt', kid: 'k-new' });
+        expect(tokens.verify(token).sub).toBe('user-42');
+        expect(() => jsonwebtoken.verify(token, ringSecret, { algorithms: ['HS256'] })).not.toThrow();
+        expect(() => jsonwebtoken.verify(token, jwtSecret, { algorithms: ['HS256'] })).toThrow('invalid signature');
+      });
+
+      it('signs with the key activeKeyId names', async () => {
+        await rebootWith([newKey, oldKey], { activeKeyId: 'k-old' });
+        expect(decodeSegment(tokens.sign(subject).token, 0).kid).toBe('k-old');
+      });
+
+      it('verifies a token of a non-active key while it is in the ring, and refuses it once the key is retired', async () => {
+        await rebootWith([oldKey]);
+        const issuedBeforeRotation = tokens.sign(subject).token;
+        expect(decodeSegment(issuedBeforeRotation, 0).kid).toBe('k-old');
+
+        await rebootWith([newKey, oldKey]);
+        expect(tokens.verify(issuedBeforeRotation).jti).toBe(decodeSegment(issuedBeforeRotation, 1).jti);
+        expect(tokens.verify(signHs256(header({ alg: 'HS256', kid: 'k-old' }), claims(), jwtSecret)).sub).toBe('user-42');
+        const issuedAfterRotation = tokens.sign(subject).token;
+
+        await rebootWith([newKey]);
+        expect(failureCode(() => tokens.verify(issuedBeforeRotation))).toBe('token_invalid');
+        expect(failureCode(() => tokens.verify(signHs256(header({ alg: 'HS256', kid: 'k-old' }), claims(), jwtSecret)))).toBe(
+          'token_invalid',
+        );
+        // Control: the key that stayed still verifies.
+        expect(tokens.verify(issuedAfterRotation).sub).toBe('user-42');
+      });
+
+      it('binds each kid to its own key: a ring key cannot sign under another key’s kid', async () => {
+        await rebootWith([newKey, oldKey]);
+        expect(failureCode(() => tokens.verify(signHs256(header({ alg: 'HS256', kid: 'k-new' }), claims(), jwtSecret)))).toBe(
+          'token_invalid',
+        );
+        expect(failureCode(() => tokens.verify(signHs256(header({ alg: 'HS256', kid: 'k-old' }), claims(), ringSecret)))).toBe(
+          'token_invalid',
+        );
+      });
+
+      it('refuses a retired key even when its token names the kid of a key still in the ring', async () => {
+        await rebootWith([newKey]);
+        expect(failureCode(() => tokens.verify(signHs256(header({ alg: 'HS256', kid: 'k-new' }), claims(), jwtSecret)))).toBe(
+          'token_invalid',
+        );
+      });
+    });
+
+    describe('refused headers', () => {
+      beforeEach(() => rebootWith([{ algorithm: 'EdDSA', privateKey: edPrivatePem }, { algorithm: 'HS256', secret: jwtSecret }]));
+
+      it('accepts hand-made tokens of both keys (control for the forgeries below)', () => {
+        expect(tokens.verify(signEd25519(header({ alg: 'EdDSA', kid: edKid }), claims(), ed.privateKey))).toEqual(claims());
+        expect(tokens.verify(signHs256(header({ alg: 'HS256', kid }), claims(), jwtSecret))).toEqual(claims());
+      });
+
+      it.each([
+        ['an empty signature', ''],
+        ['a garbage signature', Buffer.from('garbage').toString('base64url')],
+      ])('refuses alg none with a valid kid and %s', (_label, signature) => {
+        for (const [alg, keyId] of [
+          ['none', kid],
+          ['none', edKid],
+          ['None', kid],
+          ['NONE', edKid],
+        ]) {
+          const token = `${b64(header({ alg, kid: keyId }))}.${b64(claims())}.${signature}`;
+          expect(failureCode(() => tokens.verify(token))).toBe('token_invalid');
+        }
+      });
+
+      it('refuses alg none even under a valid signature of the key its kid names', () => {
+        // Signed over the alg:none header itself, so only the alg check can refuse them.
+        expect(failureCode(() => tokens.verify(signHs256(header({ alg: 'none', kid }), claims(), jwtSecret)))).toBe('token_invalid');
+        expect(failureCode(() => tokens.verify(signEd25519(header({ alg: 'none', kid: edKid }), claims(), ed.privateKey)))).toBe(
+          'token_invalid',
+        );
+      });
+
+      it('refuses a kid that is not in the ring, even over a signature by a ring key', () => {
+        for (const keyId of ['k-unknown', '__proto__', 'constructor', 'toString', '']) {
+          expect(failureCode(() => tokens.verify(signHs256(header({ alg: 'HS256', kid: keyId }), claims(), jwtSecret)))).toBe(
+            'token_invalid',
+          );
+          expect(failureCode(() => tokens.verify(signEd25519(header({ alg: 'EdDSA', kid: keyId }), claims(), ed.privateKey)))).toBe(
+            'token_invalid',
+          );
+        }
+        expect(failureCode(() => tokens.verify(signHs256(header({ alg: 'HS256', kid: 'k-unknown' }), claims(), otherSecret)))).toBe(
+          'token_invalid',
+        );
+        expect(failureCode(() => tokens.verify(signHs256(header({ alg: 'HS256', kid: 42 }), claims(), jwtSecret)))).toBe(
+          'token_invalid',
+        );
+      });
+
+      it.each([
+        ['its PEM', edPublicPem],
+        ['its PEM without the final newline', edPublicPem.trim()],
+        ['its raw 32 bytes', Buffer.from(String(edJwk.x), 'base64url')],
+        ['its SPKI DER', ed.publicKey.export({ type: 'spki', format: 'der' })],
+        ['its JWK as JSON', JSON.stringify(edJwk)],
+      ])('refuses an HS256 token under the Ed25519 kid HMACed with the public key (%s) as secret', (_label, secret) => {
+        expect(secret.length).toBeGreaterThanOrEqual(32);
+        const forged = signHs256(header({ alg: 'HS256', kid: edKid }), claims({ roles: ['admin'] }), secret);
+        expect(failureCode(() => tokens.verify(forged))).toBe('token_invalid');
+      });
+
+      it('refuses an EdDSA token under the HS256 kid', () => {
+        const forged = signEd25519(header({ alg: 'EdDSA', kid }), claims(), attacker.privateKey);
+        expect(failureCode(() => tokens.verify(forged))).toBe('token_invalid');
+        expect(failureCode(() => tokens.verify(signEd25519(header({ alg: 'EdDSA', kid }), claims(), ed.privateKey)))).toBe(
+          'token_invalid',
+        );
+      });
+
+      it('refuses an EdDSA token under the Ed25519 kid signed by another Ed25519 key', () => {
+        const forged = signEd25519(header({ alg: 'EdDSA', kid: edKid }), claims(), attacker.privateKey);
+        expect(failureCode(() => tokens.verify(forged))).toBe('token_invalid');
+        expect(failureCode(() => tokens.verify(alterSignature(tokens.sign(subject).token)))).toBe('token_invalid');
+      });
+
+      it('refuses an EdDSA token with typ JWT or without typ', () => {
+        for (const typ of ['JWT', undefined]) {
+          const token = signEd25519({ alg: 'EdDSA', kid: edKid, typ }, claims(), ed.privateKey);
+          expect(failureCode(() => tokens.verify(token))).toBe('token_invalid');
+        }
+      });
+
+      it.each([
+        ['jku', 'https://evil.example/jwks.json'],
+        ['jwk', attacker.publicKey.export({ format: 'jwk' })],
+        ['x5u', 'https://evil.example/cert.pem'],
+        ['x5c', ['MIIBLjCB4aADAgECAhQ']],
+        ['crit', ['exp']],
+      ])('refuses a %s header even under a valid signature of the right key', (name, value) => {
+        const edToken = signEd25519(header({ alg: 'EdDSA', kid: edKid, [name]: value }), claims(), ed.privateKey);
+        const hsToken = signHs256(header({ alg: 'HS256', kid, [name]: value }), claims(), jwtSecret);
+        expect(failureCode(() => tokens.verify(edToken))).toBe('token_invalid');
+        expect(failureCode(() => tokens.verify(hsToken))).toBe('token_invalid');
+      });
+    });
+
+    describe('Ed25519 signing', () => {
+      beforeEach(() =>
+        rebootWith([
+          { algorithm: 'EdDSA', privateKey: edPrivatePem, publicKey: edPublicPem },
+          { algorithm: 'EdDSA', publicKey: edOld.publicKey, kid: 'ed-old' },
+          { algorithm: 'HS256', secret: jwtSecret },
+        ]),
+      );
+
+      it('writes header { alg: EdDSA, typ: at+jwt, kid } with the thumbprint kid and a 64-byte signature', () => {
+        const { token, expiresAt } = tokens.sign(subject);
+        expect(decodeSegment(token, 0)).toEqual({ alg: 'EdDSA', typ: 'at+jwt', kid: edKid });
+        expect(Buffer.from(token.split('.')[2], 'base64url')).toHaveLength(64);
+        expect(decodeSegment(token, 1)).toEqual({
+          iss: 'tessera',
+          aud: 'tessera',
+          sub: 'user-42',
+          sid: subject.sessionId,
+          jti: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+          iat: START_S,
+          exp: START_S + 600,
+          roles: ['user', 'editor'],
+        });
+        expect(expiresAt).toEqual(new Date((START_S + 600) * 1000));
+      });
+
+      it('verifies its own tokens, until they expire', () => {
+        const { token } = tokens.sign(subject);
+        expect(tokens.verify(token)).toEqual(decodeSegment(token, 1));
+        clock.advance(600_000 + 5_000);
+        expect(failureCode(() => tokens.verify(token))).toBe('token_expired');
+      });
+
+      it('verifies with node:crypto and nothing but the JWKS document', () => {
+        // The in-process independent check: jose cannot be loaded inside Jest (see withJose),
+        // so the signature is also checked with crypto.verify and a key built only from the JWKS.
+        const { token } = tokens.sign(subject);
+        const document = JSON.parse(JSON.stringify(tokens.jwks())) as { keys: Array<JsonWebKey & { kid: string }> };
+        const [encodedHeader, encodedPayload, signature] = token.split('.');
+        const jwk = document.keys.find((key) => key.kid === decodeSegment(token, 0).kid);
+        expect(jwk).toBeDefined();
+        const publicKey = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+        const input = Buffer.from(`${encodedHeader}.${encodedPayload}`);
+        expect(verifyBytes(null, input, publicKey, Buffer.from(signature, 'base64url'))).toBe(true);
+        expect(verifyBytes(null, input, publicKey, Buffer.from(alterSignature(token).split('.')[2], 'base64url'))).toBe(false);
+      });
+
+      it("verifies with jose's createLocalJWKSet(service.jwks()) + jwtVerify, which refuses a forgery", async () => {
+        const { token } = tokens.sign(subject);
+        const input = { jwks: tokens.jwks(), issuer: 'tessera', audience: 'tessera', now: clock.now().toISOString() };
+        const accepted = await withJose<JoseVerdict>(JOSE_VERIFY, { ...input, token });
+        expect(accepted).toEqual({ ok: true, header: { alg: 'EdDSA', typ: 'at+jwt', kid: edKid }, payload: decodeSegment(token, 1) });
+        // Controls: the same verifier can say no.
+        const forged = signEd25519(header({ alg: 'EdDSA', kid: edKid }), claims(), attacker.privateKey);
+        expect(await withJose<JoseVerdict>(JOSE_VERIFY, { ...input, token: forged })).toEqual({
+          ok: false,
+          code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+        });
+        expect(await withJose<JoseVerdict>(JOSE_VERIFY, { ...input, token, issuer: 'someone-else' })).toEqual({
+          ok: false,
+          code: 'ERR_JWT_CLAIM_VALIDATION_FAILED',
+        });
+      });
+
+      it('verifies tokens of a verify-only Ed25519 key (public key only) until it is retired', async () => {
+        const old = signEd25519(header({ alg: 'EdDSA', kid: 'ed-old' }), claims(), edOld.privateKey);
+        expect(tokens.verify(old)).toEqual(claims());
+        await rebootWith([{ algorithm: 'EdDSA', privateKey: edPrivatePem }]);
+        expect(failureCode(() => tokens.verify(old))).toBe('token_invalid');
+      });
+
+      it('keeps verifying HS256 tokens of the previous key after the switch to Ed25519', () => {
+        expect(tokens.verify(signHs256(header({ alg: 'HS256', kid }), claims(), jwtSecret)).sub).toBe('user-42');
+      });
+    });
+
+    describe('jwks()', () => {
+      it('is empty for an HS256-only ring', async () => {
+        expect(tokens.jwks()).toEqual({ keys: [] });
+        await rebootWith([
+          { algorithm: 'HS256', secret: ringSecret },
+          { algorithm: 'HS256', secret: jwtSecret, kid: 'k-old' },
+        ]);
+        expect(tokens.jwks()).toEqual({ keys: [] });
+      });
+
+      it('lists every Ed25519 public key of the ring and nothing secret', async () => {
+        await rebootWith([
+          { algorithm: 'EdDSA', privateKey: edPrivatePem },
+          { algorithm: 'EdDSA', publicKey: edOld.publicKey, kid: 'ed-old' },
+          { algorithm: 'HS256', secret: ringSecret },
+        ]);
+        const document = tokens.jwks();
+        expect(document).toEqual({
+          keys: [
+            { kty: 'OKP', crv: 'Ed25519', x: edJwk.x, kid: edKid, alg: 'EdDSA', use: 'sig' },
+            { kty: 'OKP', crv: 'Ed25519', x: edOld.publicKey.export({ format: 'jwk' }).x, kid: 'ed-old', alg: 'EdDSA', use: 'sig' },
+          ],
+        });
+        const json = JSON.stringify(document);
+        for (const key of document.keys) {
+          expect(Object.keys(key).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x']);
+          expect(key).not.toHaveProperty('d');
+          expect(key).not.toHaveProperty('k');
+        }
+        expect(json).not.toContain(String(ed.privateKey.export({ format: 'jwk' }).d));
+        expect(json).not.toContain(ringSecret);
+        expect(json).not.toContain(Buffer.from(ringSecret).toString('base64url'));
+        expect(json).not.toContain(createHash('sha256').update(ringSecret).digest('base64url').slice(0, 12));
+      });
+
+      it('drops a retired key', async () => {
+        await rebootWith([{ algorithm: 'EdDSA', privateKey: edPrivatePem }]);
+        expect(tokens.jwks().keys.map((key) => key.kid)).toEqual([edKid]);
+      });
+    });
   });
 });
