@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { SessionGuard, SessionModule } from '@tessera/session';
+import { SessionActivityInterceptor, SessionGuard, SessionModule } from '@tessera/session';
 import type { SessionClock } from '@tessera/session';
 import { SessionTypeOrmModule, TypeOrmSessionStore } from '@tessera/session-typeorm';
 import { AuthController } from './auth/auth.controller';
@@ -51,6 +51,8 @@ export class AppModule {
             accessTokenTtl: config.accessTokenTtlMs,
             idleTimeout: config.idleTimeoutMs,
             absoluteTimeout: config.absoluteTimeoutMs,
+            refreshReuseGrace: config.refreshReuseGraceMs,
+            maxSessionsPerUser: config.maxSessionsPerUser,
             cookies: { secure: config.cookieSecure },
             clock: overrides.clock,
           }),
@@ -62,6 +64,7 @@ export class AppModule {
         UsersService,
         LoginRateLimiter,
         { provide: APP_GUARD, useExisting: SessionGuard },
+        { provide: APP_INTERCEPTOR, useExisting: SessionActivityInterceptor },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
       ],
       exports: [AppConfig],

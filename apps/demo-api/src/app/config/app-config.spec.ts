@@ -106,6 +106,29 @@ describe('loadConfig', () => {
     expect(config.allowedOrigins).toEqual(['http://localhost:4123', 'http://127.0.0.1:4123']);
   });
 
+  it('orders the lifetimes: ACCESS_TOKEN_TTL <= SESSION_IDLE_TIMEOUT <= SESSION_ABSOLUTE_TIMEOUT', () => {
+    expect(configErrorFor(devEnv({ SESSION_IDLE_TIMEOUT: '12h', SESSION_ABSOLUTE_TIMEOUT: '1h' })).message).toContain(
+      'SESSION_IDLE_TIMEOUT must not exceed SESSION_ABSOLUTE_TIMEOUT',
+    );
+    expect(configErrorFor(devEnv({ ACCESS_TOKEN_TTL: '2h', SESSION_IDLE_TIMEOUT: '1h' })).message).toContain(
+      'ACCESS_TOKEN_TTL must not exceed SESSION_IDLE_TIMEOUT',
+    );
+  });
+
+  it('reads REFRESH_REUSE_GRACE (default 10s, 0s turns it off) and MAX_SESSIONS_PER_USER (default 10, 0 = no limit)', () => {
+    const defaults = loadConfig(devEnv());
+    expect(defaults.refreshReuseGraceMs).toBe(10_000);
+    expect(defaults.maxSessionsPerUser).toBe(10);
+    const set = loadConfig(devEnv({ REFRESH_REUSE_GRACE: '0s', MAX_SESSIONS_PER_USER: '0' }));
+    expect(set.refreshReuseGraceMs).toBe(0);
+    expect(set.maxSessionsPerUser).toBe(0);
+    expect(loadConfig(devEnv({ REFRESH_REUSE_GRACE: '2500ms' })).refreshReuseGraceMs).toBe(2_500);
+    expect(configErrorFor(devEnv({ REFRESH_REUSE_GRACE: 'soon' })).message).toContain('REFRESH_REUSE_GRACE');
+    for (const bad of ['-1', 'three', '2.5']) {
+      expect(configErrorFor(devEnv({ MAX_SESSIONS_PER_USER: bad })).message).toContain('MAX_SESSIONS_PER_USER');
+    }
+  });
+
   it('accepts PORT=0 (a free port) and reads HOST and DATA_DIR', () => {
     const config = loadConfig(devEnv({ PORT: '0', HOST: '0.0.0.0', DATA_DIR: '/var/lib/tessera' }));
     expect(config.port).toBe(0);
@@ -115,11 +138,11 @@ describe('loadConfig', () => {
 
   it('parses every documented duration unit', () => {
     const config = loadConfig(
-      devEnv({ ACCESS_TOKEN_TTL: '500ms', SESSION_IDLE_TIMEOUT: '12h', SESSION_ABSOLUTE_TIMEOUT: '15m' }),
+      devEnv({ ACCESS_TOKEN_TTL: '500ms', SESSION_IDLE_TIMEOUT: '15m', SESSION_ABSOLUTE_TIMEOUT: '12h' }),
     );
     expect(config.accessTokenTtlMs).toBe(500);
-    expect(config.idleTimeoutMs).toBe(12 * 60 * MINUTE);
-    expect(config.absoluteTimeoutMs).toBe(15 * MINUTE);
+    expect(config.idleTimeoutMs).toBe(15 * MINUTE);
+    expect(config.absoluteTimeoutMs).toBe(12 * 60 * MINUTE);
     expect(loadConfig(devEnv({ ACCESS_TOKEN_TTL: '30s' })).accessTokenTtlMs).toBe(30_000);
   });
 

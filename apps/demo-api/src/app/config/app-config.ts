@@ -19,6 +19,8 @@ export class AppConfig {
   accessTokenTtlMs: number;
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
+  refreshReuseGraceMs: number;
+  maxSessionsPerUser: number;
   cookieSecure: boolean;
   allowedOrigins: string[];
   adminEmails: Set<string>;
@@ -159,6 +161,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const accessTokenTtlMs = duration('ACCESS_TOKEN_TTL', '10m');
   const idleTimeoutMs = duration('SESSION_IDLE_TIMEOUT', '7d');
   const absoluteTimeoutMs = duration('SESSION_ABSOLUTE_TIMEOUT', '30d');
+  // 0s turns the grace window off: any replayed refresh token then revokes its session.
+  const refreshReuseGraceMs = /^0+(ms|s|m|h|d)$/.test(value('REFRESH_REUSE_GRACE') ?? '')
+    ? 0
+    : duration('REFRESH_REUSE_GRACE', '10s');
+  if (idleTimeoutMs > absoluteTimeoutMs && absoluteTimeoutMs > 0) {
+    problems.push('SESSION_IDLE_TIMEOUT must not exceed SESSION_ABSOLUTE_TIMEOUT.');
+  }
+  if (accessTokenTtlMs > idleTimeoutMs && idleTimeoutMs > 0) {
+    problems.push('ACCESS_TOKEN_TTL must not exceed SESSION_IDLE_TIMEOUT.');
+  }
 
   let cookieSecure = true;
   const cookieSecureRaw = value('COOKIE_SECURE');
@@ -197,6 +209,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push(`LOGIN_RATE_LIMIT must be a positive integer (got "${value('LOGIN_RATE_LIMIT')}").`);
   }
 
+  const maxSessionsPerUser = integer('MAX_SESSIONS_PER_USER', '10');
+  if (!Number.isInteger(maxSessionsPerUser)) {
+    problems.push(`MAX_SESSIONS_PER_USER must be a whole number, 0 for no limit (got "${value('MAX_SESSIONS_PER_USER')}").`);
+  }
+
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
@@ -212,6 +229,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     accessTokenTtlMs,
     idleTimeoutMs,
     absoluteTimeoutMs,
+    refreshReuseGraceMs,
+    maxSessionsPerUser,
     cookieSecure,
     allowedOrigins,
     adminEmails,

@@ -1,8 +1,17 @@
-import { Controller, Get } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, HttpCode, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { CurrentSession, CurrentUser, SessionUnauthorizedException } from '@tessera/session';
-import type { AuthenticatedUser } from '@tessera/session';
+import {
+  CurrentSession,
+  CurrentUser,
+  SessionService,
+  SessionTransportService,
+  SessionUnauthorizedException,
+} from '@tessera/session';
+import type { AuthenticatedSession, AuthenticatedUser } from '@tessera/session';
+import type { Request, Response } from 'express';
+import { LoginRateLimiter } from '../auth/login-rate-limiter';
 import { UsersService } from '../users/users.service';
+import { ChangePasswordDto } from './me.dto';
 
 /** The signed-in user. */
 @ApiTags('me')
@@ -10,7 +19,12 @@ import { UsersService } from '../users/users.service';
 @ApiCookieAuth('access-cookie')
 @Controller('api/me')
 export class MeController {
-  constructor(private readonly users: UsersService) {}
+  constructor(
+    private readonly users: UsersService,
+    private readonly sessions: SessionService,
+    private readonly transport: SessionTransportService,
+    private readonly limiter: LoginRateLimiter,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'Who am I' })
@@ -20,5 +34,57 @@ export class MeController {
     const profile = await this.users.findPublic(user.id);
     if (!profile) throw new SessionUnauthorizedException('token_invalid');
     return { id: profile.id, email: profile.email, roles: user.roles, sessionId };
+  }
+
+  @Post('password')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Change the password',
+    description:
+      'Revokes every other session of the user and re-issues this one under a new id (OWASP ASVS V7.2.4). ' +
+      'Cookie mode: 204 with new cookies. Bearer mode: 200 with the new tokens (same shape as login), ' +
+      'since a bodiless answer would leave a bearer client without working tokens.',
+  })
+  @ApiResponse({ status: 204, description: 'Cookie mode: changed; new session cookies set' })
+  @ApiResponse({ status: 200, description: 'Bearer mode: changed; `{ accessToken, refreshToken, tokenType, expiresIn, session }`' })
+  @ApiResponse({ status: 400, description: '`validation_failed`, `password_unchanged`' })
+  @ApiResponse({ status: 401, description: '`invalid_credentials`: wrong current password' })
+  @ApiResponse({ status: 429, description: '`too_many_attempts`' })
+  async changePassword(
+    @Body() body: ChangePasswordDto,
+    @CurrentUser() user: AuthenticatedUser,
+    @CurrentSession() session: AuthenticatedSession,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    if (body.currentPassword === body.newPassword) {
+      throw new BadRequestException({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'The new password must differ from the current one',
+        code: 'password_unchanged',
+      });
+    }
+    const key = this.limiter.key(`user:${user.id}`, request.ip);
+    this.limiter.assertAllowed(key);
+    if (!(await this.users.changePassword(user.id, body.currentPassword, body.newPassword))) {
+      this.limiter.recordFailure(key);
+      throw new UnauthorizedException({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: 'The current password is wrong',
+        code: 'invalid_credentials',
+      });
+    }
+    this.limiter.reset(key);
+    await this.sessions.revokeAllForUser(user.id, 'password_changed', session.id);
+    const issued = await this.sessions.reissue(session.id, {
+      userAgent: request.headers['user-agent'],
+      ip: request.ip,
+    });
+    const delivered = this.transport.deliver(request, response, issued, session.transport);
+    if (session.transport === 'bearer') return delivered;
+    response.status(204);
+    return undefined;
   }
 }

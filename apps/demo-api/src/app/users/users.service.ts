@@ -81,6 +81,20 @@ export class UsersService {
     return valid ? this.remember({ id: user.id, email: user.email, roles: user.roles }) : null;
   }
 
+  /**
+   * Replaces a user's password after checking the current one; false when the current
+   * password is wrong (or the user is gone).
+   */
+  async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<boolean> {
+    const user = UUID.test(userId) ? await this.users.findOne({ where: { id: userId } }) : null;
+    const valid = user
+      ? await verify(user.passwordHash, currentPassword).catch(() => false)
+      : await verify(await this.dummyHash, currentPassword).catch(() => false);
+    if (!user || !valid) return false;
+    await this.users.update({ id: user.id }, { passwordHash: await hash(newPassword, ARGON2_OPTIONS) });
+    return true;
+  }
+
   /** Public profile by id, from the cache or the database; null when there is no such user. */
   async findPublic(id: string): Promise<PublicUser | null> {
     const cached = this.cache.get(id);

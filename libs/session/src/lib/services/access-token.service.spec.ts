@@ -339,6 +339,23 @@ describe('AccessTokenService', () => {
       },
     );
   });
+  describe('signature encoding', () => {
+    it('accepts only the canonical base64url form of the signature', () => {
+      const { token } = tokens.sign(subject);
+      const [header, payload, signature] = token.split('.');
+      // A 32-byte HMAC is 43 characters; the last carries 2 unused bits. Setting them
+      // decodes to the same bytes, but is another token string: refused.
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      const last = alphabet.indexOf(signature[signature.length - 1]);
+      const variants = [1, 2, 3].map((bits) => `${signature.slice(0, -1)}${alphabet[last ^ bits]}`);
+      for (const variant of variants) {
+        expect(Buffer.from(variant, 'base64url').equals(Buffer.from(signature, 'base64url'))).toBe(true);
+        expect(() => tokens.verify(`${header}.${payload}.${variant}`)).toThrow(SessionUnauthorizedException);
+      }
+      expect(tokens.verify(token).sub).toBe(subject.userId);
+    });
+  });
+
   describe('key ring', () => {
     const ringSecret = 'access-token-spec-ring-hs256-key-0123456789';
     const ed = generateKeyPairSync('ed25519');

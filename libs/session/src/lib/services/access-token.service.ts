@@ -112,7 +112,7 @@ export class AccessTokenService {
   /** The public keys of the ring (Ed25519 only: HS256 secrets are never published). */
   jwks(): JwksDocument {
     return {
-      keys: [...this.options.keys.byKid.values()].flatMap((key) => (key.publicJwk ? [key.publicJwk] : [])),
+      keys: [...this.options.keys.byKid.values()].flatMap((key) => (key.publicJwk ? [{ ...key.publicJwk }] : [])),
     };
   }
 
@@ -124,6 +124,9 @@ export class AccessTokenService {
 
   private signatureMatches(key: ResolvedAccessTokenKey, input: string, signature: string): boolean {
     const given = Buffer.from(signature, 'base64url');
+    // Only the canonical encoding: otherwise flipping the unused low bits of the last
+    // character would give another token string with the same signature (RFC 7515 §2).
+    if (given.toString('base64url') !== signature) return false;
     if (key.algorithm === 'HS256') {
       const expected = createHmac('sha256', key.verifyKey).update(input).digest();
       return given.length === expected.length && timingSafeEqual(given, expected);

@@ -83,12 +83,19 @@ export class SessionTransportService {
 
   /**
    * Hands freshly issued tokens to the client: cookies in cookie mode, the body in
-   * bearer mode. Always marks the response `Cache-Control: no-store`.
+   * bearer mode (by default the mode the request asks for with `X-Auth-Mode`; pass the
+   * authenticated session's `transport` on authenticated routes). Always marks the
+   * response `Cache-Control: no-store`.
    */
-  deliver(request: Request, response: Response, issued: IssuedSession): IssuedSessionBody {
+  deliver(
+    request: Request,
+    response: Response,
+    issued: IssuedSession,
+    mode: TokenTransport = this.requestedMode(request),
+  ): IssuedSessionBody {
     this.noStore(response);
     const session = { id: issued.session.id, expiresAt: issued.session.expiresAt };
-    if (this.requestedMode(request) === 'bearer') {
+    if (mode === 'bearer') {
       const now = this.options.clock.now().getTime();
       return {
         accessToken: issued.accessToken,

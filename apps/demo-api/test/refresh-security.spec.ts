@@ -1,0 +1,205 @@
+import { Client } from 'pg';
+import request from 'supertest';
+import { parseSetCookies, startDemoApp, uniqueEmail } from './support/demo-app';
+import type { DemoApp } from './support/demo-app';
+
+const PASSWORD = 'correct horse battery';
+const SECOND = 1_000;
+const MINUTE = 60_000;
+
+describe('demo-api: refresh tokens that resist theft (real PostgreSQL)', () => {
+  let demo: DemoApp;
+  let db: Client;
+
+  beforeAll(async () => {
+    demo = await startDemoApp({
+      REFRESH_REUSE_GRACE: '10s',
+      MAX_SESSIONS_PER_USER: '3',
+      SESSION_IDLE_TIMEOUT: '1h',
+      SESSION_ABSOLUTE_TIMEOUT: '3h',
+      ACCESS_TOKEN_TTL: '10m',
+    });
+    db = new Client({ connectionString: process.env.TESSERA_TEST_DATABASE_URL });
+    await db.connect();
+  });
+
+  afterAll(async () => {
+    await db.end();
+    await demo.close();
+  });
+
+  afterEach(() => demo.clock.set(Date.now()));
+
+  async function bearerLogin(email?: string) {
+    const address = email ?? uniqueEmail('rt');
+    if (!email) await request(demo.url).post('/auth/register').send({ email: address, password: PASSWORD }).expect(201);
+    const login = await request(demo.url)
+      .post('/auth/login')
+      .set('X-Auth-Mode', 'bearer')
+      .send({ email: address, password: PASSWORD })
+      .expect(200);
+    return { email: address, ...login.body } as {
+      email: string;
+      accessToken: string;
+      refreshToken: string;
+      session: { id: string };
+      user: { id: string };
+    };
+  }
+
+  const refresh = (refreshToken: string) =>
+    request(demo.url).post('/auth/refresh').set('X-Auth-Mode', 'bearer').send({ refreshToken });
+  const me = (accessToken: string) => request(demo.url).get('/api/me').set('Authorization', `Bearer ${accessToken}`);
+  const row = async (sessionId: string) =>
+    (await db.query('SELECT generation, revoked_at, revoked_reason FROM tessera_sessions WHERE id = $1', [sessionId]))
+      .rows[0];
+
+  it('revokes the session when a rotated token is presented after the grace window', async () => {
+    const login = await bearerLogin();
+    const rotated = await refresh(login.refreshToken).expect(200);
+    demo.clock.advance(11 * SECOND);
+    const reused = await refresh(login.refreshToken).expect(401);
+    expect(reused.body.code).toBe('refresh_token_reused');
+    expect(await row(login.session.id)).toMatchObject({ revoked_reason: 'refresh_token_reused' });
+    // The current refresh token and the access tokens stop working too.
+    expect((await refresh(rotated.body.refreshToken).expect(401)).body.code).toBe('invalid_refresh_token');
+    expect((await me(rotated.body.accessToken).expect(401)).body.code).toBe('session_revoked');
+    expect((await me(login.accessToken).expect(401)).body.code).toBe('session_revoked');
+  });
+
+  it('lets 10 parallel refreshes with one token inside the window succeed and leave a working token', async () => {
+    const login = await bearerLogin();
+    const responses = await Promise.all(Array.from({ length: 10 }, () => refresh(login.refreshToken)));
+    expect(responses.map((response) => response.status)).toEqual(Array(10).fill(200));
+    const tokens = new Set(responses.map((response) => response.body.refreshToken as string));
+    expect(tokens.size).toBe(1);
+    expect(await row(login.session.id)).toMatchObject({ generation: 1, revoked_at: null });
+    // Whichever response arrived last, its token works after the window closes.
+    demo.clock.advance(30 * SECOND);
+    const last = responses[responses.length - 1].body;
+    await me(last.accessToken).expect(200);
+    await refresh(last.refreshToken).expect(200);
+  });
+
+  it('keeps cookie-mode tabs signed in when they refresh at once', async () => {
+    const email = uniqueEmail('tabs');
+    await request(demo.url).post('/auth/register').send({ email, password: PASSWORD }).expect(201);
+    const login = await request(demo.url).post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+    const cookie = parseSetCookies(login.headers['set-cookie']).find((c) => c.name === '__Secure-tessera-rt');
+    const jar = `__Secure-tessera-rt=${cookie?.value}`;
+    const [tabA, tabB] = await Promise.all([
+      request(demo.url).post('/auth/refresh').set('Cookie', jar),
+      request(demo.url).post('/auth/refresh').set('Cookie', jar),
+    ]);
+    expect([tabA.status, tabB.status]).toEqual([200, 200]);
+    const rtA = parseSetCookies(tabA.headers['set-cookie']).find((c) => c.name === '__Secure-tessera-rt')?.value;
+    const rtB = parseSetCookies(tabB.headers['set-cookie']).find((c) => c.name === '__Secure-tessera-rt')?.value;
+    expect(rtA).toBe(rtB);
+  });
+
+  it('ends an idle session (SESSION_IDLE_TIMEOUT) and an old one (SESSION_ABSOLUTE_TIMEOUT) with session_expired', async () => {
+    const idle = await bearerLogin();
+    demo.clock.advance(61 * MINUTE);
+    expect((await refresh(idle.refreshToken).expect(401)).body.code).toBe('session_expired');
+
+    demo.clock.set(Date.now());
+    const busy = await bearerLogin();
+    let token = busy.refreshToken;
+    for (let i = 0; i < 3; i++) {
+      demo.clock.advance(50 * MINUTE);
+      token = (await refresh(token).expect(200)).body.refreshToken;
+    }
+    demo.clock.advance(31 * MINUTE); // 3 h 1 min after login
+    expect((await refresh(token).expect(401)).body.code).toBe('session_expired');
+  });
+
+  it('rejects a still-valid access token once its session passed the absolute timeout', async () => {
+    const login = await bearerLogin();
+    let token = login.refreshToken;
+    let access = login.accessToken;
+    for (const step of [55, 55, 55, 10]) {
+      demo.clock.advance(step * MINUTE); // refreshed last at 2 h 55 min
+      const body = (await refresh(token).expect(200)).body;
+      token = body.refreshToken;
+      access = body.accessToken;
+    }
+    demo.clock.advance(6 * MINUTE); // 3 h 1 min: the access token has 4 minutes left
+    expect((await me(access).expect(401)).body.code).toBe('session_expired');
+  });
+
+  it('evicts the oldest session at the fourth login with MAX_SESSIONS_PER_USER=3', async () => {
+    const first = await bearerLogin();
+    const others = [];
+    for (let i = 0; i < 3; i++) {
+      demo.clock.advance(SECOND);
+      others.push(await bearerLogin(first.email));
+    }
+    expect(await row(first.session.id)).toMatchObject({ revoked_reason: 'evicted' });
+    expect((await me(first.accessToken).expect(401)).body.code).toBe('session_revoked');
+    for (const login of others) await me(login.accessToken).expect(200);
+  });
+
+  it('changes the password: every other session revoked, this one re-issued under a new id', async () => {
+    const other = await bearerLogin();
+    const email = other.email;
+    const cookieLogin = await request(demo.url).post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+    const cookies = parseSetCookies(cookieLogin.headers['set-cookie']);
+    const jar = cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join('; ');
+
+    const wrong = await request(demo.url)
+      .post('/api/me/password')
+      .set('Cookie', jar)
+      .send({ currentPassword: 'not the password', newPassword: 'a brand new password' })
+      .expect(401);
+    expect(wrong.body.code).toBe('invalid_credentials');
+    await me(other.accessToken).expect(200);
+
+    const changed = await request(demo.url)
+      .post('/api/me/password')
+      .set('Cookie', jar)
+      .send({ currentPassword: PASSWORD, newPassword: 'a brand new password' })
+      .expect(204);
+    const renewed = parseSetCookies(changed.headers['set-cookie']);
+    const access = renewed.find((cookie) => cookie.name === '__Host-tessera-at');
+    expect(access).toBeDefined();
+    const now = await request(demo.url).get('/api/me').set('Cookie', `__Host-tessera-at=${access?.value}`).expect(200);
+    expect(now.body.sessionId).not.toBe(cookieLogin.body.session.id);
+    expect(await row(cookieLogin.body.session.id)).toMatchObject({ revoked_reason: 'reissued' });
+    expect(await row(other.session.id)).toMatchObject({ revoked_reason: 'password_changed' });
+    expect((await me(other.accessToken).expect(401)).body.code).toBe('session_revoked');
+
+    await request(demo.url).post('/auth/login').send({ email, password: PASSWORD }).expect(401);
+    await request(demo.url).post('/auth/login').send({ email, password: 'a brand new password' }).expect(200);
+  });
+
+  it('changes the password in bearer mode and hands back working tokens', async () => {
+    const login = await bearerLogin();
+    const changed = await request(demo.url)
+      .post('/api/me/password')
+      .set('Authorization', `Bearer ${login.accessToken}`)
+      .send({ currentPassword: PASSWORD, newPassword: 'another new password' })
+      .expect(200);
+    expect(changed.headers['cache-control']).toBe('no-store');
+    expect(changed.body.session.id).not.toBe(login.session.id);
+    await me(changed.body.accessToken).expect(200);
+    await refresh(changed.body.refreshToken).expect(200);
+    expect((await me(login.accessToken).expect(401)).body.code).toBe('session_revoked');
+  });
+
+  it('refuses an unchanged or invalid new password without touching sessions', async () => {
+    const login = await bearerLogin();
+    const same = await request(demo.url)
+      .post('/api/me/password')
+      .set('Authorization', `Bearer ${login.accessToken}`)
+      .send({ currentPassword: PASSWORD, newPassword: PASSWORD })
+      .expect(400);
+    expect(same.body.code).toBe('password_unchanged');
+    const short = await request(demo.url)
+      .post('/api/me/password')
+      .set('Authorization', `Bearer ${login.accessToken}`)
+      .send({ currentPassword: PASSWORD, newPassword: 'short' })
+      .expect(400);
+    expect(short.body.fields).toContain('newPassword');
+    await me(login.accessToken).expect(200);
+  });
+});
