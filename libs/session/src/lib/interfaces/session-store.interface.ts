@@ -6,7 +6,8 @@ export type RevocationReason =
   | 'evicted'
   | 'admin'
   | 'reissued'
-  | 'password_changed';
+  | 'password_changed'
+  | 'user_revoked';
 
 /** One session as a store keeps it. Times are `Date`s; hashes are base64url HMAC-SHA256 values. */
 export interface SessionRecord {

@@ -150,6 +150,16 @@ export class SessionService {
     return revoked;
   }
 
+  /**
+   * Revokes a session only if it belongs to `userId` and is not revoked yet; false
+   * otherwise (so a user cannot learn whether someone else's session id exists).
+   */
+  async revokeOwned(userId: string, sessionId: string, reason: RevocationReason): Promise<boolean> {
+    const session = await this.store.findById(sessionId);
+    if (!session || session.userId !== userId || session.revokedAt) return false;
+    return this.revoke(sessionId, reason);
+  }
+
   /** Revokes every session of a user, or all but `exceptSessionId`; returns the revoked ids. */
   async revokeAllForUser(userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<string[]> {
     const now = this.options.clock.now();
