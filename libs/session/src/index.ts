@@ -14,6 +14,7 @@ export * from './lib/services/access-token.service';
 export * from './lib/services/session.service';
 export * from './lib/services/session-events.service';
 export * from './lib/services/session-activity.service';
+export * from './lib/services/revocation-cache.service';
 export * from './lib/interceptors/session-activity.interceptor';
 export type { PublicJwk, ResolvedAccessTokenKey, ResolvedKeyRing } from './lib/options/key-ring';
 export * from './lib/services/session-transport.service';

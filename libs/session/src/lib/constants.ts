@@ -62,8 +62,10 @@ export const CONFIG_ERROR_MESSAGES = {
   unknownActiveKey: (kid: string) => `SessionModule option "activeKeyId" names no key of the ring ("${kid}").`,
   activeKeyCannotSign: (kid: string) =>
     `SessionModule option "activeKeyId": key "${kid}" has no private key, so it cannot sign; give it "privateKey".`,
+  badRevocationMode: (value: unknown) =>
+    `SessionModule option "revocationMode" must be "stateless", "cached" or "strict" (got ${JSON.stringify(value)}).`,
   badCount: (option: string, value: unknown) =>
     `SessionModule option "${option}" must be a whole number, 0 or more (got ${JSON.stringify(value)}).`,
   badStore:
-    'SessionModule option "store" must implement SessionStore (create, findById, rotateRefresh, touch, revoke, listByUser, revokeByUser).',
+    'SessionModule option "store" must implement SessionStore (create, findById, rotateRefresh, touch, revoke, listByUser, revokeByUser, listRevokedSince, watchRevocations).',
 } as const;

@@ -12,6 +12,7 @@ import { AccessTokenService } from './services/access-token.service';
 import { SessionService } from './services/session.service';
 import { SessionActivityService } from './services/session-activity.service';
 import { SessionEvents } from './services/session-events.service';
+import { RevocationCache } from './services/revocation-cache.service';
 import { SessionTransportService } from './services/session-transport.service';
 import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
 
@@ -40,6 +41,7 @@ import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
     },
     AccessTokenService,
     SessionEvents,
+    RevocationCache,
     SessionService,
     SessionActivityService,
     SessionTransportService,
@@ -53,6 +55,7 @@ import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
     SessionClock,
     AccessTokenService,
     SessionEvents,
+    RevocationCache,
     SessionService,
     SessionActivityService,
     SessionTransportService,

@@ -1,6 +1,10 @@
 /// <reference types="jest" />
 import { randomBytes } from 'node:crypto';
-import type { SessionRecord, SessionStore } from '../lib/interfaces/session-store.interface';
+import type {
+  RevocationFeedListener,
+  SessionRecord,
+  SessionStore,
+} from '../lib/interfaces/session-store.interface';
 
 /** How the contract suite gets a store to test. */
 export interface SessionStoreContractHooks {
@@ -217,6 +221,55 @@ export function describeSessionStoreContract(name: string, hooks: SessionStoreCo
       const listed = await store.listByUser(userId, at(base, 2));
       expect(listed.map((record) => record.id)).toEqual([older.id, base.id]);
       expect(await store.listByUser(`user-${id()}`, at(base, 2))).toEqual([]);
+    });
+
+    it('lists the sessions revoked since a time', async () => {
+      const before = sessionRecordFixture();
+      const after = sessionRecordFixture();
+      const live = sessionRecordFixture();
+      for (const record of [before, after, live]) await store.create(record);
+      await store.revoke(before.id, 'logout', at(before, 1));
+      await store.revoke(after.id, 'logout', at(after, 3));
+      const listed = await store.listRevokedSince(at(before, 2));
+      const ours = listed.filter((entry) => [before.id, after.id, live.id].includes(entry.sessionId));
+      expect(ours).toEqual([{ sessionId: after.id, revokedAt: at(after, 3) }]);
+    });
+
+    it('feeds revocations to a watcher, resyncs it on connect, and stops when closed', async () => {
+      const received: string[] = [];
+      let resyncs = 0;
+      const listener: RevocationFeedListener = {
+        revoked: (ids) => received.push(...ids),
+        resync: () => {
+          resyncs += 1;
+        },
+      };
+      const waitFor = async (condition: () => boolean, what: string) => {
+        const deadline = Date.now() + 5_000;
+        while (!condition()) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      };
+      const subscription = await store.watchRevocations(listener);
+      try {
+        await waitFor(() => resyncs >= 1, 'the first resync');
+        const userId = `user-${id()}`;
+        const one = sessionRecordFixture();
+        const many = [sessionRecordFixture({ userId }), sessionRecordFixture({ userId })];
+        for (const record of [one, ...many]) await store.create(record);
+        await store.revoke(one.id, 'logout', at(one, 1));
+        await store.revokeByUser(userId, 'logout_all', at(one, 1));
+        const expected = [one.id, ...many.map((record) => record.id)];
+        await waitFor(() => expected.every((sessionId) => received.includes(sessionId)), 'the revocations');
+      } finally {
+        await subscription.close();
+      }
+      const late = sessionRecordFixture();
+      await store.create(late);
+      await store.revoke(late.id, 'logout', at(late, 1));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(received).not.toContain(late.id);
     });
 
     it("revokes all of a user's sessions but the one kept", async () => {

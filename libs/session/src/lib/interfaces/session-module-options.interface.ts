@@ -22,6 +22,14 @@ export interface AccessTokenKeyOptions {
   publicKey?: string | KeyObject;
 }
 
+/**
+ * How an authenticated request learns that its session was revoked:
+ * `stateless` trusts the access token until it expires; `cached` checks an in-memory
+ * set of recently revoked sessions fed by the store's change feed; `strict` reads the
+ * session from the store on every request.
+ */
+export type RevocationMode = 'stateless' | 'cached' | 'strict';
+
 /** Cookie settings for cookie mode. */
 export interface SessionCookieOptions {
   /** Adds `Secure` and the `__Host-` / `__Secure-` name prefixes. Default: `true`. */
@@ -74,6 +82,8 @@ export interface SessionModuleOptions {
   maxSessionsPerUser?: number;
   /** Shortest time between two recorded activities (`lastSeenAt` writes) of one session. Default: `1m`. */
   activityInterval?: Duration;
+  /** `stateless`, `cached` or `strict` (see `RevocationMode`). Default: `cached`. */
+  revocationMode?: RevocationMode;
   /** Cookie names, flags and paths for cookie mode. Defaults: see `SessionCookieOptions`. */
   cookies?: SessionCookieOptions;
   /** Source of time. Default: the system clock. */

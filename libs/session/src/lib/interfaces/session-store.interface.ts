@@ -96,6 +96,40 @@ export interface SessionStore {
 
   /** Revokes every not-yet-revoked session of a user except `exceptId`; returns the revoked ids. */
   revokeByUser(userId: string, reason: RevocationReason, at: Date, exceptId?: string): Promise<string[]>;
+
+  /** Sessions revoked at or after `since` (what a revocation cache needs after a gap). */
+  listRevokedSince(since: Date): Promise<SessionRevocation[]>;
+
+  /**
+   * Opens the change feed: every revocation made through any store on the same backend
+   * (every app instance) reaches `listener.revoked` promptly, and `listener.resync` is
+   * called on every (re)connect, the first included. Resolves once the feed listens;
+   * it must reconnect by itself after losing its connection.
+   */
+  watchRevocations(listener: RevocationFeedListener): Promise<RevocationFeedSubscription>;
+}
+
+/** A revocation, as `listRevokedSince` reports it. */
+export interface SessionRevocation {
+  sessionId: string;
+  revokedAt: Date;
+}
+
+/** Receives a store's revocation feed. */
+export interface RevocationFeedListener {
+  /** These sessions were just revoked, by this instance or any other. */
+  revoked(sessionIds: string[]): void;
+  /**
+   * The feed has (re)connected, the first time included: revocations made while it
+   * was down were not delivered, so the listener should read them with `listRevokedSince`.
+   */
+  resync(): void;
+}
+
+/** An open revocation feed. */
+export interface RevocationFeedSubscription {
+  /** Stops the feed and releases its connection. */
+  close(): Promise<void>;
 }
 
 /** Injection token for the configured `SessionStore`. */

@@ -511,6 +511,7 @@ describe('resolveSessionOptions', () => {
         refreshReuseGraceMs: 10_000,
         maxSessionsPerUser: 10,
         activityIntervalMs: MINUTE,
+        revocationMode: 'cached',
         cookies: { secure: true, accessTokenName: 'tessera-at', refreshTokenName: 'tessera-rt', refreshTokenPath: '/auth' },
         clock: systemClock,
       });

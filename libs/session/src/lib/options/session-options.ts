@@ -4,7 +4,7 @@ import { CONFIG_ERROR_MESSAGES } from '../constants';
 import { SessionConfigError } from '../exceptions/session-config.error';
 import { systemClock } from '../interfaces/clock.interface';
 import type { SessionClock } from '../interfaces/clock.interface';
-import type { Duration, SessionModuleOptions } from '../interfaces/session-module-options.interface';
+import type { Duration, RevocationMode, SessionModuleOptions } from '../interfaces/session-module-options.interface';
 import type { SessionStore } from '../interfaces/session-store.interface';
 import { InMemorySessionStore } from '../stores/in-memory-session.store';
 import { parseDuration } from '../utils/duration';
@@ -28,6 +28,7 @@ export interface ResolvedSessionOptions {
   /** 0: no limit. */
   maxSessionsPerUser: number;
   activityIntervalMs: number;
+  revocationMode: RevocationMode;
   cookies: {
     secure: boolean;
     accessTokenName: string;
@@ -40,7 +41,18 @@ export interface ResolvedSessionOptions {
 /** Injection token of `ResolvedSessionOptions`. */
 export const RESOLVED_SESSION_OPTIONS = Symbol('ResolvedSessionOptions');
 
-const STORE_METHODS = ['create', 'findById', 'rotateRefresh', 'touch', 'revoke', 'listByUser', 'revokeByUser'] as const;
+const STORE_METHODS = [
+  'create',
+  'findById',
+  'rotateRefresh',
+  'touch',
+  'revoke',
+  'listByUser',
+  'revokeByUser',
+  'listRevokedSince',
+  'watchRevocations',
+] as const;
+const REVOCATION_MODES: readonly RevocationMode[] = ['stateless', 'cached', 'strict'];
 
 function duration(option: string, value: Duration | undefined, fallback: string, allowZero = false): number {
   if (allowZero && value === 0) return 0;
@@ -82,6 +94,11 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badCount('maxSessionsPerUser', options.maxSessionsPerUser));
   }
 
+  const revocationMode = options.revocationMode ?? 'cached';
+  if (!REVOCATION_MODES.includes(revocationMode)) {
+    throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badRevocationMode(revocationMode));
+  }
+
   const store = options.store ?? new InMemorySessionStore();
   if (STORE_METHODS.some((method) => typeof (store as unknown as Record<string, unknown>)[method] !== 'function')) {
     throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badStore);
@@ -104,6 +121,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     refreshReuseGraceMs,
     maxSessionsPerUser,
     activityIntervalMs,
+    revocationMode,
     cookies: {
       secure: cookies.secure ?? true,
       accessTokenName: nonEmpty('cookies.accessTokenName', cookies.accessTokenName, 'tessera-at'),

@@ -8,6 +8,7 @@ import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
 import { hmac, randomToken } from '../utils/crypto.util';
 import { AccessTokenService } from './access-token.service';
+import { RevocationCache } from './revocation-cache.service';
 import { SessionEvents } from './session-events.service';
 import type { SessionEventType } from './session-events.service';
 
@@ -62,6 +63,7 @@ export class SessionService {
     @Inject(SessionStore) private readonly store: SessionStore,
     private readonly tokens: AccessTokenService,
     private readonly events: SessionEvents,
+    private readonly revocations: RevocationCache,
   ) {}
 
   /**
@@ -120,7 +122,7 @@ export class SessionService {
       userAgent: context.userAgent ?? current.userAgent,
       ip: context.ip ?? current.ip,
     });
-    await this.store.revoke(current.id, 'reissued', now);
+    if (await this.store.revoke(current.id, 'reissued', now)) this.revocations.add([current.id]);
     this.emit('session.reissued', current, { successorFingerprint: this.events.fingerprint(issued.session.id) });
     return issued;
   }
@@ -144,6 +146,7 @@ export class SessionService {
     const now = this.options.clock.now();
     const revoked = await this.store.revoke(sessionId, reason, now);
     if (revoked) {
+      this.revocations.add([sessionId]);
       const session = await this.store.findById(sessionId);
       if (session) this.emit('session.revoked', session, { reason });
     }
@@ -164,6 +167,7 @@ export class SessionService {
   async revokeAllForUser(userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<string[]> {
     const now = this.options.clock.now();
     const revoked = await this.store.revokeByUser(userId, reason, now, exceptSessionId);
+    this.revocations.add(revoked);
     for (const id of revoked) {
       this.events.emit({ type: 'session.revoked', at: now, userId, sessionFingerprint: this.events.fingerprint(id), reason });
     }
@@ -217,7 +221,10 @@ export class SessionService {
     const excess = live.length - limit;
     if (excess <= 0) return;
     for (const session of live.filter((candidate) => candidate.id !== keepId).slice(0, excess)) {
-      if (await this.store.revoke(session.id, 'evicted', now)) this.emit('session.evicted', session, { reason: 'evicted' });
+      if (await this.store.revoke(session.id, 'evicted', now)) {
+        this.revocations.add([session.id]);
+        this.emit('session.evicted', session, { reason: 'evicted' });
+      }
     }
   }
 
@@ -245,6 +252,7 @@ export class SessionService {
 
     if (this.isEarlierTokenOf(session, presented)) {
       if (await this.store.revoke(session.id, 'refresh_token_reused', now)) {
+        this.revocations.add([session.id]);
         this.emit('refresh_token.reused', session, { reason: 'refresh_token_reused' });
       }
       throw new SessionUnauthorizedException(AuthErrorCode.RefreshTokenReused);

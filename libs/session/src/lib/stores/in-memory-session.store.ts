@@ -1,4 +1,12 @@
-import type { RefreshRotation, RevocationReason, SessionRecord, SessionStore } from '../interfaces/session-store.interface';
+import type {
+  RefreshRotation,
+  RevocationFeedListener,
+  RevocationFeedSubscription,
+  RevocationReason,
+  SessionRecord,
+  SessionRevocation,
+  SessionStore,
+} from '../interfaces/session-store.interface';
 
 function copy(record: SessionRecord): SessionRecord {
   return { ...record, roles: [...record.roles] };
@@ -15,6 +23,7 @@ function isLive(record: SessionRecord, now: Date): boolean {
  */
 export class InMemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, SessionRecord>();
+  private readonly watchers = new Set<RevocationFeedListener>();
 
   async create(session: SessionRecord): Promise<void> {
     if (this.sessions.has(session.id)) throw new Error('Session id already exists');
@@ -54,6 +63,7 @@ export class InMemorySessionStore implements SessionStore {
     if (!record || record.revokedAt !== null) return false;
     record.revokedAt = at;
     record.revokedReason = reason;
+    this.announce([id]);
     return true;
   }
 
@@ -73,6 +83,28 @@ export class InMemorySessionStore implements SessionStore {
         revoked.push(record.id);
       }
     }
+    if (revoked.length > 0) this.announce(revoked);
     return revoked;
+  }
+
+  async listRevokedSince(since: Date): Promise<SessionRevocation[]> {
+    return [...this.sessions.values()]
+      .filter((record) => record.revokedAt !== null && record.revokedAt.getTime() >= since.getTime())
+      .map((record) => ({ sessionId: record.id, revokedAt: record.revokedAt as Date }));
+  }
+
+  async watchRevocations(listener: RevocationFeedListener): Promise<RevocationFeedSubscription> {
+    this.watchers.add(listener);
+    queueMicrotask(() => listener.resync());
+    return {
+      close: async () => {
+        this.watchers.delete(listener);
+      },
+    };
+  }
+
+  /** Delivers after the current operation, like a database notification after commit. */
+  private announce(ids: string[]): void {
+    for (const watcher of this.watchers) queueMicrotask(() => watcher.revoked([...ids]));
   }
 }

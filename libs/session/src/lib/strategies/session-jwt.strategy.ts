@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { Strategy } from 'passport-jwt';
@@ -10,7 +10,10 @@ import type {
   AuthenticatedUser,
   TokenTransport,
 } from '../interfaces/authenticated.interface';
+import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
+import type { ResolvedSessionOptions } from '../options/session-options';
 import { AccessTokenService } from '../services/access-token.service';
+import { RevocationCache } from '../services/revocation-cache.service';
 import { SessionService } from '../services/session.service';
 import { SessionTransportService } from '../services/session-transport.service';
 
@@ -48,6 +51,8 @@ export class SessionJwtStrategy extends PassportStrategy(Strategy, SESSION_JWT_S
     private readonly tokens: AccessTokenService,
     private readonly sessions: SessionService,
     private readonly transport: SessionTransportService,
+    private readonly revocations: RevocationCache,
+    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
   ) {
     super({
       jwtFromRequest: (request: Request) => transport.extractAccessToken(request)?.token ?? null,
@@ -69,15 +74,26 @@ export class SessionJwtStrategy extends PassportStrategy(Strategy, SESSION_JWT_S
     } catch (error) {
       return actions.fail(error);
     }
+    if (this.options.revocationMode !== 'strict') {
+      // stateless / cached: no I/O, so no promise on the hot path.
+      if (this.options.revocationMode === 'cached' && this.revocations.has(claims.sid)) {
+        return actions.fail(new SessionUnauthorizedException(AuthErrorCode.SessionRevoked));
+      }
+      return actions.success(this.principal(request, claims));
+    }
     this.validate(request, claims).then(
       (principal) => actions.success(principal),
       (error: unknown) => actions.error(error),
     );
   }
 
-  /** Checks that the session behind verified claims is live and builds the principal. */
+  /** `strict` mode: reads the session from the store and checks it is live. */
   async validate(request: RequestWithTransport, claims: AccessTokenClaims): Promise<SessionPrincipal> {
     await this.sessions.assertLive(claims);
+    return this.principal(request, claims);
+  }
+
+  private principal(request: RequestWithTransport, claims: AccessTokenClaims): SessionPrincipal {
     return {
       user: { id: claims.sub, roles: claims.roles },
       session: {

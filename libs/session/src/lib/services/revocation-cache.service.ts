@@ -1,0 +1,102 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { SessionStore } from '../interfaces/session-store.interface';
+import type { RevocationFeedSubscription } from '../interfaces/session-store.interface';
+import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
+import type { ResolvedSessionOptions } from '../options/session-options';
+
+const RESYNC_RETRY_MS = 1_000;
+
+/**
+ * `cached` revocation mode: the ids of sessions revoked within the last access-token
+ * lifetime, in memory, fed by the store's change feed. Older entries are dropped, since
+ * every access token of such a session has expired anyway, so memory stays bounded by
+ * the revocation rate. On every (re)connect of the feed it re-reads recent revocations
+ * from the store, so one missed during an outage never leaves a revoked session usable.
+ */
+@Injectable()
+export class RevocationCache implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly revoked = new Map<string, number>();
+  private readonly logger = new Logger('RevocationCache');
+  private subscription: RevocationFeedSubscription | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private resyncing: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
+    @Inject(SessionStore) private readonly store: SessionStore,
+  ) {}
+
+  /** How long an entry matters: an access token's lifetime plus the clock-skew leeway. */
+  get windowMs(): number {
+    return this.options.accessTokenTtlMs + this.options.clockSkewMs;
+  }
+
+  /** Opens the feed and loads recent revocations before the app serves requests. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.options.revocationMode !== 'cached') return;
+    this.subscription = await this.store.watchRevocations({
+      revoked: (ids) => this.add(ids),
+      resync: () => void this.resync(),
+    });
+    await this.resync();
+    this.sweepTimer = setInterval(() => this.sweep(), Math.min(this.windowMs, 60_000));
+    this.sweepTimer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweepTimer);
+    clearTimeout(this.retryTimer);
+    await this.subscription?.close();
+  }
+
+  /** Whether the session was revoked within the window. */
+  has(sessionId: string): boolean {
+    return this.revoked.has(sessionId);
+  }
+
+  /** Records revocations (from the feed, or made by this instance). */
+  add(sessionIds: Iterable<string>, atMs = this.options.clock.now().getTime()): void {
+    for (const id of sessionIds) {
+      const known = this.revoked.get(id);
+      if (known === undefined || known < atMs) this.revoked.set(id, atMs);
+    }
+  }
+
+  /** Number of entries (for tests and metrics). */
+  get size(): number {
+    return this.revoked.size;
+  }
+
+  /** Re-reads the revocations of the window from the store; retries until it succeeds. */
+  resync(): Promise<void> {
+    this.resyncing ??= this.load().finally(() => {
+      this.resyncing = undefined;
+    });
+    return this.resyncing;
+  }
+
+  private async load(): Promise<void> {
+    if (this.closed) return;
+    const now = this.options.clock.now().getTime();
+    try {
+      const recent = await this.store.listRevokedSince(new Date(now - this.windowMs));
+      // Stamp with our clock at the latest of both: another instance's clock may lag.
+      for (const entry of recent) this.add([entry.sessionId], Math.max(entry.revokedAt.getTime(), now));
+    } catch (error) {
+      this.logger.warn(`Resync failed (${error instanceof Error ? error.name : typeof error}); retrying`);
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => void this.resync(), RESYNC_RETRY_MS);
+      this.retryTimer.unref();
+    }
+  }
+
+  /** Drops entries older than the window (runs on a timer; public for tests). */
+  sweep(): void {
+    const oldest = this.options.clock.now().getTime() - this.windowMs;
+    for (const [id, at] of this.revoked) if (at < oldest) this.revoked.delete(id);
+  }
+}

@@ -1,0 +1,134 @@
+import { Controller, Get } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { FakeClock } from '../../testing';
+import { SessionGuard } from '../guards/session.guard';
+import type { RevocationMode } from '../interfaces/session-module-options.interface';
+import { InMemorySessionStore } from '../stores/in-memory-session.store';
+import { SessionModule } from '../session.module';
+import { RevocationCache } from './revocation-cache.service';
+import { SessionService } from './session.service';
+
+const START = new Date('2030-01-01T00:00:00.000Z');
+const MINUTE = 60_000;
+
+@Controller()
+class ProbeController {
+  @Get('probe')
+  probe() {
+    return { ok: true };
+  }
+}
+
+/** Two app instances sharing one store, as two processes share one database. */
+describe('revocation modes (two instances on one in-memory store)', () => {
+  let store: InMemorySessionStore;
+  let clock: FakeClock;
+  const apps: INestApplication[] = [];
+
+  async function instance(revocationMode: RevocationMode): Promise<INestApplication> {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        SessionModule.forRoot({
+          jwtSecret: 'revocation-spec-jwt-secret-0123456789abcd',
+          sessionSecret: 'revocation-spec-session-secret-0123456789',
+          store,
+          clock,
+          revocationMode,
+        }),
+      ],
+      controllers: [ProbeController],
+      providers: [{ provide: APP_GUARD, useExisting: SessionGuard }],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    apps.push(app);
+    return app;
+  }
+
+  beforeEach(() => {
+    store = new InMemorySessionStore();
+    clock = new FakeClock(START);
+  });
+
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+  });
+
+  const probe = (app: INestApplication, token: string) =>
+    request(app.getHttpServer()).get('/probe').set('Authorization', `Bearer ${token}`);
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('cached: a logout on B is honoured by A through the feed', async () => {
+    const a = await instance('cached');
+    const b = await instance('cached');
+    const login = await a.get(SessionService).create({ id: 'u1' });
+    await probe(a, login.accessToken).expect(200);
+    await b.get(SessionService).revoke(login.session.id);
+    await tick();
+    const response = await probe(a, login.accessToken).expect(401);
+    expect(response.body.code).toBe('session_revoked');
+  });
+
+  it('cached: the revoking instance rejects at once, without waiting for the feed', async () => {
+    const a = await instance('cached');
+    const login = await a.get(SessionService).create({ id: 'u1' });
+    await a.get(SessionService).revoke(login.session.id);
+    expect(a.get(RevocationCache).has(login.session.id)).toBe(true);
+    await probe(a, login.accessToken).expect(401);
+  });
+
+  it('cached: loads revocations made before it started (resync on connect)', async () => {
+    const a = await instance('cached');
+    const login = await a.get(SessionService).create({ id: 'u1' });
+    await a.get(SessionService).revoke(login.session.id);
+    const late = await instance('cached');
+    await probe(late, login.accessToken).expect(401);
+  });
+
+  it('cached: forgets entries once every token of the session has expired', async () => {
+    const a = await instance('cached');
+    const cache = a.get(RevocationCache);
+    const login = await a.get(SessionService).create({ id: 'u1' });
+    await a.get(SessionService).revoke(login.session.id);
+    clock.advance(10 * MINUTE);
+    cache.sweep();
+    expect(cache.has(login.session.id)).toBe(true);
+    clock.advance(5_001 + 1);
+    cache.sweep();
+    expect(cache.has(login.session.id)).toBe(false);
+    expect(cache.size).toBe(0);
+    // And the token is refused anyway: it expired.
+    expect((await probe(a, login.accessToken).expect(401)).body.code).toBe('token_expired');
+  });
+
+  it('stateless: the access token is trusted until it expires', async () => {
+    const a = await instance('stateless');
+    const login = await a.get(SessionService).create({ id: 'u1' });
+    await a.get(SessionService).revoke(login.session.id);
+    await probe(a, login.accessToken).expect(200);
+    clock.advance(10 * MINUTE + 5_001);
+    await probe(a, login.accessToken).expect(401);
+  });
+
+  it('strict: reads the store on every request, so even a revocation the feed never carried counts', async () => {
+    const a = await instance('strict');
+    const login = await a.get(SessionService).create({ id: 'u1' });
+    await probe(a, login.accessToken).expect(200);
+    // Simulate a revocation written by something that bypasses the feed.
+    const record = await store.findById(login.session.id);
+    if (!record) throw new Error('no record');
+    (store as unknown as { sessions: Map<string, typeof record> }).sessions.set(record.id, {
+      ...record,
+      revokedAt: clock.now(),
+      revokedReason: 'admin',
+    });
+    expect((await probe(a, login.accessToken).expect(401)).body.code).toBe('session_revoked');
+  });
+
+  it('refuses an unknown mode at boot', async () => {
+    await expect(instance('sometimes' as RevocationMode)).rejects.toThrow('"revocationMode"');
+  });
+});
