@@ -53,6 +53,7 @@ export class AppModule {
             absoluteTimeout: config.absoluteTimeoutMs,
             refreshReuseGrace: config.refreshReuseGraceMs,
             maxSessionsPerUser: config.maxSessionsPerUser,
+            revocationMode: config.revocationMode,
             cookies: { secure: config.cookieSecure },
             clock: overrides.clock,
           }),

@@ -4,9 +4,10 @@ import { getRepositoryToken, TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource, DataSourceOptions, Repository } from 'typeorm';
 import { SessionEntity } from './entities/session.entity';
 import { TypeOrmSessionStore } from './stores/typeorm-session.store';
+import type { TypeOrmSessionStoreOptions } from './stores/typeorm-session.store';
 
 /** Options of `SessionTypeOrmModule.forFeature`. */
-export interface SessionTypeOrmModuleOptions {
+export interface SessionTypeOrmModuleOptions extends TypeOrmSessionStoreOptions {
   /** The app's data source (name, options or instance) when it is not the default one. Default: the default data source. */
   dataSource?: DataSource | DataSourceOptions | string;
 }
@@ -28,7 +29,7 @@ export class SessionTypeOrmModule {
         {
           provide: TypeOrmSessionStore,
           inject: [getRepositoryToken(SessionEntity, options.dataSource)],
-          useFactory: (repository: Repository<SessionEntity>) => new TypeOrmSessionStore(repository),
+          useFactory: (repository: Repository<SessionEntity>) => new TypeOrmSessionStore(repository, { feed: options.feed }),
         },
       ],
       exports: [TypeOrmSessionStore],

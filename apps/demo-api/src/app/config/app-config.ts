@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { parseDuration } from '@tessera/session';
+import type { RevocationMode } from '@tessera/session';
 
 /** The demo's whole configuration, mapped from the environment in one place (`loadConfig`). */
 export class AppConfig {
@@ -21,6 +22,7 @@ export class AppConfig {
   absoluteTimeoutMs: number;
   refreshReuseGraceMs: number;
   maxSessionsPerUser: number;
+  revocationMode: RevocationMode;
   cookieSecure: boolean;
   allowedOrigins: string[];
   adminEmails: Set<string>;
@@ -209,6 +211,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push(`LOGIN_RATE_LIMIT must be a positive integer (got "${value('LOGIN_RATE_LIMIT')}").`);
   }
 
+  const revocationMode = (value('REVOCATION_MODE') ?? 'cached') as RevocationMode;
+  if (!['stateless', 'cached', 'strict'].includes(revocationMode)) {
+    problems.push(`REVOCATION_MODE must be stateless, cached or strict (got "${revocationMode}").`);
+  }
+
   const maxSessionsPerUser = integer('MAX_SESSIONS_PER_USER', '10');
   if (!Number.isInteger(maxSessionsPerUser)) {
     problems.push(`MAX_SESSIONS_PER_USER must be a whole number, 0 for no limit (got "${value('MAX_SESSIONS_PER_USER')}").`);
@@ -231,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     absoluteTimeoutMs,
     refreshReuseGraceMs,
     maxSessionsPerUser,
+    revocationMode,
     cookieSecure,
     allowedOrigins,
     adminEmails,

@@ -4,6 +4,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 @Entity({ name: 'tessera_sessions' })
 @Index('tessera_sessions_user_created_idx', ['userId', 'createdAt'])
 @Index('tessera_sessions_expires_idx', ['expiresAt'])
+@Index('tessera_sessions_revoked_idx', ['revokedAt'], { where: '"revoked_at" IS NOT NULL' })
 export class SessionEntity {
   @PrimaryColumn({ type: 'text' })
   id: string;

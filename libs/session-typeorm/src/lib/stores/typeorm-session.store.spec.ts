@@ -44,7 +44,7 @@ describe('TypeOrmSessionStore schema and wiring', () => {
     expect(pending.upQueries.map((query) => query.query)).toEqual([]);
   });
 
-  it('creates the indexes for lookup by user and by expiry', async () => {
+  it('creates the indexes for lookup by user, by expiry and by revocation time', async () => {
     await storeOn(process.env.TESSERA_TEST_DATABASE_URL, opened);
     const rows: { indexname: string; indexdef: string }[] = await opened[opened.length - 1].query(
       `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'tessera_sessions' ORDER BY indexname`,
@@ -52,6 +52,7 @@ describe('TypeOrmSessionStore schema and wiring', () => {
     expect(rows.map((row) => row.indexname)).toEqual([
       'tessera_sessions_expires_idx',
       'tessera_sessions_pkey',
+      'tessera_sessions_revoked_idx',
       'tessera_sessions_user_created_idx',
     ]);
     expect(rows.find((row) => row.indexname === 'tessera_sessions_user_created_idx')?.indexdef).toContain(

@@ -1,6 +1,24 @@
-import type { RefreshRotation, RevocationReason, SessionRecord, SessionStore } from '@tessera/session';
+import type {
+  RefreshRotation,
+  RevocationFeedListener,
+  RevocationFeedSubscription,
+  RevocationReason,
+  SessionRecord,
+  SessionRevocation,
+  SessionStore,
+} from '@tessera/session';
+import type { ClientConfig } from 'pg';
 import type { Repository } from 'typeorm';
 import type { SessionEntity } from '../entities/session.entity';
+import { REVOCATION_CHANNEL } from '../migrations';
+import { PostgresRevocationFeed } from './postgres-revocation-feed';
+import type { PostgresRevocationFeedOptions } from './postgres-revocation-feed';
+
+/** Options of `TypeOrmSessionStore`. */
+export interface TypeOrmSessionStoreOptions {
+  /** Timing of the LISTEN connection behind `watchRevocations`. Defaults: see `PostgresRevocationFeedOptions`. */
+  feed?: PostgresRevocationFeedOptions;
+}
 
 interface SessionRow {
   id: string;
@@ -52,7 +70,10 @@ function toRecord(row: SessionRow): SessionRecord {
 export class TypeOrmSessionStore implements SessionStore {
   private readonly table: string;
 
-  constructor(private readonly repository: Repository<SessionEntity>) {
+  constructor(
+    private readonly repository: Repository<SessionEntity>,
+    private readonly storeOptions: TypeOrmSessionStoreOptions = {},
+  ) {
     const { schema, tableName } = repository.metadata;
     const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
     this.table = schema ? `${quote(schema)}.${quote(tableName)}` : quote(tableName);
@@ -132,6 +153,45 @@ export class TypeOrmSessionStore implements SessionStore {
       [userId, now],
     );
     return rows.map(toRecord);
+  }
+
+  async listRevokedSince(since: Date): Promise<SessionRevocation[]> {
+    const rows: Array<{ id: string; revoked_at: Date }> = await this.repository.manager.query(
+      `SELECT id, revoked_at FROM ${this.table} WHERE revoked_at >= $1`,
+      [since],
+    );
+    return rows.map((row) => ({ sessionId: row.id, revokedAt: row.revoked_at }));
+  }
+
+  /**
+   * LISTENs on its own connection (same server and credentials as the app's data
+   * source) to the channel the revocation trigger notifies; see `PostgresRevocationFeed`.
+   */
+  watchRevocations(listener: RevocationFeedListener): Promise<RevocationFeedSubscription> {
+    return new PostgresRevocationFeed(this.clientConfig(), REVOCATION_CHANNEL, listener, this.storeOptions.feed).start();
+  }
+
+  private clientConfig(): ClientConfig {
+    const options = this.repository.manager.connection.options as {
+      url?: string;
+      host?: string;
+      port?: number;
+      username?: string;
+      password?: string | (() => string | Promise<string>);
+      database?: string;
+      ssl?: ClientConfig['ssl'];
+      connectTimeoutMS?: number;
+    };
+    const config: ClientConfig = {};
+    if (options.url) config.connectionString = options.url;
+    if (options.host) config.host = options.host;
+    if (options.port) config.port = options.port;
+    if (options.username) config.user = options.username;
+    if (options.password) config.password = options.password;
+    if (options.database) config.database = options.database;
+    if (options.ssl !== undefined) config.ssl = options.ssl;
+    config.connectionTimeoutMillis = options.connectTimeoutMS ?? 10_000;
+    return config;
   }
 
   async revokeByUser(userId: string, reason: RevocationReason, at: Date, exceptId?: string): Promise<string[]> {

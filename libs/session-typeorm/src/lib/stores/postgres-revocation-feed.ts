@@ -1,0 +1,125 @@
+import { Logger } from '@nestjs/common';
+import type { RevocationFeedListener, RevocationFeedSubscription } from '@tessera/session';
+import { Client } from 'pg';
+import type { ClientConfig, Notification } from 'pg';
+
+/** Timing of the feed's connection; the defaults suit production. */
+export interface PostgresRevocationFeedOptions {
+  /** First delay before reconnecting after the connection drops (doubles up to `reconnectMaxDelayMs`). Default: 100. */
+  reconnectMinDelayMs?: number;
+  /** Longest delay between reconnection attempts. Default: 5000. */
+  reconnectMaxDelayMs?: number;
+  /** How often the idle connection is probed, to notice a silently dead one. Default: 10000. */
+  heartbeatMs?: number;
+}
+
+const APPLICATION_NAME = 'tessera-revocation-feed';
+const HEARTBEAT_TIMEOUT_MS = 5_000;
+
+/**
+ * `LISTEN` on a dedicated connection (never one of the app's pool, which would be held
+ * forever). It reconnects by itself with backoff, and after every (re)connect, once
+ * `LISTEN` is in place, asks the listener to resync: a notification sent while it was
+ * down is lost by PostgreSQL, so only the resync can bring that revocation in.
+ */
+export class PostgresRevocationFeed implements RevocationFeedSubscription {
+  private client: Client | undefined;
+  private closed = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private delayMs: number;
+  private readonly logger = new Logger('PostgresRevocationFeed');
+  private readonly minDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly heartbeatMs: number;
+
+  constructor(
+    private readonly connection: ClientConfig,
+    private readonly channel: string,
+    private readonly listener: RevocationFeedListener,
+    options: PostgresRevocationFeedOptions = {},
+  ) {
+    this.minDelayMs = options.reconnectMinDelayMs ?? 100;
+    this.maxDelayMs = options.reconnectMaxDelayMs ?? 5_000;
+    this.heartbeatMs = options.heartbeatMs ?? 10_000;
+    this.delayMs = this.minDelayMs;
+  }
+
+  /** Connects and listens; rejects when the first connection fails. */
+  async start(): Promise<this> {
+    await this.connect();
+    return this;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.heartbeatTimer);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    const client = new Client({ ...this.connection, application_name: APPLICATION_NAME, keepAlive: true });
+    client.on('notification', (message: Notification) => {
+      if (message.channel === this.channel && message.payload) this.listener.revoked([message.payload]);
+    });
+    client.on('error', () => this.dropped(client));
+    client.on('end', () => this.dropped(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${client.escapeIdentifier(this.channel)}`);
+    } catch (error) {
+      client.removeAllListeners();
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    if (this.closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    this.delayMs = this.minDelayMs;
+    this.startHeartbeat(client);
+    this.listener.resync();
+  }
+
+  private dropped(client: Client): void {
+    if (this.closed || this.client !== client) return;
+    this.client = undefined;
+    clearInterval(this.heartbeatTimer);
+    client.removeAllListeners();
+    client.on('error', () => undefined);
+    void client.end().catch(() => undefined);
+    this.logger.warn('Revocation feed connection lost; reconnecting');
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed) return;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      this.connect().catch((error: unknown) => {
+        this.logger.warn(`Reconnect failed (${error instanceof Error ? error.name : typeof error})`);
+        this.delayMs = Math.min(this.delayMs * 2, this.maxDelayMs);
+        this.scheduleReconnect();
+      });
+    }, this.delayMs);
+    this.reconnectTimer.unref();
+  }
+
+  private startHeartbeat(client: Client): void {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = setInterval(() => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('heartbeat timeout')), HEARTBEAT_TIMEOUT_MS);
+      });
+      Promise.race([client.query('SELECT 1'), timeout])
+        .catch(() => this.dropped(client))
+        .finally(() => clearTimeout(timer));
+    }, this.heartbeatMs);
+    this.heartbeatTimer.unref();
+  }
+}
