@@ -14,6 +14,8 @@ export interface AccessTokenSubject {
   userId: string;
   sessionId: string;
   roles: string[];
+  /** The token never outlives this (its session's absolute expiry). */
+  notAfter?: Date;
 }
 
 /** A signed access token and when it expires. */
@@ -65,7 +67,9 @@ export class AccessTokenService {
   sign(subject: AccessTokenSubject): SignedAccessToken {
     const nowMs = this.options.clock.now().getTime();
     const iat = Math.floor(nowMs / 1000);
-    const exp = Math.floor((nowMs + this.options.accessTokenTtlMs) / 1000);
+    const limit = Math.min(nowMs + this.options.accessTokenTtlMs, subject.notAfter?.getTime() ?? Number.POSITIVE_INFINITY);
+    // At least one second, so that iat < exp holds even at the very end of a session.
+    const exp = Math.max(Math.floor(limit / 1000), iat + 1);
     const claims: AccessTokenClaims = {
       iss: this.options.issuer,
       aud: this.options.audience,

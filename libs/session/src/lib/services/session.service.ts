@@ -277,7 +277,14 @@ export class SessionService {
   }
 
   private issue(session: SessionRecord, refreshToken: string): IssuedSession {
-    const access = this.tokens.sign({ userId: session.userId, sessionId: session.id, roles: session.roles });
+    // Capped at the absolute expiry, so in cached and stateless modes (which do not read
+    // the session per request) no access token outlives its session's absolute timeout.
+    const access = this.tokens.sign({
+      userId: session.userId,
+      sessionId: session.id,
+      roles: session.roles,
+      notAfter: session.absoluteExpiresAt,
+    });
     return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, session };
   }
 
