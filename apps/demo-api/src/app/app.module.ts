@@ -5,6 +5,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { SessionActivityInterceptor, SessionGuard, SessionModule } from '@tessera/session';
 import type { SessionClock } from '@tessera/session';
 import { SessionTypeOrmModule, TypeOrmSessionStore } from '@tessera/session-typeorm';
+import { AdminController } from './admin/admin.controller';
 import { AuthController } from './auth/auth.controller';
 import { LoginRateLimiter } from './auth/login-rate-limiter';
 import { HttpExceptionFilter } from './common/http-exception.filter';
@@ -13,6 +14,7 @@ import { dataSourceOptions } from './database/database';
 import { HealthController } from './health/health.controller';
 import { JwksController } from './keys/jwks.controller';
 import { MeController } from './me/me.controller';
+import { SessionsController } from './sessions/sessions.controller';
 import { UserEntity } from './users/user.entity';
 import { UsersService } from './users/users.service';
 
@@ -59,7 +61,7 @@ export class AppModule {
           }),
         }),
       ],
-      controllers: [HealthController, AuthController, MeController, JwksController],
+      controllers: [HealthController, AuthController, SessionsController, MeController, AdminController, JwksController],
       providers: [
         { provide: AppConfig, useValue: config },
         UsersService,

@@ -10,7 +10,7 @@ import {
 import type { AuthenticatedSession } from '@tessera/session';
 import type { Request, Response } from 'express';
 import { UsersService } from '../users/users.service';
-import { CredentialsDto, RefreshDto } from './auth.dto';
+import { CredentialsDto, LogoutAllDto, RefreshDto } from './auth.dto';
 import { LoginRateLimiter } from './login-rate-limiter';
 
 const AUTH_MODE_HEADER = {
@@ -111,5 +111,26 @@ export class AuthController {
   async logout(@CurrentSession() session: AuthenticatedSession, @Res({ passthrough: true }) response: Response) {
     await this.sessions.revoke(session.id, 'logout');
     this.transport.clear(response);
+  }
+
+  @Post('logout-all')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @ApiCookieAuth('access-cookie')
+  @ApiOperation({
+    summary: 'End every session of the user',
+    description: 'With `keepCurrent: true` the session making the request survives and its cookies stay.',
+  })
+  @ApiResponse({ status: 204, description: 'Sessions revoked; unless `keepCurrent`, cookies cleared and `Clear-Site-Data: "cookies"`' })
+  @ApiResponse({ status: 400, description: '`validation_failed`: `keepCurrent` is not a boolean, or an unknown field' })
+  @ApiResponse({ status: 401, description: '`token_missing`, `token_invalid`, `token_expired`, `session_revoked`, `session_expired`' })
+  async logoutAll(
+    @Body() body: LogoutAllDto,
+    @CurrentSession() session: AuthenticatedSession,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    const keepCurrent = body.keepCurrent === true;
+    await this.sessions.revokeAllForUser(session.userId, 'logout_all', keepCurrent ? session.id : undefined);
+    if (!keepCurrent) this.transport.clear(response);
   }
 }

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsBoolean, IsEmail, IsOptional, IsString, MaxLength, MinLength, ValidateIf } from 'class-validator';
 
 /** Body of register and login. */
 export class CredentialsDto {
@@ -22,4 +22,13 @@ export class RefreshDto {
   @IsString()
   @MaxLength(256)
   refreshToken?: string;
+}
+
+/** Body of `POST /auth/logout-all`. */
+export class LogoutAllDto {
+  @ApiPropertyOptional({ description: 'Keep the session making this request; revoke only the others.', default: false })
+  // Absent means false; null is refused like any other non-boolean (IsOptional would let it through).
+  @ValidateIf((_body, value) => value !== undefined)
+  @IsBoolean()
+  keepCurrent?: boolean;
 }

@@ -1,0 +1,72 @@
+import { Controller, Delete, Get, HttpCode, Param, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { CurrentSession, Roles, SessionService, SessionTransportService } from '@tessera/session';
+import type { AuthenticatedSession } from '@tessera/session';
+import type { Response } from 'express';
+import { uuidParamPipe } from '../common/validation';
+import { SessionView, toSessionView } from '../sessions/session-view';
+
+const UNAUTHORIZED = '`token_missing`, `token_invalid`, `token_expired`, `session_revoked`, `session_expired`';
+const USER_ID = { name: 'id', description: 'User id', schema: { type: 'string', format: 'uuid' } } as const;
+
+/** Other users' sessions, for administrators (role `admin`). */
+@ApiTags('admin')
+@ApiBearerAuth()
+@ApiCookieAuth('access-cookie')
+@Roles('admin')
+@Controller('api/admin/users')
+export class AdminController {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly transport: SessionTransportService,
+  ) {}
+
+  @Get(':id/sessions')
+  @ApiParam(USER_ID)
+  @ApiOperation({
+    summary: "A user's live sessions",
+    description: 'Oldest first. An unknown user has none. `current` is true only for the admin\'s own session.',
+  })
+  @ApiResponse({ status: 200, type: [SessionView] })
+  @ApiResponse({ status: 400, description: '`validation_failed`: `id` is not a UUID' })
+  @ApiResponse({ status: 401, description: UNAUTHORIZED })
+  @ApiResponse({ status: 403, description: '`forbidden`: the caller lacks the `admin` role' })
+  async list(
+    @Param('id', uuidParamPipe('id')) id: string,
+    @CurrentSession() session: AuthenticatedSession,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<SessionView[]> {
+    this.transport.noStore(response);
+    const records = await this.sessions.listForUser(userKey(id));
+    return records.map((record) => toSessionView(record, session.id));
+  }
+
+  @Delete(':id/sessions')
+  @HttpCode(204)
+  @ApiParam(USER_ID)
+  @ApiOperation({
+    summary: "Revoke every session of a user",
+    description: 'Reason `admin`. An unknown user has nothing to revoke (still 204). Targeting oneself also clears one\'s cookies.',
+  })
+  @ApiResponse({ status: 204, description: 'Every session of the user revoked' })
+  @ApiResponse({ status: 400, description: '`validation_failed`: `id` is not a UUID' })
+  @ApiResponse({ status: 401, description: UNAUTHORIZED })
+  @ApiResponse({ status: 403, description: '`forbidden`: the caller lacks the `admin` role' })
+  async revokeAll(
+    @Param('id', uuidParamPipe('id')) id: string,
+    @CurrentSession() session: AuthenticatedSession,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<void> {
+    const userId = userKey(id);
+    await this.sessions.revokeAllForUser(userId, 'admin');
+    if (userId === session.userId) this.transport.clear(response);
+  }
+}
+
+/**
+ * UUIDs are case-insensitive, but sessions keep the user id as text, as PostgreSQL
+ * prints it (lower case): an upper-case id must not silently match nothing.
+ */
+function userKey(id: string): string {
+  return id.toLowerCase();
+}

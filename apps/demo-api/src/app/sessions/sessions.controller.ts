@@ -1,0 +1,62 @@
+import { Controller, Delete, Get, HttpCode, Param, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { CurrentSession, SessionService, SessionTransportService } from '@tessera/session';
+import type { AuthenticatedSession } from '@tessera/session';
+import type { Response } from 'express';
+import { SessionNotFoundException } from './session-not-found.exception';
+import { SessionView, toSessionView } from './session-view';
+
+// Session ids are 16 random bytes in base64url. Anything else is answered 404 without
+// reaching the store.
+const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
+
+const UNAUTHORIZED = '`token_missing`, `token_invalid`, `token_expired`, `session_revoked`, `session_expired`';
+
+/** The caller's own sessions: list them, end one. */
+@ApiTags('sessions')
+@ApiBearerAuth()
+@ApiCookieAuth('access-cookie')
+@Controller('auth/sessions')
+export class SessionsController {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly transport: SessionTransportService,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: "The caller's live sessions", description: 'Oldest first; `current` marks the session making the request.' })
+  @ApiResponse({ status: 200, type: [SessionView] })
+  @ApiResponse({ status: 401, description: UNAUTHORIZED })
+  async list(
+    @CurrentSession() session: AuthenticatedSession,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<SessionView[]> {
+    // Where and when the user signs in is personal data: no shared cache may keep it.
+    this.transport.noStore(response);
+    const records = await this.sessions.listForUser(session.userId);
+    return records.map((record) => toSessionView(record, session.id));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiParam({ name: 'id', description: 'Session id, as listed', schema: { type: 'string', pattern: SESSION_ID.source } })
+  @ApiOperation({
+    summary: 'End one of the caller\'s sessions',
+    description: 'Ending the current session also clears its cookies, like logout.',
+  })
+  @ApiResponse({ status: 204, description: 'Session revoked' })
+  @ApiResponse({ status: 401, description: UNAUTHORIZED })
+  @ApiResponse({
+    status: 404,
+    description: '`session_not_found`: not a session of the caller, unknown, already revoked, or not a session id',
+  })
+  async revoke(
+    @Param('id') id: string,
+    @CurrentSession() session: AuthenticatedSession,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<void> {
+    if (!SESSION_ID.test(id)) throw new SessionNotFoundException();
+    if (!(await this.sessions.revokeOwned(session.userId, id, 'user_revoked'))) throw new SessionNotFoundException();
+    if (id === session.id) this.transport.clear(response);
+  }
+}
