@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { SessionActivityInterceptor, SessionGuard, SessionModule } from '@tessera/session';
+import { CsrfGuard, SessionActivityInterceptor, SessionGuard, SessionModule } from '@tessera/session';
 import type { SessionClock } from '@tessera/session';
 import { SessionTypeOrmModule, TypeOrmSessionStore } from '@tessera/session-typeorm';
 import { AdminController } from './admin/admin.controller';
@@ -57,6 +57,7 @@ export class AppModule {
             maxSessionsPerUser: config.maxSessionsPerUser,
             revocationMode: config.revocationMode,
             cookies: { secure: config.cookieSecure },
+            csrf: { allowedOrigins: config.allowedOrigins },
             clock: overrides.clock,
           }),
         }),
@@ -66,7 +67,9 @@ export class AppModule {
         { provide: AppConfig, useValue: config },
         UsersService,
         LoginRateLimiter,
+        // Order matters: CsrfGuard needs to know how SessionGuard authenticated the request.
         { provide: APP_GUARD, useExisting: SessionGuard },
+        { provide: APP_GUARD, useExisting: CsrfGuard },
         { provide: APP_INTERCEPTOR, useExisting: SessionActivityInterceptor },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
       ],

@@ -1,5 +1,7 @@
 /** Metadata key set by `@Public()`. */
 export const IS_PUBLIC_KEY = 'tessera:public';
+/** Metadata key set by `@SkipCsrf()`. */
+export const SKIP_CSRF_KEY = 'tessera:skip-csrf';
 /** Metadata key set by `@Roles()`. */
 export const ROLES_KEY = 'tessera:roles';
 /** Name under which the JWT strategy is registered with passport. */
@@ -21,6 +23,7 @@ export const AuthErrorCode = {
   InvalidRefreshToken: 'invalid_refresh_token',
   RefreshTokenReused: 'refresh_token_reused',
   Forbidden: 'forbidden',
+  CsrfFailed: 'csrf_failed',
 } as const;
 /** One of the `AuthErrorCode` values. */
 export type AuthErrorCode = (typeof AuthErrorCode)[keyof typeof AuthErrorCode];
@@ -35,6 +38,7 @@ export const AUTH_ERROR_MESSAGES: Record<AuthErrorCode, string> = {
   invalid_refresh_token: 'Refresh token is invalid',
   refresh_token_reused: 'Refresh token was already used; the session has been revoked',
   forbidden: 'Insufficient role',
+  csrf_failed: 'CSRF check failed: send the X-CSRF-Token header from a page of this site',
 };
 
 /** Messages of configuration errors, raised once at boot. */
@@ -62,6 +66,8 @@ export const CONFIG_ERROR_MESSAGES = {
   unknownActiveKey: (kid: string) => `SessionModule option "activeKeyId" names no key of the ring ("${kid}").`,
   activeKeyCannotSign: (kid: string) =>
     `SessionModule option "activeKeyId": key "${kid}" has no private key, so it cannot sign; give it "privateKey".`,
+  badOrigin: (value: unknown) =>
+    `SessionModule option "csrf.allowedOrigins" must list origins such as https://app.example.com (got ${JSON.stringify(value)}).`,
   badRevocationMode: (value: unknown) =>
     `SessionModule option "revocationMode" must be "stateless", "cached" or "strict" (got ${JSON.stringify(value)}).`,
   badCount: (option: string, value: unknown) =>

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
+import { CsrfGuard } from './guards/csrf.guard';
 import { SessionGuard } from './guards/session.guard';
 import { SessionActivityInterceptor } from './interceptors/session-activity.interceptor';
 import { SessionClock } from './interfaces/clock.interface';
@@ -12,6 +13,7 @@ import { AccessTokenService } from './services/access-token.service';
 import { SessionService } from './services/session.service';
 import { SessionActivityService } from './services/session-activity.service';
 import { SessionEvents } from './services/session-events.service';
+import { CsrfService } from './services/csrf.service';
 import { RevocationCache } from './services/revocation-cache.service';
 import { SessionTransportService } from './services/session-transport.service';
 import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
@@ -44,9 +46,11 @@ import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
     RevocationCache,
     SessionService,
     SessionActivityService,
+    CsrfService,
     SessionTransportService,
     SessionJwtStrategy,
     SessionGuard,
+    CsrfGuard,
     SessionActivityInterceptor,
   ],
   exports: [
@@ -58,9 +62,11 @@ import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
     RevocationCache,
     SessionService,
     SessionActivityService,
+    CsrfService,
     SessionTransportService,
     SessionJwtStrategy,
     SessionGuard,
+    CsrfGuard,
     SessionActivityInterceptor,
   ],
 })

@@ -1,6 +1,7 @@
-import { Body, Controller, HttpCode, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import {
+  CsrfService,
   CurrentSession,
   Public,
   SessionService,
@@ -28,7 +29,22 @@ export class AuthController {
     private readonly sessions: SessionService,
     private readonly transport: SessionTransportService,
     private readonly limiter: LoginRateLimiter,
+    private readonly csrf: CsrfService,
   ) {}
+
+  @Public()
+  @Get('csrf')
+  @ApiOperation({
+    summary: 'Get a CSRF token',
+    description:
+      'Sets the readable CSRF cookie and returns the same token; cookie-mode pages send it back in `X-CSRF-Token` ' +
+      'on every POST, PUT, PATCH and DELETE. Bound to the current session when there is one.',
+  })
+  @ApiResponse({ status: 200, description: '`{ csrfToken }`' })
+  csrfToken(@Req() request: Request, @Res({ passthrough: true }) response: Response): { csrfToken: string } {
+    this.transport.noStore(response);
+    return { csrfToken: this.csrf.issue(response, this.csrf.bindingFor(request)) };
+  }
 
   @Public()
   @Post('register')

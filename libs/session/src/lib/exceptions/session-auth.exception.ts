@@ -33,3 +33,17 @@ export class SessionForbiddenException extends ForbiddenException {
     } satisfies AuthErrorBody);
   }
 }
+
+/** 403 `csrf_failed`: an unsafe cookie-authenticated request failed the CSRF checks. */
+export class CsrfFailedException extends ForbiddenException {
+  readonly code = AuthErrorCode.CsrfFailed;
+
+  constructor() {
+    super({
+      statusCode: 403,
+      error: 'Forbidden',
+      message: AUTH_ERROR_MESSAGES.csrf_failed,
+      code: AuthErrorCode.CsrfFailed,
+    } satisfies AuthErrorBody);
+  }
+}

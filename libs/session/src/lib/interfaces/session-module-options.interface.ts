@@ -42,6 +42,21 @@ export interface SessionCookieOptions {
   refreshTokenPath?: string;
 }
 
+/** CSRF protection of cookie-authenticated unsafe requests (OWASP CSRF cheat sheet). */
+export interface SessionCsrfOptions {
+  /** Whether `CsrfGuard` checks requests at all. Default: `true`. */
+  enabled?: boolean;
+  /**
+   * Origins (`https://app.example.com`) whose pages may send unsafe cookie-authenticated
+   * requests. Default: only the origin the request itself was sent to (its Host header).
+   */
+  allowedOrigins?: string[];
+  /** Request header carrying the token. Default: `X-CSRF-Token`. */
+  headerName?: string;
+  /** Base name of the readable token cookie. Default: `tessera-csrf` (sent as `__Host-tessera-csrf`). */
+  cookieName?: string;
+}
+
 /** Options of `SessionModule.forRoot` / `forRootAsync`. */
 export interface SessionModuleOptions {
   /** Where sessions live. Default: a new `InMemorySessionStore` (one process only; sessions vanish on restart). */
@@ -86,6 +101,8 @@ export interface SessionModuleOptions {
   revocationMode?: RevocationMode;
   /** Cookie names, flags and paths for cookie mode. Defaults: see `SessionCookieOptions`. */
   cookies?: SessionCookieOptions;
+  /** CSRF protection. Defaults: see `SessionCsrfOptions`. */
+  csrf?: SessionCsrfOptions;
   /** Source of time. Default: the system clock. */
   clock?: SessionClock;
 }

@@ -35,6 +35,14 @@ export interface ResolvedSessionOptions {
     refreshTokenName: string;
     refreshTokenPath: string;
   };
+  csrf: {
+    enabled: boolean;
+    /** Normalised origins; empty means "the request's own origin". */
+    allowedOrigins: string[];
+    /** Lower-cased, as Node presents request headers. */
+    headerName: string;
+    cookieName: string;
+  };
   clock: SessionClock;
 }
 
@@ -104,6 +112,20 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badStore);
   }
 
+  const csrf = options.csrf ?? {};
+  const allowedOrigins = (csrf.allowedOrigins ?? []).map((origin) => {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.origin !== origin.replace(/\/$/, '') || parsed.origin === 'null') {
+      throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badOrigin(origin));
+    }
+    return parsed.origin;
+  });
+
   const cookies = options.cookies ?? {};
   const refreshTokenPath = nonEmpty('cookies.refreshTokenPath', cookies.refreshTokenPath, '/auth');
   if (!refreshTokenPath.startsWith('/')) throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badCookiePath);
@@ -127,6 +149,12 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
       accessTokenName: nonEmpty('cookies.accessTokenName', cookies.accessTokenName, 'tessera-at'),
       refreshTokenName: nonEmpty('cookies.refreshTokenName', cookies.refreshTokenName, 'tessera-rt'),
       refreshTokenPath,
+    },
+    csrf: {
+      enabled: csrf.enabled ?? true,
+      allowedOrigins,
+      headerName: nonEmpty('csrf.headerName', csrf.headerName, 'x-csrf-token').toLowerCase(),
+      cookieName: nonEmpty('csrf.cookieName', csrf.cookieName, 'tessera-csrf'),
     },
     clock: options.clock ?? systemClock,
   };

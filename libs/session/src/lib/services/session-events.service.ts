@@ -11,7 +11,8 @@ export type SessionEventType =
   | 'session.revoked'
   | 'session.evicted'
   | 'session.reissued'
-  | 'refresh_token.reused';
+  | 'refresh_token.reused'
+  | 'csrf.refused';
 
 /**
  * One audit event. It names the session by a fingerprint (a short keyed hash) and
@@ -20,11 +21,12 @@ export type SessionEventType =
 export interface SessionEvent {
   type: SessionEventType;
   at: Date;
-  userId: string;
-  /** Keyed hash of the session id: stable for one session, useless to an attacker. */
-  sessionFingerprint: string;
-  /** For revocations and evictions. */
-  reason?: RevocationReason;
+  /** The user, when known (a refused anonymous request has none). */
+  userId: string | null;
+  /** Keyed hash of the session id: stable for one session, useless to an attacker; null when there is no session. */
+  sessionFingerprint: string | null;
+  /** For revocations and evictions: the revocation reason; for `csrf.refused`: which check failed. */
+  reason?: RevocationReason | string;
   /** For `session.reissued`: the fingerprint of the new session. */
   successorFingerprint?: string;
   ip?: string | null;

@@ -5,6 +5,7 @@ import type { TokenTransport } from '../interfaces/authenticated.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
 import { readCookie } from '../utils/cookie.util';
+import { CsrfService } from './csrf.service';
 import type { IssuedSession } from './session.service';
 
 /** The public part of a session that responses may show. */
@@ -15,7 +16,7 @@ export interface SessionSummary {
 
 /** Body fields a login or refresh answers with; bearer mode adds the tokens. */
 export type IssuedSessionBody =
-  | { session: SessionSummary }
+  | { session: SessionSummary; csrfToken: string }
   | {
       accessToken: string;
       refreshToken: string;
@@ -45,7 +46,10 @@ export class SessionTransportService {
   /** Name of the refresh-token cookie (`__Secure-` prefixed when secure). */
   readonly refreshCookieName: string;
 
-  constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions) {
+  constructor(
+    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
+    private readonly csrf: CsrfService,
+  ) {
     const { secure, accessTokenName, refreshTokenName } = options.cookies;
     // __Host- pins the cookie to this host, Path=/ and Secure; the refresh cookie needs a
     // narrower Path, which __Host- forbids, so it gets __Secure- (OWASP session cheat sheet).
@@ -82,7 +86,8 @@ export class SessionTransportService {
   }
 
   /**
-   * Hands freshly issued tokens to the client: cookies in cookie mode, the body in
+   * Hands freshly issued tokens to the client: cookies (and a CSRF token bound to the
+   * session, in the body and its cookie) in cookie mode, the body in
    * bearer mode (by default the mode the request asks for with `X-Auth-Mode`; pass the
    * authenticated session's `transport` on authenticated routes). Always marks the
    * response `Cache-Control: no-store`.
@@ -114,7 +119,8 @@ export class SessionTransportService {
       ...this.refreshCookieOptions(),
       maxAge: Math.max(0, issued.session.expiresAt.getTime() - now),
     });
-    return { session };
+    // A new session needs a CSRF token bound to it (the old one named the previous session or none).
+    return { session, csrfToken: this.csrf.issue(response, issued.session.id) };
   }
 
   /** Clears the session cookies and asks the browser to drop its cookies (`Clear-Site-Data`). */
@@ -122,6 +128,7 @@ export class SessionTransportService {
     this.noStore(response);
     response.clearCookie(this.accessCookieName, this.accessCookieOptions());
     response.clearCookie(this.refreshCookieName, this.refreshCookieOptions());
+    this.csrf.clear(response);
     response.setHeader('Clear-Site-Data', '"cookies"');
   }
 

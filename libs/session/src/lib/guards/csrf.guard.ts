@@ -1,0 +1,119 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { CanActivate, ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { AUTH_MODE_HEADER, SESSION_REQUEST_KEY, SKIP_CSRF_KEY } from '../constants';
+import { CsrfFailedException } from '../exceptions/session-auth.exception';
+import type { AuthenticatedSession } from '../interfaces/authenticated.interface';
+import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
+import type { ResolvedSessionOptions } from '../options/session-options';
+import { CsrfService } from '../services/csrf.service';
+import { SessionEvents } from '../services/session-events.service';
+import { safeEqual } from '../utils/crypto.util';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Why a request was refused (for logs and audit events; never sent to the client). */
+export type CsrfRefusal =
+  | 'cross_site_fetch'
+  | 'origin_not_allowed'
+  | 'referer_not_allowed'
+  | 'token_missing'
+  | 'token_mismatch'
+  | 'token_invalid';
+
+/**
+ * Refuses cross-site unsafe requests that would ride on the session cookies. Register
+ * it after `SessionGuard` (`APP_GUARD`, in that order) so it knows how the request
+ * authenticated. Safe methods, bearer-mode requests (no ambient credentials) and
+ * `@SkipCsrf()` routes pass. Otherwise, in order: `Sec-Fetch-Site: cross-site` is
+ * refused; an `Origin` (else a `Referer`) outside the allowed origins is refused; the
+ * `X-CSRF-Token` header must equal the CSRF cookie (constant-time), carry our signature,
+ * and be bound to this request's session. Refusals: 403 `csrf_failed` and an event.
+ */
+@Injectable()
+export class CsrfGuard implements CanActivate {
+  private readonly logger = new Logger(CsrfGuard.name);
+
+  constructor(
+    protected readonly reflector: Reflector,
+    protected readonly csrf: CsrfService,
+    protected readonly events: SessionEvents,
+    @Inject(RESOLVED_SESSION_OPTIONS) protected readonly options: ResolvedSessionOptions,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    if (!this.options.csrf.enabled || context.getType() !== 'http') return true;
+    const request = context.switchToHttp().getRequest<Request>();
+    if (SAFE_METHODS.has(request.method.toUpperCase()) || this.isBearer(request) || this.isSkipped(context)) {
+      return true;
+    }
+    const refusal = this.check(request);
+    if (refusal) throw this.refuse(request, refusal);
+    return true;
+  }
+
+  /** Requests authenticated by a bearer header, or asking for bearer mode without cookie authentication. */
+  protected isBearer(request: Request): boolean {
+    const session = (request as Request & Record<string, AuthenticatedSession | undefined>)[SESSION_REQUEST_KEY];
+    if (session) return session.transport === 'bearer';
+    if (/^bearer(\s|$)/i.test(request.headers.authorization ?? '')) return true;
+    // A custom header cannot be sent cross-site without a CORS preflight, and in bearer
+    // mode register/login/refresh read and set no cookies.
+    const mode = request.headers[AUTH_MODE_HEADER];
+    return typeof mode === 'string' && mode.trim().toLowerCase() === 'bearer';
+  }
+
+  protected isSkipped(context: ExecutionContext): boolean {
+    return this.reflector.getAllAndOverride<boolean>(SKIP_CSRF_KEY, [context.getHandler(), context.getClass()]) === true;
+  }
+
+  /** Returns why the request must be refused, or undefined to let it through. */
+  protected check(request: Request): CsrfRefusal | undefined {
+    if (request.headers['sec-fetch-site'] === 'cross-site') return 'cross_site_fetch';
+    const origin = request.headers.origin;
+    if (origin !== undefined) {
+      if (!this.isAllowedOrigin(request, origin)) return 'origin_not_allowed';
+    } else if (request.headers.referer !== undefined) {
+      if (!this.isAllowedOrigin(request, this.originOf(request.headers.referer))) return 'referer_not_allowed';
+    }
+    const { header, cookie } = this.csrf.presented(request);
+    if (!header || !cookie) return 'token_missing';
+    if (!safeEqual(header, cookie)) return 'token_mismatch';
+    if (!this.csrf.isValid(header, this.csrf.bindingFor(request))) return 'token_invalid';
+    return undefined;
+  }
+
+  private isAllowedOrigin(request: Request, origin: string | undefined): boolean {
+    if (!origin || origin === 'null') return false;
+    const allowed = this.options.csrf.allowedOrigins;
+    if (allowed.length > 0) return allowed.includes(origin);
+    // No list configured: same origin as the request's own host only.
+    const host = request.headers.host;
+    return host !== undefined && origin === `${request.protocol}://${host}`;
+  }
+
+  private originOf(url: string): string | undefined {
+    try {
+      const origin = new URL(url).origin;
+      return origin === 'null' ? undefined : origin;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private refuse(request: Request, reason: CsrfRefusal): CsrfFailedException {
+    const session = (request as Request & Record<string, AuthenticatedSession | undefined>)[SESSION_REQUEST_KEY];
+    this.logger.warn(`Refused ${request.method} (${reason})`);
+    this.events.emit({
+      type: 'csrf.refused',
+      at: this.options.clock.now(),
+      userId: session?.userId ?? null,
+      sessionFingerprint: session ? this.events.fingerprint(session.id) : null,
+      reason,
+      ip: request.ip ?? null,
+      userAgent: request.headers['user-agent'] ?? null,
+    });
+    return new CsrfFailedException();
+  }
+}

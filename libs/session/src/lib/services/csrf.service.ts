@@ -1,0 +1,99 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { SESSION_REQUEST_KEY } from '../constants';
+import type { AuthenticatedSession } from '../interfaces/authenticated.interface';
+import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
+import type { ResolvedSessionOptions } from '../options/session-options';
+import { readCookie } from '../utils/cookie.util';
+import { hmac, randomToken, safeEqual } from '../utils/crypto.util';
+import { AccessTokenService } from './access-token.service';
+
+const TOKEN_PATTERN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
+const SESSION_PREFIX = /^([A-Za-z0-9_-]{22})\./;
+
+/**
+ * Signed double-submit CSRF tokens (OWASP CSRF cheat sheet, "signed double-submit
+ * cookie"): `<random>.<HMAC(sessionSecret, binding, random)>`, where the binding is the
+ * session id once a session exists and empty before login. The page reads the token
+ * from the `__Host-` cookie and echoes it in the `X-CSRF-Token` header; a cross-site
+ * attacker can neither read the cookie nor mint a token bound to the victim's session.
+ */
+@Injectable()
+export class CsrfService {
+  /** Name of the readable token cookie (`__Host-` prefixed when secure). */
+  readonly cookieName: string;
+
+  constructor(
+    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
+    private readonly tokens: AccessTokenService,
+  ) {
+    this.cookieName = options.cookies.secure ? `__Host-${options.csrf.cookieName}` : options.csrf.cookieName;
+  }
+
+  /** Mints a token bound to `sessionId` (or unbound, before login) and sets the cookie. */
+  issue(response: Response, sessionId: string | undefined): string {
+    const nonce = randomToken(16);
+    const token = `${nonce}.${this.mac(sessionId ?? '', nonce)}`;
+    response.cookie(this.cookieName, token, {
+      httpOnly: false, // the page must read it to echo it in the header
+      secure: this.options.cookies.secure,
+      sameSite: 'lax',
+      path: '/',
+    });
+    return token;
+  }
+
+  /** Expires the token cookie. */
+  clear(response: Response): void {
+    response.clearCookie(this.cookieName, { httpOnly: false, secure: this.options.cookies.secure, sameSite: 'lax', path: '/' });
+  }
+
+  /** Whether `token` is well formed, signed by us, and bound to `sessionId` (or unbound when undefined). */
+  isValid(token: string, sessionId: string | undefined): boolean {
+    const match = TOKEN_PATTERN.exec(token);
+    return match !== null && safeEqual(match[2], this.mac(sessionId ?? '', match[1]));
+  }
+
+  /** The header and cookie values of a request (undefined when absent or repeated). */
+  presented(request: Request): { header: string | undefined; cookie: string | undefined } {
+    const header = request.headers[this.options.csrf.headerName];
+    return {
+      header: typeof header === 'string' ? header : undefined,
+      cookie: readCookie(request.headers.cookie, this.cookieName),
+    };
+  }
+
+  /**
+   * The session a request's token must be bound to: the authenticated one when a guard
+   * ran, else the one its access cookie names (if the token verifies), else the one its
+   * refresh cookie names (a refresh whose access cookie has expired), else none.
+   */
+  bindingFor(request: Request): string | undefined {
+    const authenticated = (request as Request & Record<string, AuthenticatedSession | undefined>)[SESSION_REQUEST_KEY];
+    if (authenticated) return authenticated.id;
+    const access = readCookie(request.headers.cookie, this.accessCookieName());
+    if (access) {
+      try {
+        return this.tokens.verify(access).sid;
+      } catch {
+        // expired or invalid: fall through to the refresh cookie
+      }
+    }
+    const refresh = readCookie(request.headers.cookie, this.refreshCookieName());
+    return refresh ? SESSION_PREFIX.exec(refresh)?.[1] : undefined;
+  }
+
+  private mac(binding: string, nonce: string): string {
+    return hmac(this.options.sessionKey, `tessera.csrf.${binding}.${nonce}`);
+  }
+
+  private accessCookieName(): string {
+    const { secure, accessTokenName } = this.options.cookies;
+    return secure ? `__Host-${accessTokenName}` : accessTokenName;
+  }
+
+  private refreshCookieName(): string {
+    const { secure, refreshTokenName } = this.options.cookies;
+    return secure ? `__Secure-${refreshTokenName}` : refreshTokenName;
+  }
+}
