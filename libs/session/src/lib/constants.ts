@@ -68,10 +68,12 @@ export const CONFIG_ERROR_MESSAGES = {
     `SessionModule option "activeKeyId": key "${kid}" has no private key, so it cannot sign; give it "privateKey".`,
   badOrigin: (value: unknown) =>
     `SessionModule option "csrf.allowedOrigins" must list origins such as https://app.example.com (got ${JSON.stringify(value)}).`,
+  badCron: (value: unknown) =>
+    `SessionModule option "cleanup.cron" must be a cron expression such as "*/10 * * * *", or false (got ${JSON.stringify(value)}).`,
   badRevocationMode: (value: unknown) =>
     `SessionModule option "revocationMode" must be "stateless", "cached" or "strict" (got ${JSON.stringify(value)}).`,
   badCount: (option: string, value: unknown) =>
     `SessionModule option "${option}" must be a whole number, 0 or more (got ${JSON.stringify(value)}).`,
   badStore:
-    'SessionModule option "store" must implement SessionStore (create, findById, rotateRefresh, touch, revoke, listByUser, revokeByUser, listRevokedSince, watchRevocations).',
+    'SessionModule option "store" must implement SessionStore (create, findById, rotateRefresh, touch, revoke, listByUser, revokeByUser, listRevokedSince, watchRevocations, deleteExpired, acquireCleanupLock).',
 } as const;

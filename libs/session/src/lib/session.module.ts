@@ -14,6 +14,7 @@ import { SessionService } from './services/session.service';
 import { SessionActivityService } from './services/session-activity.service';
 import { SessionEvents } from './services/session-events.service';
 import { CsrfService } from './services/csrf.service';
+import { SessionCleanupService } from './services/session-cleanup.service';
 import { RevocationCache } from './services/revocation-cache.service';
 import { SessionTransportService } from './services/session-transport.service';
 import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
@@ -47,6 +48,7 @@ import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
     SessionService,
     SessionActivityService,
     CsrfService,
+    SessionCleanupService,
     SessionTransportService,
     SessionJwtStrategy,
     SessionGuard,
@@ -63,6 +65,7 @@ import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
     SessionService,
     SessionActivityService,
     CsrfService,
+    SessionCleanupService,
     SessionTransportService,
     SessionJwtStrategy,
     SessionGuard,

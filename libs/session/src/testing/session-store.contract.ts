@@ -272,6 +272,54 @@ export function describeSessionStoreContract(name: string, hooks: SessionStoreCo
       expect(received).not.toContain(late.id);
     });
 
+    it('deletes only sessions expired or revoked before the cutoff, at most `limit` per call', async () => {
+      const old = (iso: string) => new Date(iso);
+      const base = { createdAt: old('2001-01-01T00:00:00Z'), lastSeenAt: old('2001-01-01T00:00:00Z') };
+      const expiredLongAgo = sessionRecordFixture({
+        ...base,
+        expiresAt: old('2001-01-02T00:00:00Z'),
+        absoluteExpiresAt: old('2001-01-03T00:00:00Z'),
+      });
+      const expiredRecently = sessionRecordFixture({
+        ...base,
+        expiresAt: old('2001-06-02T00:00:00Z'),
+        absoluteExpiresAt: old('2001-06-03T00:00:00Z'),
+      });
+      const revokedLongAgo = sessionRecordFixture({
+        ...base,
+        expiresAt: old('2001-12-01T00:00:00Z'),
+        absoluteExpiresAt: old('2001-12-02T00:00:00Z'),
+      });
+      const live = sessionRecordFixture({
+        ...base,
+        expiresAt: old('2001-12-01T00:00:00Z'),
+        absoluteExpiresAt: old('2001-12-02T00:00:00Z'),
+      });
+      for (const record of [expiredLongAgo, expiredRecently, revokedLongAgo, live]) await store.create(record);
+      await store.revoke(revokedLongAgo.id, 'logout', old('2001-01-05T00:00:00Z'));
+      const cutoff = old('2001-03-01T00:00:00Z');
+      expect(await store.deleteExpired(cutoff, 1)).toBe(1);
+      expect(await store.deleteExpired(cutoff, 100)).toBe(1);
+      expect(await store.deleteExpired(cutoff, 100)).toBe(0);
+      expect(await store.findById(expiredLongAgo.id)).toBeNull();
+      expect(await store.findById(revokedLongAgo.id)).toBeNull();
+      expect(await store.findById(expiredRecently.id)).not.toBeNull();
+      expect(await store.findById(live.id)).not.toBeNull();
+    });
+
+    it('hands the cleanup lock to one holder at a time', async () => {
+      const first = await store.acquireCleanupLock();
+      expect(first).not.toBeNull();
+      try {
+        expect(await store.acquireCleanupLock()).toBeNull();
+      } finally {
+        await first?.release();
+      }
+      const again = await store.acquireCleanupLock();
+      expect(again).not.toBeNull();
+      await again?.release();
+    });
+
     it("revokes all of a user's sessions but the one kept", async () => {
       const userId = `user-${id()}`;
       const keep = sessionRecordFixture({ userId });

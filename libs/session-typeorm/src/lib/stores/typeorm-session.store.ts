@@ -1,4 +1,5 @@
 import type {
+  CleanupLock,
   RefreshRotation,
   RevocationFeedListener,
   RevocationFeedSubscription,
@@ -37,6 +38,9 @@ interface SessionRow {
   user_agent: string | null;
   ip: string | null;
 }
+
+// pg_try_advisory_lock key naming "the Tessera session cleanup".
+const CLEANUP_LOCK_KEY = 1_949_283_721;
 
 const COLUMNS =
   'id, user_id, roles, refresh_hash, previous_refresh_hash, generation, rotated_at, created_at, ' +
@@ -161,6 +165,46 @@ export class TypeOrmSessionStore implements SessionStore {
       [since],
     );
     return rows.map((row) => ({ sessionId: row.id, revokedAt: row.revoked_at }));
+  }
+
+  async deleteExpired(cutoff: Date, limit: number): Promise<number> {
+    // One short statement per batch; SKIP LOCKED so it never waits on a row in use.
+    const [, count] = (await this.repository.manager.query(
+      `DELETE FROM ${this.table} WHERE id IN (
+         SELECT id FROM ${this.table}
+          WHERE expires_at < $1 OR revoked_at < $1
+          LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [cutoff, limit],
+    )) as [unknown, number];
+    return count;
+  }
+
+  /**
+   * `pg_try_advisory_lock` on a connection held for the run: the lock is released
+   * explicitly, or by PostgreSQL if the connection dies with the instance.
+   */
+  async acquireCleanupLock(): Promise<CleanupLock | null> {
+    const runner = this.repository.manager.connection.createQueryRunner();
+    await runner.connect();
+    let locked = false;
+    try {
+      const rows: Array<{ locked: boolean }> = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [
+        CLEANUP_LOCK_KEY,
+      ]);
+      locked = rows[0]?.locked === true;
+    } finally {
+      if (!locked) await runner.release();
+    }
+    if (!locked) return null;
+    return {
+      release: async () => {
+        try {
+          await runner.query('SELECT pg_advisory_unlock($1)', [CLEANUP_LOCK_KEY]);
+        } finally {
+          await runner.release();
+        }
+      },
+    };
   }
 
   /**

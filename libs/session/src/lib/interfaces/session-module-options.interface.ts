@@ -57,6 +57,18 @@ export interface SessionCsrfOptions {
   cookieName?: string;
 }
 
+/** The job that deletes old sessions (registered through the app's `ScheduleModule`). */
+export interface SessionCleanupOptions {
+  /** Cron expression of the scheduled run, or `false` for none (run `SessionCleanupService.run()` yourself). Default: every 10 minutes. */
+  cron?: string | false;
+  /** How long expired or revoked sessions are kept before deletion. Default: `7d`. */
+  retention?: Duration;
+  /** Sessions deleted per batch, each batch one short statement. Default: `5000`. */
+  batchSize?: number;
+  /** A run stops after this long and leaves the rest to the next one. Default: `5m`. */
+  maxRunTime?: Duration;
+}
+
 /** Options of `SessionModule.forRoot` / `forRootAsync`. */
 export interface SessionModuleOptions {
   /** Where sessions live. Default: a new `InMemorySessionStore` (one process only; sessions vanish on restart). */
@@ -103,6 +115,8 @@ export interface SessionModuleOptions {
   cookies?: SessionCookieOptions;
   /** CSRF protection. Defaults: see `SessionCsrfOptions`. */
   csrf?: SessionCsrfOptions;
+  /** Deletion of old sessions. Defaults: see `SessionCleanupOptions`. */
+  cleanup?: SessionCleanupOptions;
   /** Source of time. Default: the system clock. */
   clock?: SessionClock;
 }

@@ -107,6 +107,19 @@ export interface SessionStore {
    * it must reconnect by itself after losing its connection.
    */
   watchRevocations(listener: RevocationFeedListener): Promise<RevocationFeedSubscription>;
+
+  /**
+   * Deletes at most `limit` sessions that expired, or were revoked, before `cutoff`, in
+   * one short operation (no long lock or transaction); returns how many it deleted.
+   * Live sessions are never touched.
+   */
+  deleteExpired(cutoff: Date, limit: number): Promise<number>;
+
+  /**
+   * Tries to take the cluster-wide cleanup lock without waiting; null when another
+   * instance holds it. Only the holder runs the cleanup.
+   */
+  acquireCleanupLock(): Promise<CleanupLock | null>;
 }
 
 /** A revocation, as `listRevokedSince` reports it. */
@@ -130,6 +143,12 @@ export interface RevocationFeedListener {
 export interface RevocationFeedSubscription {
   /** Stops the feed and releases its connection. */
   close(): Promise<void>;
+}
+
+/** A cluster-wide lock held by the instance running the cleanup. */
+export interface CleanupLock {
+  /** Releases the lock. */
+  release(): Promise<void>;
 }
 
 /** Injection token for the configured `SessionStore`. */

@@ -1,3 +1,4 @@
+import { CronTime } from 'cron';
 import { createSecretKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { CONFIG_ERROR_MESSAGES } from '../constants';
@@ -43,6 +44,12 @@ export interface ResolvedSessionOptions {
     headerName: string;
     cookieName: string;
   };
+  cleanup: {
+    cron: string | false;
+    retentionMs: number;
+    batchSize: number;
+    maxRunTimeMs: number;
+  };
   clock: SessionClock;
 }
 
@@ -59,6 +66,8 @@ const STORE_METHODS = [
   'revokeByUser',
   'listRevokedSince',
   'watchRevocations',
+  'deleteExpired',
+  'acquireCleanupLock',
 ] as const;
 const REVOCATION_MODES: readonly RevocationMode[] = ['stateless', 'cached', 'strict'];
 
@@ -126,6 +135,20 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     return parsed.origin;
   });
 
+  const cleanupOptions = options.cleanup ?? {};
+  const cron = cleanupOptions.cron ?? '*/10 * * * *';
+  if (cron !== false) {
+    try {
+      new CronTime(cron);
+    } catch {
+      throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badCron(cron));
+    }
+  }
+  const batchSize = cleanupOptions.batchSize ?? 5_000;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+    throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badCount('cleanup.batchSize', cleanupOptions.batchSize));
+  }
+
   const cookies = options.cookies ?? {};
   const refreshTokenPath = nonEmpty('cookies.refreshTokenPath', cookies.refreshTokenPath, '/auth');
   if (!refreshTokenPath.startsWith('/')) throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badCookiePath);
@@ -155,6 +178,12 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
       allowedOrigins,
       headerName: nonEmpty('csrf.headerName', csrf.headerName, 'x-csrf-token').toLowerCase(),
       cookieName: nonEmpty('csrf.cookieName', csrf.cookieName, 'tessera-csrf'),
+    },
+    cleanup: {
+      cron,
+      retentionMs: duration('cleanup.retention', cleanupOptions.retention, '7d', true),
+      batchSize,
+      maxRunTimeMs: duration('cleanup.maxRunTime', cleanupOptions.maxRunTime, '5m'),
     },
     clock: options.clock ?? systemClock,
   };

@@ -1,4 +1,5 @@
 import type {
+  CleanupLock,
   RefreshRotation,
   RevocationFeedListener,
   RevocationFeedSubscription,
@@ -24,6 +25,7 @@ function isLive(record: SessionRecord, now: Date): boolean {
 export class InMemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly watchers = new Set<RevocationFeedListener>();
+  private cleanupLocked = false;
 
   async create(session: SessionRecord): Promise<void> {
     if (this.sessions.has(session.id)) throw new Error('Session id already exists');
@@ -99,6 +101,31 @@ export class InMemorySessionStore implements SessionStore {
     return {
       close: async () => {
         this.watchers.delete(listener);
+      },
+    };
+  }
+
+  async deleteExpired(cutoff: Date, limit: number): Promise<number> {
+    let deleted = 0;
+    for (const [id, record] of this.sessions) {
+      if (deleted >= limit) break;
+      const gone =
+        record.expiresAt.getTime() < cutoff.getTime() ||
+        (record.revokedAt !== null && record.revokedAt.getTime() < cutoff.getTime());
+      if (gone) {
+        this.sessions.delete(id);
+        deleted += 1;
+      }
+    }
+    return deleted;
+  }
+
+  async acquireCleanupLock(): Promise<CleanupLock | null> {
+    if (this.cleanupLocked) return null;
+    this.cleanupLocked = true;
+    return {
+      release: async () => {
+        this.cleanupLocked = false;
       },
     };
   }
