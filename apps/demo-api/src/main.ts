@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { resolve } from 'node:path';
-import { startApp } from './app/bootstrap';
+import { runCleanupOnce, startApp } from './app/bootstrap';
 import { ConfigError, loadConfig } from './app/config/app-config';
 import { startEmbeddedPostgres } from './database/embedded-postgres';
 import type { EmbeddedPostgres } from './database/embedded-postgres';
@@ -18,6 +18,16 @@ async function main(): Promise<void> {
     logger.log(`DATABASE_URL is not set: starting the embedded PostgreSQL server in ${dataDir}`);
     embedded = await startEmbeddedPostgres({ dataDir, database: 'tessera' });
     config.databaseUrl = embedded.url;
+  }
+
+  if (process.argv[2] === 'cleanup') {
+    try {
+      const result = await runCleanupOnce(config);
+      logger.log(`Cleanup: ${result.ran ? `deleted ${result.deleted} sessions in ${result.durationMs} ms` : 'another instance holds the lock'}`);
+    } finally {
+      await embedded?.stop();
+    }
+    process.exit(0);
   }
 
   let app: Awaited<ReturnType<typeof startApp>> | undefined;

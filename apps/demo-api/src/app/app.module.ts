@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CsrfGuard, SessionActivityInterceptor, SessionGuard, SessionModule } from '@tessera/session';
 import type { SessionClock } from '@tessera/session';
 import { SessionTypeOrmModule, TypeOrmSessionStore } from '@tessera/session-typeorm';
 import { AdminController } from './admin/admin.controller';
+import { AuditTrailService } from './audit/audit-trail.service';
 import { AuthController } from './auth/auth.controller';
 import { LoginRateLimiter } from './auth/login-rate-limiter';
 import { HttpExceptionFilter } from './common/http-exception.filter';
@@ -34,6 +36,8 @@ export class AppModule {
       module: AppModule,
       global: true,
       imports: [
+        // The app, not the library, owns the scheduler (the cleanup job registers on it).
+        ScheduleModule.forRoot(),
         TypeOrmModule.forRootAsync({
           // Fail fast at boot rather than retrying for half a minute.
           useFactory: () => ({ ...dataSourceOptions(url), retryAttempts: 2, retryDelay: 1_000 }),
@@ -58,6 +62,7 @@ export class AppModule {
             revocationMode: config.revocationMode,
             cookies: { secure: config.cookieSecure },
             csrf: { allowedOrigins: config.allowedOrigins },
+            cleanup: { cron: config.cleanupCron },
             clock: overrides.clock,
           }),
         }),
@@ -67,6 +72,7 @@ export class AppModule {
         { provide: AppConfig, useValue: config },
         UsersService,
         LoginRateLimiter,
+        AuditTrailService,
         // Order matters: CsrfGuard needs to know how SessionGuard authenticated the request.
         { provide: APP_GUARD, useExisting: SessionGuard },
         { provide: APP_GUARD, useExisting: CsrfGuard },

@@ -3,15 +3,22 @@ import type { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { DataSource } from 'typeorm';
+import { SessionCleanupService } from '@tessera/session';
+import type { CleanupResult } from '@tessera/session';
 import { AppModule } from './app.module';
 import type { AppOverrides } from './app.module';
+import { requestContextMiddleware } from './audit/request-context';
 import { bodyErrorsMiddleware } from './common/body-errors.middleware';
 import { createValidationPipe } from './common/validation';
 import type { AppConfig } from './config/app-config';
-import { runMigrations } from './database/database';
+import { migrate } from './database/database';
 
 const BODY_LIMIT = '100kb';
+
+function requireDatabaseUrl(config: AppConfig): string {
+  if (!config.databaseUrl) throw new Error('config.databaseUrl is not set (main.ts starts the embedded server)');
+  return config.databaseUrl;
+}
 
 /** How to build the app; tests pass a clock and a logger. */
 export interface CreateAppOptions extends AppOverrides {
@@ -23,11 +30,14 @@ export interface CreateAppOptions extends AppOverrides {
  * OpenAPI, migrations), without listening. Tests and main.ts share it.
  */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
+  await migrate(requireDatabaseUrl(config));
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
     bodyParser: false,
     logger: options.logger,
   });
   app.disable('x-powered-by');
+  // First, so that audit listeners see the IP and user agent of every request.
+  app.use(requestContextMiddleware);
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
   // After the parsers, so it sees their errors (Nest's filters never do).
@@ -49,7 +59,6 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 
   await app.init();
-  await runMigrations(app.get(DataSource));
   return app;
 }
 
@@ -59,4 +68,17 @@ export async function startApp(config: AppConfig, options: CreateAppOptions = {}
   await app.listen(config.port, config.host);
   Logger.log(`Listening on ${await app.getUrl()}`, 'Bootstrap');
   return app;
+}
+
+/** Runs the session cleanup once, without serving HTTP (`npm run cleanup`). */
+export async function runCleanupOnce(config: AppConfig): Promise<CleanupResult> {
+  await migrate(requireDatabaseUrl(config));
+  const context = await NestFactory.createApplicationContext(AppModule.forRoot({ ...config, cleanupCron: false }), {
+    logger: ['log', 'warn', 'error'],
+  });
+  try {
+    return await context.get(SessionCleanupService).run();
+  } finally {
+    await context.close();
+  }
 }

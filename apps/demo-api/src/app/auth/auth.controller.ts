@@ -1,7 +1,9 @@
-import { Body, Controller, Get, HttpCode, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import {
   CsrfService,
+  SessionClock,
+  SessionEvents,
   CurrentSession,
   Public,
   SessionService,
@@ -30,6 +32,8 @@ export class AuthController {
     private readonly transport: SessionTransportService,
     private readonly limiter: LoginRateLimiter,
     private readonly csrf: CsrfService,
+    private readonly events: SessionEvents,
+    @Inject(SessionClock) private readonly clock: SessionClock,
   ) {}
 
   @Public()
@@ -68,10 +72,16 @@ export class AuthController {
   @ApiResponse({ status: 429, description: '`too_many_attempts`' })
   async login(@Body() body: CredentialsDto, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     const key = this.limiter.key(body.email, request.ip);
-    this.limiter.assertAllowed(key);
+    try {
+      this.limiter.assertAllowed(key);
+    } catch (error) {
+      this.loginFailed(null, 'rate_limited');
+      throw error;
+    }
     const user = await this.users.verifyCredentials(body.email, body.password);
     if (!user) {
       this.limiter.recordFailure(key);
+      this.loginFailed(null, 'invalid_credentials');
       throw new UnauthorizedException({
         statusCode: 401,
         error: 'Unauthorized',
@@ -86,6 +96,17 @@ export class AuthController {
       { userAgent: request.headers['user-agent'], ip: request.ip },
     );
     return { ...this.transport.deliver(request, response, issued), user };
+  }
+
+  /** Audit: the library never sees credentials, so the app reports failed logins. */
+  private loginFailed(userId: string | null, reason: string): void {
+    this.events.emit({
+      type: 'login.failed',
+      at: this.clock.now(),
+      userId,
+      sessionFingerprint: null,
+      reason,
+    });
   }
 
   @Public()

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { parseDuration } from '@tessera/session';
+import { CronTime } from 'cron';
 import type { RevocationMode } from '@tessera/session';
 
 /** The demo's whole configuration, mapped from the environment in one place (`loadConfig`). */
@@ -23,6 +24,8 @@ export class AppConfig {
   refreshReuseGraceMs: number;
   maxSessionsPerUser: number;
   revocationMode: RevocationMode;
+  /** Cron expression of the session cleanup, or false (CLEANUP_CRON=off). */
+  cleanupCron: string | false;
   cookieSecure: boolean;
   allowedOrigins: string[];
   adminEmails: Set<string>;
@@ -216,6 +219,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push(`REVOCATION_MODE must be stateless, cached or strict (got "${revocationMode}").`);
   }
 
+  const cleanupRaw = value('CLEANUP_CRON') ?? '*/10 * * * *';
+  const cleanupCron = cleanupRaw === 'off' ? false : cleanupRaw;
+  if (cleanupCron !== false) {
+    try {
+      new CronTime(cleanupCron);
+    } catch {
+      problems.push(`CLEANUP_CRON must be a cron expression such as "*/10 * * * *", or "off" (got "${cleanupRaw}").`);
+    }
+  }
+
   const maxSessionsPerUser = integer('MAX_SESSIONS_PER_USER', '10');
   if (!Number.isInteger(maxSessionsPerUser)) {
     problems.push(`MAX_SESSIONS_PER_USER must be a whole number, 0 for no limit (got "${value('MAX_SESSIONS_PER_USER')}").`);
@@ -239,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     refreshReuseGraceMs,
     maxSessionsPerUser,
     revocationMode,
+    cleanupCron,
     cookieSecure,
     allowedOrigins,
     adminEmails,

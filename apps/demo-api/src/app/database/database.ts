@@ -1,7 +1,9 @@
 import { sessionEntities, sessionMigrations } from '@tessera/session-typeorm';
-import type { DataSource, DataSourceOptions } from 'typeorm';
+import { DataSource } from 'typeorm';
+import type { DataSourceOptions } from 'typeorm';
 import { UserEntity } from '../users/user.entity';
 import { CreateUsers1764201700000 } from './1764201700000-create-users';
+import { CreateAuthEvents1764201900000 } from './1764201900000-create-auth-events';
 
 // Arbitrary constant naming "the demo's migrations" for pg_advisory_lock.
 const MIGRATION_LOCK_KEY = 7_264_301;
@@ -12,7 +14,7 @@ export function dataSourceOptions(url: string): DataSourceOptions {
     type: 'postgres',
     url,
     entities: [...sessionEntities, UserEntity],
-    migrations: [...sessionMigrations, CreateUsers1764201700000],
+    migrations: [...sessionMigrations, CreateUsers1764201700000, CreateAuthEvents1764201900000],
     migrationsRun: false,
     logging: false,
     applicationName: 'tessera-demo-api',
@@ -36,5 +38,19 @@ export async function runMigrations(dataSource: DataSource): Promise<void> {
     }
   } finally {
     await runner.release();
+  }
+}
+
+/**
+ * Brings the schema up to date on a short-lived connection, before the app's modules
+ * start (their bootstrap hooks already read the session table).
+ */
+export async function migrate(url: string): Promise<void> {
+  const dataSource = new DataSource(dataSourceOptions(url));
+  await dataSource.initialize();
+  try {
+    await runMigrations(dataSource);
+  } finally {
+    await dataSource.destroy();
   }
 }

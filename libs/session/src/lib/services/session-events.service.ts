@@ -12,7 +12,9 @@ export type SessionEventType =
   | 'session.evicted'
   | 'session.reissued'
   | 'refresh_token.reused'
-  | 'csrf.refused';
+  | 'csrf.refused'
+  /** Emitted by the app (the library never sees credentials). */
+  | 'login.failed';
 
 /**
  * One audit event. It names the session by a fingerprint (a short keyed hash) and
