@@ -1,8 +1,12 @@
 import request from 'supertest';
+import { CookieClient, PAGE_ORIGIN } from './support/cookie-client';
 import { parseSetCookies, startDemoApp, uniqueEmail } from './support/demo-app';
 import type { DemoApp, SetCookie } from './support/demo-app';
 
 const PASSWORD = 'correct horse battery';
+const ACCESS = '__Host-tessera-at';
+const REFRESH = '__Secure-tessera-rt';
+const CSRF = '__Host-tessera-csrf';
 
 function cookieHeader(cookies: SetCookie[]): string {
   return cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join('; ');
@@ -14,75 +18,104 @@ function byName(cookies: SetCookie[], name: string): SetCookie {
   return cookie;
 }
 
+/** An unsafe cookie-mode request sent by hand: these cookies plus the CSRF cookie, echoed in `X-CSRF-Token`. */
+function withCsrf(test: request.Test, csrf: SetCookie, cookies: SetCookie[]): request.Test {
+  return test.set('Cookie', cookieHeader([...cookies, csrf])).set('X-CSRF-Token', csrf.value);
+}
+
+/** The CSRF cookie as the contract flags it: readable by the page (not HttpOnly), Secure, Lax, Path=/. */
+function expectCsrfCookie(cookie: SetCookie): void {
+  expect(cookie.name).toBe(CSRF);
+  expect(cookie.attributes).toMatchObject({ secure: true, samesite: 'Lax', path: '/' });
+  expect(cookie.attributes).not.toHaveProperty('httponly');
+  expect(cookie.attributes).not.toHaveProperty('domain');
+}
+
 describe('demo-api: register → login → me → refresh → logout over HTTP (real PostgreSQL)', () => {
   let demo: DemoApp;
 
   beforeAll(async () => {
-    demo = await startDemoApp();
+    demo = await startDemoApp({ ALLOWED_ORIGINS: PAGE_ORIGIN });
   });
 
   afterAll(async () => {
     await demo.close();
   });
 
+  /** Registers as a non-browser client would (bearer mode needs no CSRF token). */
   async function register(email = uniqueEmail()): Promise<string> {
-    await request(demo.url).post('/auth/register').send({ email, password: PASSWORD }).expect(201);
+    await request(demo.url).post('/auth/register').set('X-Auth-Mode', 'bearer').send({ email, password: PASSWORD }).expect(201);
     return email;
   }
 
   describe('cookie mode', () => {
     it('runs the whole flow with cookies exactly as the contract names and flags them', async () => {
+      const browser = new CookieClient(demo.url, { origin: PAGE_ORIGIN });
       const email = uniqueEmail('cookie');
-      const registered = await request(demo.url).post('/auth/register').send({ email, password: PASSWORD }).expect(201);
+      const registered = await browser.post('/auth/register').send({ email, password: PASSWORD }).expect(201);
       expect(registered.body).toEqual({ id: expect.any(String), email });
 
-      const login = await request(demo.url).post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+      const login = await browser.post('/auth/login').send({ email, password: PASSWORD }).expect(200);
       expect(login.headers['cache-control']).toBe('no-store');
       expect(login.body).toEqual({
         user: { id: registered.body.id, email, roles: ['user'] },
         session: { id: expect.any(String), expiresAt: expect.any(String) },
+        csrfToken: expect.any(String),
       });
       expect(login.body).not.toHaveProperty('accessToken');
       expect(login.body).not.toHaveProperty('refreshToken');
 
       const cookies = parseSetCookies(login.headers['set-cookie']);
-      expect(cookies.map((cookie) => cookie.name).sort()).toEqual(['__Host-tessera-at', '__Secure-tessera-rt']);
-      const access = byName(cookies, '__Host-tessera-at');
+      expect(cookies.map((cookie) => cookie.name).sort()).toEqual([ACCESS, CSRF, REFRESH]);
+      const access = byName(cookies, ACCESS);
       expect(access.attributes).toMatchObject({ httponly: true, secure: true, samesite: 'Lax', path: '/' });
       expect(access.attributes).not.toHaveProperty('domain');
-      const refresh = byName(cookies, '__Secure-tessera-rt');
+      const refresh = byName(cookies, REFRESH);
       expect(refresh.attributes).toMatchObject({ httponly: true, secure: true, samesite: 'Strict', path: '/auth' });
+      const csrf = byName(cookies, CSRF);
+      expectCsrfCookie(csrf);
+      expect(csrf.value).toBe(login.body.csrfToken);
 
       const me = await request(demo.url).get('/api/me').set('Cookie', cookieHeader([access])).expect(200);
       expect(me.body).toEqual({ id: registered.body.id, email, roles: ['user'], sessionId: login.body.session.id });
 
-      const refreshed = await request(demo.url).post('/auth/refresh').set('Cookie', cookieHeader([refresh])).expect(200);
+      // The page's refresh: the refresh cookie (its Path is /auth) and the CSRF token, echoed.
+      const refreshed = await withCsrf(request(demo.url).post('/auth/refresh'), csrf, [refresh]).expect(200);
       expect(refreshed.headers['cache-control']).toBe('no-store');
-      expect(refreshed.body.session.id).toBe(login.body.session.id);
-      expect(refreshed.body.user).toEqual({ id: registered.body.id, email, roles: ['user'] });
+      expect(refreshed.body).toEqual({
+        user: { id: registered.body.id, email, roles: ['user'] },
+        session: { id: login.body.session.id, expiresAt: expect.any(String) },
+        csrfToken: expect.any(String),
+      });
       const rotated = parseSetCookies(refreshed.headers['set-cookie']);
-      const newRefresh = byName(rotated, '__Secure-tessera-rt');
-      const newAccess = byName(rotated, '__Host-tessera-at');
+      expect(rotated.map((cookie) => cookie.name).sort()).toEqual([ACCESS, CSRF, REFRESH]);
+      const newRefresh = byName(rotated, REFRESH);
+      const newAccess = byName(rotated, ACCESS);
+      const newCsrf = byName(rotated, CSRF);
       expect(newRefresh.value).not.toBe(refresh.value);
+      expectCsrfCookie(newCsrf);
+      expect(newCsrf.value).toBe(refreshed.body.csrfToken);
+      expect(newCsrf.value).not.toBe(csrf.value);
 
       // The old refresh token starts no second chain: inside the grace window (another tab,
       // a retry) it yields the same successor; after it, it is a reuse (refresh-security.spec).
-      const repeat = await request(demo.url).post('/auth/refresh').set('Cookie', cookieHeader([refresh])).expect(200);
-      expect(byName(parseSetCookies(repeat.headers['set-cookie']), '__Secure-tessera-rt').value).toBe(newRefresh.value);
+      const repeat = await withCsrf(request(demo.url).post('/auth/refresh'), csrf, [refresh]).expect(200);
+      expect(byName(parseSetCookies(repeat.headers['set-cookie']), REFRESH).value).toBe(newRefresh.value);
       await request(demo.url).get('/api/me').set('Cookie', cookieHeader([newAccess])).expect(200);
 
-      const logout = await request(demo.url).post('/auth/logout').set('Cookie', cookieHeader([newAccess, newRefresh])).expect(204);
+      const logout = await withCsrf(request(demo.url).post('/auth/logout'), newCsrf, [newAccess, newRefresh]).expect(204);
       expect(logout.headers['clear-site-data']).toBe('"cookies"');
       expect(logout.headers['cache-control']).toBe('no-store');
       const cleared = parseSetCookies(logout.headers['set-cookie']);
-      for (const name of ['__Host-tessera-at', '__Secure-tessera-rt']) {
+      for (const name of [ACCESS, REFRESH, CSRF]) {
         const cookie = byName(cleared, name);
         expect(cookie.value).toBe('');
         expect(new Date(String(cookie.attributes.expires)).getTime()).toBeLessThan(Date.now());
       }
+      expect(byName(cleared, CSRF).attributes).toMatchObject({ path: '/' }); // the Path it was set with, or it stays
 
       // After logout: the refresh token fails and the access token is rejected.
-      const afterRefresh = await request(demo.url).post('/auth/refresh').set('Cookie', cookieHeader([newRefresh])).expect(401);
+      const afterRefresh = await withCsrf(request(demo.url).post('/auth/refresh'), newCsrf, [newRefresh]).expect(401);
       expect(afterRefresh.body.code).toBe('invalid_refresh_token');
       const afterMe = await request(demo.url).get('/api/me').set('Cookie', cookieHeader([newAccess])).expect(401);
       expect(afterMe.body).toEqual({
@@ -95,17 +128,18 @@ describe('demo-api: register → login → me → refresh → logout over HTTP (
 
     it('creates a new session at login even when the request carries one (no fixation)', async () => {
       const email = await register();
-      const first = await request(demo.url).post('/auth/login').send({ email, password: PASSWORD }).expect(200);
-      const second = await request(demo.url)
-        .post('/auth/login')
-        .set('Cookie', cookieHeader(parseSetCookies(first.headers['set-cookie'])))
-        .send({ email, password: PASSWORD })
-        .expect(200);
+      const browser = new CookieClient(demo.url, { origin: PAGE_ORIGIN });
+      const first = await browser.post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+      expect(browser.cookieNames()).toEqual([ACCESS, CSRF, REFRESH]);
+      const second = await browser.post('/auth/login').send({ email, password: PASSWORD }).expect(200);
       expect(second.body.session.id).not.toBe(first.body.session.id);
+      const me = await browser.get('/api/me').expect(200);
+      expect(me.body.sessionId).toBe(second.body.session.id);
     });
 
     it('refuses a refresh without a refresh cookie', async () => {
-      const response = await request(demo.url).post('/auth/refresh').expect(401);
+      const browser = new CookieClient(demo.url, { origin: PAGE_ORIGIN });
+      const response = await browser.post('/auth/refresh').expect(401);
       expect(response.body.code).toBe('invalid_refresh_token');
     });
   });
@@ -180,8 +214,9 @@ describe('demo-api: register → login → me → refresh → logout over HTTP (
 
     it('prefers the bearer header over the access cookie', async () => {
       const email = await register();
-      const cookieLogin = await request(demo.url).post('/auth/login').send({ email, password: PASSWORD }).expect(200);
-      const cookies = cookieHeader(parseSetCookies(cookieLogin.headers['set-cookie']));
+      const browser = new CookieClient(demo.url, { origin: PAGE_ORIGIN });
+      await browser.post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+      const cookies = browser.cookieHeader('/api/me');
       const invalidHeader = await request(demo.url)
         .get('/api/me')
         .set('Cookie', cookies)

@@ -194,7 +194,7 @@ describe('audit trail: every audited action, and no secret anywhere', () => {
     await db.connect();
     const secrets: string[] = [jwtSecret, sessionSecret, PASSWORD, 'wrong password 123'];
     const sessionIds: string[] = [];
-    const remember = (login: { accessToken: string; refreshToken: string; session: { id: string } }) => {
+    const remember = <T extends { accessToken: string; refreshToken: string; session: { id: string } }>(login: T): T => {
       secrets.push(login.accessToken, login.refreshToken);
       sessionIds.push(login.session.id);
       return login;

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import request from 'supertest';
+import { CookieClient, PAGE_ORIGIN } from './support/cookie-client';
 import { parseSetCookies, startDemoApp, uniqueEmail } from './support/demo-app';
 import type { DemoApp } from './support/demo-app';
 
@@ -9,8 +10,11 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
   let demo: DemoApp;
 
   beforeAll(async () => {
-    demo = await startDemoApp({ LOGIN_RATE_LIMIT: '3', ADMIN_EMAILS: 'Boss@Example.com' });
+    demo = await startDemoApp({ LOGIN_RATE_LIMIT: '3', ADMIN_EMAILS: 'Boss@Example.com', ALLOWED_ORIGINS: PAGE_ORIGIN });
   });
+
+  /** A fresh browser in cookie mode: it sends the CSRF token and Origin on unsafe requests. */
+  const browser = () => new CookieClient(demo.url, { origin: PAGE_ORIGIN });
 
   afterAll(async () => {
     await demo.close();
@@ -25,21 +29,21 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
       ['a non-string password', { email: uniqueEmail(), password: 12345678 }, 'password'],
       ['an unknown field', { email: uniqueEmail(), password: PASSWORD, roles: ['admin'] }, 'roles'],
     ])('answers 400 naming the field for %s', async (_label, body, field) => {
-      const response = await request(demo.url).post('/auth/register').send(body).expect(400);
+      const response = await browser().post('/auth/register').send(body).expect(400);
       expect(response.body).toMatchObject({ statusCode: 400, code: 'validation_failed' });
       expect(response.body.fields).toContain(field);
       expect(JSON.stringify(response.body)).not.toContain(PASSWORD);
     });
 
     it('accepts passwords of exactly 8 and 128 characters', async () => {
-      await request(demo.url).post('/auth/register').send({ email: uniqueEmail(), password: 'x'.repeat(8) }).expect(201);
-      await request(demo.url).post('/auth/register').send({ email: uniqueEmail(), password: 'x'.repeat(128) }).expect(201);
+      await browser().post('/auth/register').send({ email: uniqueEmail(), password: 'x'.repeat(8) }).expect(201);
+      await browser().post('/auth/register').send({ email: uniqueEmail(), password: 'x'.repeat(128) }).expect(201);
     });
 
     it('answers 409 email_taken for a registered email, whatever its case', async () => {
       const email = uniqueEmail('taken');
-      await request(demo.url).post('/auth/register').send({ email, password: PASSWORD }).expect(201);
-      const again = await request(demo.url)
+      await browser().post('/auth/register').send({ email, password: PASSWORD }).expect(201);
+      const again = await browser()
         .post('/auth/register')
         .send({ email: email.toUpperCase(), password: PASSWORD })
         .expect(409);
@@ -49,7 +53,7 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
     it('gives the admin role to ADMIN_EMAILS', async () => {
       // The email is unique per database, so register it only if this run has not yet.
       const email = 'boss@example.com';
-      await request(demo.url).post('/auth/register').send({ email, password: PASSWORD });
+      await browser().post('/auth/register').send({ email, password: PASSWORD });
       const login = await request(demo.url)
         .post('/auth/login')
         .set('X-Auth-Mode', 'bearer')
@@ -62,12 +66,12 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
   describe('login', () => {
     it('gives the same answer for an unknown email and a wrong password', async () => {
       const email = uniqueEmail();
-      await request(demo.url).post('/auth/register').send({ email, password: PASSWORD }).expect(201);
-      const wrongPassword = await request(demo.url)
+      await browser().post('/auth/register').send({ email, password: PASSWORD }).expect(201);
+      const wrongPassword = await browser()
         .post('/auth/login')
         .send({ email, password: 'wrong password' })
         .expect(401);
-      const unknownEmail = await request(demo.url)
+      const unknownEmail = await browser()
         .post('/auth/login')
         .send({ email: uniqueEmail('nobody'), password: 'wrong password' })
         .expect(401);
@@ -83,16 +87,16 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
 
     it('answers 429 with Retry-After once LOGIN_RATE_LIMIT failures are used up, even for the right password', async () => {
       const email = uniqueEmail('limited');
-      await request(demo.url).post('/auth/register').send({ email, password: PASSWORD }).expect(201);
+      await browser().post('/auth/register').send({ email, password: PASSWORD }).expect(201);
       for (let attempt = 0; attempt < 3; attempt++) {
-        await request(demo.url).post('/auth/login').send({ email, password: 'wrong password' }).expect(401);
+        await browser().post('/auth/login').send({ email, password: 'wrong password' }).expect(401);
       }
-      const limited = await request(demo.url).post('/auth/login').send({ email, password: PASSWORD }).expect(429);
+      const limited = await browser().post('/auth/login').send({ email, password: PASSWORD }).expect(429);
       expect(limited.body.code).toBe('too_many_attempts');
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
       demo.clock.advance(15 * 60_000 + 1_000);
       try {
-        await request(demo.url).post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+        await browser().post('/auth/login').send({ email, password: PASSWORD }).expect(200);
       } finally {
         demo.clock.set(Date.now());
       }
@@ -101,7 +105,7 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
 
   describe('bodies', () => {
     it('answers 413 for a body over 100 kB', async () => {
-      const response = await request(demo.url)
+      const response = await browser()
         .post('/auth/login')
         .set('Content-Type', 'application/json')
         .send(JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(101 * 1024) }))
@@ -110,7 +114,7 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
     });
 
     it('accepts a body just under 100 kB (then validates it)', async () => {
-      const response = await request(demo.url)
+      const response = await browser()
         .post('/auth/login')
         .set('Content-Type', 'application/json')
         .send(JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(99 * 1024) }))
@@ -129,7 +133,7 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
       ['an unknown charset', '{}', 'application/json; charset=klingon'],
     ])('never answers 500 for %s', async (_label, body, contentType) => {
       for (const path of ['/auth/register', '/auth/login', '/auth/refresh']) {
-        const response = await request(demo.url).post(path).set('Content-Type', contentType).send(body);
+        const response = await browser().post(path).set('Content-Type', contentType).send(body);
         expect(response.status).toBeGreaterThanOrEqual(400);
         expect(response.status).toBeLessThan(500);
         expect(typeof response.body.code).toBe('string');
@@ -140,7 +144,7 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
     it('does not let a __proto__ key pollute objects or grant anything', async () => {
       const email = uniqueEmail('proto');
       const body = `{"__proto__":{"roles":["admin"],"admin":true},"email":"${email}","password":"${PASSWORD}"}`;
-      const response = await request(demo.url).post('/auth/register').set('Content-Type', 'application/json').send(body);
+      const response = await browser().post('/auth/register').set('Content-Type', 'application/json').send(body);
       expect(response.status).toBeLessThan(500);
       expect(({} as Record<string, unknown>).admin).toBeUndefined();
       const login = await request(demo.url)
@@ -180,7 +184,7 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
   describe('sessions over time', () => {
     it('ends a session after the idle timeout: refresh answers session_expired', async () => {
       const email = uniqueEmail('idle');
-      await request(demo.url).post('/auth/register').send({ email, password: PASSWORD }).expect(201);
+      await browser().post('/auth/register').send({ email, password: PASSWORD }).expect(201);
       const login = await request(demo.url)
         .post('/auth/login')
         .set('X-Auth-Mode', 'bearer')
@@ -204,8 +208,18 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
     it('serves the OpenAPI document with every contract route', async () => {
       const response = await request(demo.url).get('/docs-json').expect(200);
       expect(Object.keys(response.body.paths)).toEqual(
-        expect.arrayContaining(['/health', '/auth/register', '/auth/login', '/auth/refresh', '/auth/logout', '/api/me']),
+        expect.arrayContaining([
+          '/health',
+          '/auth/csrf',
+          '/auth/register',
+          '/auth/login',
+          '/auth/refresh',
+          '/auth/logout',
+          '/api/me',
+        ]),
       );
+      expect(Object.keys(response.body.paths['/auth/csrf'])).toEqual(['get']);
+      expect(Object.keys(response.body.paths['/auth/csrf'].get.responses)).toContain('200');
     });
 
     it('reports the database as up', async () => {
@@ -220,11 +234,13 @@ describe('demo-api: COOKIE_SECURE=false', () => {
     const demo = await startDemoApp({ COOKIE_SECURE: 'false' });
     try {
       const email = uniqueEmail();
-      await request(demo.url).post('/auth/register').send({ email, password: PASSWORD }).expect(201);
-      const login = await request(demo.url).post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+      const browser = new CookieClient(demo.url, { csrfCookie: 'tessera-csrf' });
+      await browser.post('/auth/register').send({ email, password: PASSWORD }).expect(201);
+      const login = await browser.post('/auth/login').send({ email, password: PASSWORD }).expect(200);
       const cookies = parseSetCookies(login.headers['set-cookie']);
-      expect(cookies.map((cookie) => cookie.name).sort()).toEqual(['tessera-at', 'tessera-rt']);
+      expect(cookies.map((cookie) => cookie.name).sort()).toEqual(['tessera-at', 'tessera-csrf', 'tessera-rt']);
       for (const cookie of cookies) expect(cookie.attributes).not.toHaveProperty('secure');
+      expect(cookies.find((cookie) => cookie.name === 'tessera-csrf')?.value).toBe(login.body.csrfToken);
       const access = cookies.find((cookie) => cookie.name === 'tessera-at');
       if (!access) throw new Error('no tessera-at cookie');
       await request(demo.url).get('/api/me').set('Cookie', `tessera-at=${access.value}`).expect(200);

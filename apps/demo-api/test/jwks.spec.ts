@@ -60,7 +60,8 @@ function withJose<T>(body: string, input: unknown): Promise<T> {
 /** Registers a user and logs in in bearer mode; returns the login body. */
 async function bearerLogin(demo: DemoApp): Promise<{ accessToken: string; user: { id: string }; session: { id: string } }> {
   const email = uniqueEmail('jwks');
-  await request(demo.url).post('/auth/register').send({ email, password: PASSWORD }).expect(201);
+  // A bearer-mode client, as in the login below: no CSRF token needed.
+  await request(demo.url).post('/auth/register').set('X-Auth-Mode', 'bearer').send({ email, password: PASSWORD }).expect(201);
   const login = await request(demo.url)
     .post('/auth/login')
     .set('X-Auth-Mode', 'bearer')

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import request from 'supertest';
+import { CookieClient, PAGE_ORIGIN } from './support/cookie-client';
 import { parseSetCookies, startDemoApp, uniqueEmail } from './support/demo-app';
 import type { DemoApp } from './support/demo-app';
 
@@ -18,6 +19,7 @@ describe('demo-api: refresh tokens that resist theft (real PostgreSQL)', () => {
       SESSION_IDLE_TIMEOUT: '1h',
       SESSION_ABSOLUTE_TIMEOUT: '3h',
       ACCESS_TOKEN_TTL: '10m',
+      ALLOWED_ORIGINS: PAGE_ORIGIN,
     });
     db = new Client({ connectionString: process.env.TESSERA_TEST_DATABASE_URL });
     await db.connect();
@@ -32,7 +34,9 @@ describe('demo-api: refresh tokens that resist theft (real PostgreSQL)', () => {
 
   async function bearerLogin(email?: string) {
     const address = email ?? uniqueEmail('rt');
-    if (!email) await request(demo.url).post('/auth/register').send({ email: address, password: PASSWORD }).expect(201);
+    if (!email) {
+      await request(demo.url).post('/auth/register').set('X-Auth-Mode', 'bearer').send({ email: address, password: PASSWORD }).expect(201);
+    }
     const login = await request(demo.url)
       .post('/auth/login')
       .set('X-Auth-Mode', 'bearer')
@@ -83,17 +87,21 @@ describe('demo-api: refresh tokens that resist theft (real PostgreSQL)', () => {
 
   it('keeps cookie-mode tabs signed in when they refresh at once', async () => {
     const email = uniqueEmail('tabs');
-    await request(demo.url).post('/auth/register').send({ email, password: PASSWORD }).expect(201);
-    const login = await request(demo.url).post('/auth/login').send({ email, password: PASSWORD }).expect(200);
-    const cookie = parseSetCookies(login.headers['set-cookie']).find((c) => c.name === '__Secure-tessera-rt');
-    const jar = `__Secure-tessera-rt=${cookie?.value}`;
-    const [tabA, tabB] = await Promise.all([
-      request(demo.url).post('/auth/refresh').set('Cookie', jar),
-      request(demo.url).post('/auth/refresh').set('Cookie', jar),
-    ]);
+    const browser = new CookieClient(demo.url, { origin: PAGE_ORIGIN });
+    await browser.post('/auth/register').send({ email, password: PASSWORD }).expect(201);
+    await browser.post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+    // Both tabs send what the browser holds at that moment: the same refresh cookie and CSRF token.
+    const tab = () =>
+      request(demo.url)
+        .post('/auth/refresh')
+        .set('Cookie', browser.cookieHeader('/auth/refresh'))
+        .set('X-CSRF-Token', String(browser.csrfToken))
+        .set('Origin', PAGE_ORIGIN);
+    const [tabA, tabB] = await Promise.all([tab(), tab()]);
     expect([tabA.status, tabB.status]).toEqual([200, 200]);
     const rtA = parseSetCookies(tabA.headers['set-cookie']).find((c) => c.name === '__Secure-tessera-rt')?.value;
     const rtB = parseSetCookies(tabB.headers['set-cookie']).find((c) => c.name === '__Secure-tessera-rt')?.value;
+    expect(rtA).toBeDefined();
     expect(rtA).toBe(rtB);
   });
 
@@ -148,21 +156,19 @@ describe('demo-api: refresh tokens that resist theft (real PostgreSQL)', () => {
   it('changes the password: every other session revoked, this one re-issued under a new id', async () => {
     const other = await bearerLogin();
     const email = other.email;
-    const cookieLogin = await request(demo.url).post('/auth/login').send({ email, password: PASSWORD }).expect(200);
-    const cookies = parseSetCookies(cookieLogin.headers['set-cookie']);
-    const jar = cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join('; ');
+    const browser = new CookieClient(demo.url, { origin: PAGE_ORIGIN });
+    const cookieLogin = await browser.post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+    const csrfBefore = browser.csrfToken;
 
-    const wrong = await request(demo.url)
+    const wrong = await browser
       .post('/api/me/password')
-      .set('Cookie', jar)
       .send({ currentPassword: 'not the password', newPassword: 'a brand new password' })
       .expect(401);
     expect(wrong.body.code).toBe('invalid_credentials');
     await me(other.accessToken).expect(200);
 
-    const changed = await request(demo.url)
+    const changed = await browser
       .post('/api/me/password')
-      .set('Cookie', jar)
       .send({ currentPassword: PASSWORD, newPassword: 'a brand new password' })
       .expect(204);
     const renewed = parseSetCookies(changed.headers['set-cookie']);
@@ -173,9 +179,13 @@ describe('demo-api: refresh tokens that resist theft (real PostgreSQL)', () => {
     expect(await row(cookieLogin.body.session.id)).toMatchObject({ revoked_reason: 'reissued' });
     expect(await row(other.session.id)).toMatchObject({ revoked_reason: 'password_changed' });
     expect((await me(other.accessToken).expect(401)).body.code).toBe('session_revoked');
+    // The new session came with a CSRF token bound to it, which the page's next request uses.
+    expect(renewed.find((cookie) => cookie.name === '__Host-tessera-csrf')?.value).toBe(browser.csrfToken);
+    expect(browser.csrfToken).not.toBe(csrfBefore);
+    await browser.post('/auth/refresh').expect(200);
 
-    await request(demo.url).post('/auth/login').send({ email, password: PASSWORD }).expect(401);
-    await request(demo.url).post('/auth/login').send({ email, password: 'a brand new password' }).expect(200);
+    await browser.post('/auth/login').send({ email, password: PASSWORD }).expect(401);
+    await browser.post('/auth/login').send({ email, password: 'a brand new password' }).expect(200);
   });
 
   it('changes the password in bearer mode and hands back working tokens', async () => {

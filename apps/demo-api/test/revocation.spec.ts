@@ -8,7 +8,8 @@ const PASSWORD = 'correct horse battery';
 
 async function bearerLogin(demo: DemoApp) {
   const email = uniqueEmail('rev');
-  await request(demo.url).post('/auth/register').send({ email, password: PASSWORD }).expect(201);
+  // A bearer-mode client, as in the login below: no CSRF token needed.
+  await request(demo.url).post('/auth/register').set('X-Auth-Mode', 'bearer').send({ email, password: PASSWORD }).expect(201);
   const login = await request(demo.url)
     .post('/auth/login')
     .set('X-Auth-Mode', 'bearer')

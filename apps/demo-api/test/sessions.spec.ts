@@ -1,12 +1,14 @@
 import { SessionStore } from '@tessera/session';
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { CookieClient, PAGE_ORIGIN } from './support/cookie-client';
 import { parseSetCookies, startDemoApp, uniqueEmail } from './support/demo-app';
 import type { DemoApp, SetCookie } from './support/demo-app';
 
 const PASSWORD = 'correct horse battery';
 const ACCESS_COOKIE = '__Host-tessera-at';
 const REFRESH_COOKIE = '__Secure-tessera-rt';
+const CSRF_COOKIE = '__Host-tessera-csrf';
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const VIEW_FIELDS = ['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastSeenAt', 'userAgent'];
 const SESSION_NOT_FOUND = { statusCode: 404, error: 'Not Found', message: expect.any(String), code: 'session_not_found' };
@@ -19,8 +21,9 @@ interface BearerLogin {
   userAgent: string;
 }
 
-/** A cookie-mode login: the `Cookie` header to send and the session id. */
+/** A cookie-mode login: the browser, the `Cookie` header it had right after login, and the session id. */
 interface CookieLogin {
+  browser: CookieClient;
   cookie: string;
   sessionId: string;
 }
@@ -53,7 +56,11 @@ describe.each(['cached', 'strict'])('demo-api: listing and revoking sessions ove
   let demo: DemoApp;
 
   beforeAll(async () => {
-    demo = await startDemoApp({ ADMIN_EMAILS: `${adminEmail},${selfRevokingAdminEmail}`, REVOCATION_MODE: mode });
+    demo = await startDemoApp({
+      ADMIN_EMAILS: `${adminEmail},${selfRevokingAdminEmail}`,
+      REVOCATION_MODE: mode,
+      ALLOWED_ORIGINS: PAGE_ORIGIN,
+    });
   });
 
   /** Why the store says a session was revoked (null while it is live). */
@@ -70,7 +77,11 @@ describe.each(['cached', 'strict'])('demo-api: listing and revoking sessions ove
   });
 
   async function register(email = uniqueEmail('sessions')): Promise<{ id: string; email: string }> {
-    const response = await request(demo.url).post('/auth/register').send({ email, password: PASSWORD }).expect(201);
+    const response = await request(demo.url)
+      .post('/auth/register')
+      .set('X-Auth-Mode', 'bearer')
+      .send({ email, password: PASSWORD })
+      .expect(201);
     return response.body;
   }
 
@@ -90,8 +101,9 @@ describe.each(['cached', 'strict'])('demo-api: listing and revoking sessions ove
   }
 
   async function loginCookie(email: string): Promise<CookieLogin> {
-    const response = await request(demo.url).post('/auth/login').send({ email, password: PASSWORD }).expect(200);
-    return { cookie: cookieHeader(parseSetCookies(response.headers['set-cookie'])), sessionId: response.body.session.id };
+    const browser = new CookieClient(demo.url, { origin: PAGE_ORIGIN });
+    const response = await browser.post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+    return { browser, cookie: cookieHeader(parseSetCookies(response.headers['set-cookie'])), sessionId: response.body.session.id };
   }
 
   async function listAs(login: BearerLogin): Promise<SessionItem[]> {
@@ -114,11 +126,11 @@ describe.each(['cached', 'strict'])('demo-api: listing and revoking sessions ove
     return { status: response.status, code: response.body.code };
   }
 
-  /** Asserts the response cleared both session cookies and sent `Clear-Site-Data`. */
+  /** Asserts the response cleared the session cookies and the CSRF cookie, and sent `Clear-Site-Data`. */
   function expectCookiesCleared(response: request.Response): void {
     expect(response.headers['clear-site-data']).toBe('"cookies"');
     const cleared = parseSetCookies(response.headers['set-cookie']);
-    for (const name of [ACCESS_COOKIE, REFRESH_COOKIE]) {
+    for (const name of [ACCESS_COOKIE, REFRESH_COOKIE, CSRF_COOKIE]) {
       const cookie = cleared.find((candidate) => candidate.name === name);
       expect(cookie).toBeDefined();
       expect(cookie?.value).toBe('');
@@ -186,7 +198,7 @@ describe.each(['cached', 'strict'])('demo-api: listing and revoking sessions ove
       const bystander = await register();
       const bystanderLogin = await loginBearer(bystander.email);
 
-      const response = await request(demo.url).post('/auth/logout-all').set('Cookie', current.cookie).send({}).expect(204);
+      const response = await current.browser.post('/auth/logout-all').send({}).expect(204);
       expectCookiesCleared(response);
       expect(response.headers['cache-control']).toBe('no-store');
 
@@ -247,11 +259,7 @@ describe.each(['cached', 'strict'])('demo-api: listing and revoking sessions ove
       const { email } = await register();
       const current = await loginCookie(email);
       const other = await loginBearer(email);
-      const response = await request(demo.url)
-        .post('/auth/logout-all')
-        .set('Cookie', current.cookie)
-        .send({ keepCurrent: true })
-        .expect(204);
+      const response = await current.browser.post('/auth/logout-all').send({ keepCurrent: true }).expect(204);
       expect(response.headers['set-cookie']).toBeUndefined();
       await request(demo.url).get('/api/me').set('Cookie', current.cookie).expect(200);
       expect(await meWith(other)).toEqual(REVOKED);
@@ -311,10 +319,7 @@ describe.each(['cached', 'strict'])('demo-api: listing and revoking sessions ove
       const { email } = await register();
       const current = await loginCookie(email);
       const other = await loginBearer(email);
-      const response = await request(demo.url)
-        .delete(`/auth/sessions/${current.sessionId}`)
-        .set('Cookie', current.cookie)
-        .expect(204);
+      const response = await current.browser.delete(`/auth/sessions/${current.sessionId}`).expect(204);
       expectCookiesCleared(response);
       const after = await request(demo.url).get('/api/me').set('Cookie', current.cookie).expect(401);
       expect(after.body.code).toBe('session_revoked');
@@ -464,10 +469,7 @@ describe.each(['cached', 'strict'])('demo-api: listing and revoking sessions ove
       const self = await register(selfRevokingAdminEmail);
       const viaCookie = await loginCookie(selfRevokingAdminEmail);
       const viaBearer = await loginBearer(selfRevokingAdminEmail);
-      const response = await request(demo.url)
-        .delete(`/api/admin/users/${self.id}/sessions`)
-        .set('Cookie', viaCookie.cookie)
-        .expect(204);
+      const response = await viaCookie.browser.delete(`/api/admin/users/${self.id}/sessions`).expect(204);
       expectCookiesCleared(response);
       const after = await request(demo.url).get('/api/me').set('Cookie', viaCookie.cookie).expect(401);
       expect(after.body.code).toBe('session_revoked');
