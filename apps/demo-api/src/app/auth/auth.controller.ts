@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import {
   CsrfService,
@@ -14,6 +14,7 @@ import type { AuthenticatedSession } from '@tessera/session';
 import type { Request, Response } from 'express';
 import { UsersService } from '../users/users.service';
 import { CredentialsDto, LogoutAllDto, RefreshDto } from './auth.dto';
+import { InvalidCredentialsException } from './invalid-credentials.exception';
 import { LoginRateLimiter } from './login-rate-limiter';
 
 const AUTH_MODE_HEADER = {
@@ -82,12 +83,7 @@ export class AuthController {
     if (!user) {
       this.limiter.recordFailure(key);
       this.loginFailed(null, 'invalid_credentials');
-      throw new UnauthorizedException({
-        statusCode: 401,
-        error: 'Unauthorized',
-        message: 'Invalid email or password',
-        code: 'invalid_credentials',
-      });
+      throw new InvalidCredentialsException();
     }
     this.limiter.reset(key);
     // Always a new session, whatever the request carried (no fixation).

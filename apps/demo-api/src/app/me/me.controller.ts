@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import {
   CurrentSession,
@@ -9,6 +9,7 @@ import {
 } from '@tessera/session';
 import type { AuthenticatedSession, AuthenticatedUser } from '@tessera/session';
 import type { Request, Response } from 'express';
+import { InvalidCredentialsException } from '../auth/invalid-credentials.exception';
 import { LoginRateLimiter } from '../auth/login-rate-limiter';
 import { UsersService } from '../users/users.service';
 import { ChangePasswordDto } from './me.dto';
@@ -69,12 +70,7 @@ export class MeController {
     this.limiter.assertAllowed(key);
     if (!(await this.users.changePassword(user.id, body.currentPassword, body.newPassword))) {
       this.limiter.recordFailure(key);
-      throw new UnauthorizedException({
-        statusCode: 401,
-        error: 'Unauthorized',
-        message: 'The current password is wrong',
-        code: 'invalid_credentials',
-      });
+      throw new InvalidCredentialsException('The current password is wrong');
     }
     this.limiter.reset(key);
     await this.sessions.revokeAllForUser(user.id, 'password_changed', session.id);
