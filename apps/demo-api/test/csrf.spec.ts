@@ -242,15 +242,9 @@ describe('demo-api: CSRF protection over HTTP (real PostgreSQL)', () => {
       await victim.page.get('/api/me').expect(200);
     });
 
-    // KNOWN BUG (fails until fixed in libs/session): on the @Public() routes (login,
-    // refresh), CsrfGuard.isBearer() takes any `Authorization: Bearer <anything>` header as
-    // bearer mode and skips every check (Sec-Fetch-Site, Origin, token), while
-    // SessionTransportService.requestedMode() looks only at X-Auth-Mode, so the handler runs
-    // in cookie mode: it reads the refresh cookie, rotates it and sets new cookies. Per
-    // DEMO-API.md such a request is a cookie-mode refresh/login and, being cross-site, must be
-    // refused. (Browsers preflight an Authorization header and CORS refuses evil.example, so
-    // this is a gap in depth rather than an exploit; the contract is still broken.)
-    // Either fix passes: refuse it (403), or really run it in bearer mode (no cookie read or set).
+    // Regression: CsrfGuard used to take any `Authorization: Bearer <anything>` header on the
+    // public routes as bearer mode, while the handlers (X-Auth-Mode only) still ran in cookie
+    // mode and read/set cookies. Either outcome passes: refused (403), or truly bearer mode.
     it('does not let a bare Authorization: Bearer header turn a cross-site cookie-mode refresh or login into bearer mode', async () => {
       const victim = await signedIn('csrf-authz');
       const crossSite = { Origin: EVIL, 'Sec-Fetch-Site': 'cross-site', Authorization: 'Bearer not-a-token' };

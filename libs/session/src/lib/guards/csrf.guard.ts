@@ -2,13 +2,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { AUTH_MODE_HEADER, SESSION_REQUEST_KEY, SKIP_CSRF_KEY } from '../constants';
+import { SESSION_REQUEST_KEY, SKIP_CSRF_KEY } from '../constants';
 import { CsrfFailedException } from '../exceptions/session-auth.exception';
 import type { AuthenticatedSession } from '../interfaces/authenticated.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
 import { CsrfService } from '../services/csrf.service';
 import { SessionEvents } from '../services/session-events.service';
+import { SessionTransportService } from '../services/session-transport.service';
 import { safeEqual } from '../utils/crypto.util';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -39,6 +40,7 @@ export class CsrfGuard implements CanActivate {
     protected readonly reflector: Reflector,
     protected readonly csrf: CsrfService,
     protected readonly events: SessionEvents,
+    protected readonly transport: SessionTransportService,
     @Inject(RESOLVED_SESSION_OPTIONS) protected readonly options: ResolvedSessionOptions,
   ) {}
 
@@ -53,15 +55,18 @@ export class CsrfGuard implements CanActivate {
     return true;
   }
 
-  /** Requests authenticated by a bearer header, or asking for bearer mode without cookie authentication. */
+  /**
+   * Requests that carry no ambient credential: authenticated by a bearer header, or, on
+   * public routes (register, login, refresh), asking for bearer mode with `X-Auth-Mode`,
+   * the same test the handlers use to decide not to read or set cookies. A custom header
+   * cannot be sent cross-site without a CORS preflight. A bare `Authorization` header on
+   * a public route exempts nothing: nothing there checks it, and the handler would still
+   * work in cookie mode.
+   */
   protected isBearer(request: Request): boolean {
     const session = (request as Request & Record<string, AuthenticatedSession | undefined>)[SESSION_REQUEST_KEY];
     if (session) return session.transport === 'bearer';
-    if (/^bearer(\s|$)/i.test(request.headers.authorization ?? '')) return true;
-    // A custom header cannot be sent cross-site without a CORS preflight, and in bearer
-    // mode register/login/refresh read and set no cookies.
-    const mode = request.headers[AUTH_MODE_HEADER];
-    return typeof mode === 'string' && mode.trim().toLowerCase() === 'bearer';
+    return this.transport.requestedMode(request) === 'bearer';
   }
 
   protected isSkipped(context: ExecutionContext): boolean {
