@@ -490,6 +490,69 @@ describe('resolveSessionOptions', () => {
     });
   });
 
+  describe('csrf', () => {
+    it('defaults to enabled, the request\'s own origin, X-CSRF-Token and tessera-csrf', () => {
+      expect(resolveSessionOptions(valid()).csrf).toEqual({
+        enabled: true,
+        allowedOrigins: [],
+        headerName: 'x-csrf-token',
+        cookieName: 'tessera-csrf',
+      });
+      expect(resolveSessionOptions(valid({ csrf: {} })).csrf).toEqual(resolveSessionOptions(valid()).csrf);
+    });
+
+    it('takes the values it is given, lower-casing the header name as Node presents request headers', () => {
+      const resolved = resolveSessionOptions(
+        valid({
+          csrf: {
+            enabled: false,
+            allowedOrigins: ['https://app.example', 'http://localhost:4200'],
+            headerName: 'X-Custom-Csrf',
+            cookieName: 'my-csrf',
+          },
+        }),
+      );
+      expect(resolved.csrf).toEqual({
+        enabled: false,
+        allowedOrigins: ['https://app.example', 'http://localhost:4200'],
+        headerName: 'x-custom-csrf',
+        cookieName: 'my-csrf',
+      });
+    });
+
+    it('normalises an origin written with a trailing slash', () => {
+      expect(resolveSessionOptions(valid({ csrf: { allowedOrigins: ['https://a.example/'] } })).csrf.allowedOrigins).toEqual([
+        'https://a.example',
+      ]);
+    });
+
+    it.each([
+      'https://a.example/path',
+      'not a url',
+      '*',
+      'a.example',
+      'https://a.example?x=1',
+      'https://a.example#top',
+      'https://user@a.example',
+      'https://a.example//',
+      'null',
+      'file:///etc/passwd',
+      '',
+    ])('refuses allowedOrigins entry %p, naming csrf.allowedOrigins', (origin) => {
+      const message = configError(valid({ csrf: { allowedOrigins: ['https://ok.example', origin] } })).message;
+      expect(message).toBe(
+        `SessionModule option "csrf.allowedOrigins" must list origins such as https://app.example.com (got ${JSON.stringify(origin)}).`,
+      );
+    });
+
+    it.each([
+      ['csrf.headerName', { csrf: { headerName: ' ' } }],
+      ['csrf.cookieName', { csrf: { cookieName: '' } }],
+    ])('refuses an empty %s', (option, overrides) => {
+      expect(configError(valid(overrides)).message).toBe(`SessionModule option "${option}" must be a non-empty string.`);
+    });
+  });
+
   describe('a valid configuration', () => {
     it('resolves with the documented defaults', () => {
       const resolved = resolveSessionOptions(valid());
@@ -513,6 +576,8 @@ describe('resolveSessionOptions', () => {
         activityIntervalMs: MINUTE,
         revocationMode: 'cached',
         cookies: { secure: true, accessTokenName: 'tessera-at', refreshTokenName: 'tessera-rt', refreshTokenPath: '/auth' },
+        csrf: { enabled: true, allowedOrigins: [], headerName: 'x-csrf-token', cookieName: 'tessera-csrf' },
+        cleanup: { cron: '*/10 * * * *', retentionMs: 7 * DAY, batchSize: 5_000, maxRunTimeMs: 5 * MINUTE },
         clock: systemClock,
       });
       const { active, byKid } = resolved.keys;
@@ -568,6 +633,26 @@ describe('SessionModule boot', () => {
     await moduleRef.close();
   });
 
+  it('boots with csrf options and exposes them normalised', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        SessionModule.forRoot({
+          jwtSecret,
+          sessionSecret,
+          clock: new FakeClock(),
+          csrf: { allowedOrigins: ['https://a.example/', 'http://b.example:8080'], headerName: 'X-Custom-Csrf' },
+        }),
+      ],
+    }).compile();
+    expect(moduleRef.get<ResolvedSessionOptions>(RESOLVED_SESSION_OPTIONS).csrf).toEqual({
+      enabled: true,
+      allowedOrigins: ['https://a.example', 'http://b.example:8080'],
+      headerName: 'x-custom-csrf',
+      cookieName: 'tessera-csrf',
+    });
+    await moduleRef.close();
+  });
+
   it.each([
     [{ jwtSecret: 'too-short' }, 'SessionModule option "jwtSecret" must be at least 32 bytes (got 9)'],
     [{ sessionSecret: jwtSecret }, 'SessionModule option "sessionSecret" must differ from every HS256 access-token key'],
@@ -576,6 +661,9 @@ describe('SessionModule boot', () => {
     [{ accessTokenTtl: '-1m' }, 'SessionModule option "accessTokenTtl" must be a positive duration'],
     [{ algorithm: 'none' }, 'SessionModule option "algorithm" must be "HS256" (got "none")'],
     [{ idleTimeout: '60d' }, 'SessionModule option "idleTimeout" must not exceed "absoluteTimeout".'],
+    [{ csrf: { allowedOrigins: ['https://a.example/path'] } }, 'SessionModule option "csrf.allowedOrigins" must list origins'],
+    [{ csrf: { allowedOrigins: ['not a url'] } }, 'SessionModule option "csrf.allowedOrigins" must list origins'],
+    [{ csrf: { allowedOrigins: ['*'] } }, 'SessionModule option "csrf.allowedOrigins" must list origins'],
   ])('does not boot with %p', async (overrides, message) => {
     const options = { jwtSecret, sessionSecret, clock: new FakeClock(), ...overrides } as SessionModuleOptions;
     const compiling = Test.createTestingModule({ imports: [SessionModule.forRoot(options)] }).compile();

@@ -7,6 +7,7 @@ import { FakeClock } from '../../testing';
 import type { SessionModuleOptions } from '../interfaces/session-module-options.interface';
 import { SessionModule } from '../session.module';
 import { AccessTokenService } from './access-token.service';
+import { CsrfService } from './csrf.service';
 import { SessionService } from './session.service';
 import { SessionTransportService } from './session-transport.service';
 
@@ -80,6 +81,7 @@ describe('SessionTransportService (HTTP)', () => {
   let clock: FakeClock;
   let sessions: SessionService;
   let tokens: AccessTokenService;
+  let csrf: CsrfService;
 
   async function boot(options: Partial<SessionModuleOptions> = {}): Promise<void> {
     clock = new FakeClock(START);
@@ -91,6 +93,15 @@ describe('SessionTransportService (HTTP)', () => {
     await app.init();
     sessions = app.get(SessionService);
     tokens = app.get(AccessTokenService);
+    csrf = app.get(CsrfService);
+  }
+
+  /** Asserts that `token` is a CSRF token bound to exactly `sessionId`. */
+  function expectBoundTo(token: string, sessionId: string): void {
+    expect(token).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+    expect(csrf.isValid(token, sessionId)).toBe(true);
+    expect(csrf.isValid(token, undefined)).toBe(false);
+    expect(csrf.isValid(token, `${sessionId.slice(0, -1)}${sessionId.endsWith('A') ? 'B' : 'A'}`)).toBe(false);
   }
 
   const http = () => request(app.getHttpServer());
@@ -100,7 +111,7 @@ describe('SessionTransportService (HTTP)', () => {
   describe('cookie mode (default, secure)', () => {
     beforeEach(() => boot());
 
-    it('sets exactly the access and refresh cookies with their names and flags', async () => {
+    it('sets exactly the access, refresh and CSRF cookies with their names and flags', async () => {
       const response = await http().post('/auth/login');
       expect(response.status).toBe(200);
       const cookies = setCookies(response);
@@ -113,22 +124,51 @@ describe('SessionTransportService (HTTP)', () => {
           name: '__Secure-tessera-rt',
           attributes: { 'max-age': '604800', path: '/auth', httponly: true, secure: true, samesite: 'Strict' },
         },
+        // Readable by the page (no HttpOnly) so it can echo it in X-CSRF-Token.
+        { name: '__Host-tessera-csrf', attributes: { path: '/', secure: true, samesite: 'Lax' } },
       ]);
       // __Host- cookies must not carry a Domain attribute.
       expect(cookies[0].attributes.domain).toBeUndefined();
-      for (const cookie of cookies) expect(Number.isNaN(Date.parse(String(cookie.attributes.expires)))).toBe(false);
+      expect(cookies[2].attributes.domain).toBeUndefined();
+      expect(cookies[2].attributes.httponly).toBeUndefined();
+      for (const cookie of cookies.slice(0, 2)) expect(Number.isNaN(Date.parse(String(cookie.attributes.expires)))).toBe(false);
     });
 
     it('puts the access token and the refresh token in the cookies, not in the body', async () => {
       const response = await http().post('/auth/login');
-      const [access, refresh] = setCookies(response);
+      const [access, refresh, csrfCookie] = setCookies(response);
       const claims = tokens.verify(access.value);
       expect(claims).toMatchObject({ sub: 'user-1', roles: ['user'] });
       expect(refresh.value).toMatch(new RegExp(`^${claims.sid}\\.0\\.[A-Za-z0-9_-]{43}$`));
-      expect(response.body).toEqual({ session: { id: claims.sid, expiresAt: '2030-01-08T00:00:00.000Z' } });
+      expect(response.body).toEqual({
+        session: { id: claims.sid, expiresAt: '2030-01-08T00:00:00.000Z' },
+        csrfToken: csrfCookie.value,
+      });
       expect(JSON.stringify(response.body)).not.toContain(access.value);
       expect(JSON.stringify(response.body)).not.toContain(refresh.value);
       expect((await sessions.refresh(refresh.value)).session.id).toBe(claims.sid);
+    });
+
+    it('returns in the body the CSRF token of the cookie, bound to the delivered session only', async () => {
+      const response = await http().post('/auth/login');
+      const [access, , csrfCookie] = setCookies(response);
+      const { sid } = tokens.verify(access.value);
+      expect(csrfCookie.name).toBe('__Host-tessera-csrf');
+      expect(response.body.csrfToken).toBe(csrfCookie.value);
+      expectBoundTo(response.body.csrfToken, sid);
+      const other = await sessions.create({ id: 'user-1' });
+      expect(csrf.isValid(response.body.csrfToken, other.session.id)).toBe(false);
+    });
+
+    it('issues a fresh CSRF token at every delivery, bound to the refreshed session', async () => {
+      const login = await http().post('/auth/login');
+      const refreshToken = setCookies(login)[1].value;
+      const response = await http().post('/auth/refresh').set('Cookie', `__Secure-tessera-rt=${refreshToken}`);
+      expect(response.status).toBe(200);
+      const csrfCookie = setCookies(response).find((cookie) => cookie.name === '__Host-tessera-csrf');
+      expect(csrfCookie?.value).toBe(response.body.csrfToken);
+      expect(response.body.csrfToken).not.toBe(login.body.csrfToken);
+      expectBoundTo(response.body.csrfToken, login.body.session.id);
     });
 
     it('marks the response Cache-Control: no-store', async () => {
@@ -143,7 +183,8 @@ describe('SessionTransportService (HTTP)', () => {
       clock.advance(3 * 86_400_000);
       const response = await http().post('/auth/refresh').set('Cookie', `__Secure-tessera-rt=${refreshToken}`);
       expect(response.status).toBe(200);
-      const [access, refresh] = setCookies(response);
+      const [access, refresh, csrfCookie] = setCookies(response);
+      expect(csrfCookie.attributes['max-age']).toBeUndefined();
       expect(access.attributes['max-age']).toBe('600');
       expect(refresh.attributes['max-age']).toBe('604800');
       expect(response.body.session.expiresAt).toBe('2030-01-11T00:00:00.000Z');
@@ -158,7 +199,7 @@ describe('SessionTransportService (HTTP)', () => {
       expect(fromCookie.status).toBe(200);
     });
 
-    it('clear() expires both cookies and sends Clear-Site-Data "cookies"', async () => {
+    it('clear() expires the access, refresh and CSRF cookies and sends Clear-Site-Data "cookies"', async () => {
       const response = await http().post('/auth/logout');
       expect(response.status).toBe(204);
       expect(response.headers['clear-site-data']).toBe('"cookies"');
@@ -186,6 +227,11 @@ describe('SessionTransportService (HTTP)', () => {
             samesite: 'Strict',
           },
         },
+        {
+          name: '__Host-tessera-csrf',
+          value: '',
+          attributes: { path: '/', expires: 'Thu, 01 Jan 1970 00:00:00 GMT', secure: true, samesite: 'Lax' },
+        },
       ]);
     });
   });
@@ -195,10 +241,24 @@ describe('SessionTransportService (HTTP)', () => {
 
     it('drops the name prefixes and the Secure flag', async () => {
       const response = await http().post('/auth/login');
-      expect(setCookies(response).map(withoutExpires)).toEqual([
+      const cookies = setCookies(response);
+      expect(cookies.map(withoutExpires)).toEqual([
         { name: 'tessera-at', attributes: { 'max-age': '600', path: '/', httponly: true, samesite: 'Lax' } },
         { name: 'tessera-rt', attributes: { 'max-age': '604800', path: '/auth', httponly: true, samesite: 'Strict' } },
+        { name: 'tessera-csrf', attributes: { path: '/', samesite: 'Lax' } },
       ]);
+      expect(response.body.csrfToken).toBe(cookies[2].value);
+      expectBoundTo(response.body.csrfToken, response.body.session.id);
+    });
+
+    it('clear() expires the unprefixed cookies without Secure', async () => {
+      const response = await http().post('/auth/logout');
+      expect(setCookies(response).map((cookie) => [cookie.name, cookie.value, cookie.attributes.secure])).toEqual([
+        ['tessera-at', '', undefined],
+        ['tessera-rt', '', undefined],
+        ['tessera-csrf', '', undefined],
+      ]);
+      expect(setCookies(response)[2].attributes).toEqual({ path: '/', expires: 'Thu, 01 Jan 1970 00:00:00 GMT', samesite: 'Lax' });
     });
 
     it('reads the access token from the unprefixed cookie only', async () => {
@@ -220,6 +280,7 @@ describe('SessionTransportService (HTTP)', () => {
       expect(cookies.map((cookie) => [cookie.name, cookie.attributes.path])).toEqual([
         ['__Host-my-at', '/'],
         ['__Secure-my-rt', '/api/auth'],
+        ['__Host-tessera-csrf', '/'],
       ]);
     });
   });
@@ -242,6 +303,7 @@ describe('SessionTransportService (HTTP)', () => {
       const claims = tokens.verify(response.body.accessToken);
       expect(claims.sid).toBe(response.body.session.id);
       expect(response.body.refreshToken.startsWith(`${claims.sid}.`)).toBe(true);
+      expect(response.body).not.toHaveProperty('csrfToken');
     });
 
     it('computes expiresIn from the FakeClock and reads the refresh token from the body', async () => {
@@ -256,6 +318,7 @@ describe('SessionTransportService (HTTP)', () => {
       expect(response.body.expiresIn).toBe(600);
       expect(response.body.refreshToken).not.toBe(login.body.refreshToken);
       expect(response.headers['set-cookie']).toBeUndefined();
+      expect(response.body).not.toHaveProperty('csrfToken');
     });
 
     it('does not read the refresh cookie in bearer mode', async () => {
@@ -270,9 +333,11 @@ describe('SessionTransportService (HTTP)', () => {
 
     it.each(['cookie', 'bearer-ish', ''])('stays in cookie mode for X-Auth-Mode: %p', async (mode) => {
       const response = await http().post('/auth/login').set('X-Auth-Mode', mode);
-      expect(setCookies(response).map((cookie) => cookie.name)).toEqual(['__Host-tessera-at', '__Secure-tessera-rt']);
+      const cookies = setCookies(response);
+      expect(cookies.map((cookie) => cookie.name)).toEqual(['__Host-tessera-at', '__Secure-tessera-rt', '__Host-tessera-csrf']);
       expect(response.body.accessToken).toBeUndefined();
       expect(response.body.refreshToken).toBeUndefined();
+      expect(response.body.csrfToken).toBe(cookies[2].value);
     });
   });
 
