@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { CsrfService } from '@tessera/session';
 import { Client } from 'pg';
 import request from 'supertest';
 import { CookieClient, CSRF_COOKIE, PAGE_ORIGIN } from './support/cookie-client';
@@ -355,6 +356,29 @@ describe('demo-api: CSRF protection over HTTP (real PostgreSQL)', () => {
   });
 
   describe('the token', () => {
+    it('GET /auth/csrf binds to a session only for whoever holds its current refresh token', async () => {
+      const email = uniqueEmail('csrf-bind');
+      await request(demo.url).post('/auth/register').set('X-Auth-Mode', 'bearer').send({ email, password: PASSWORD }).expect(201);
+      const login = await request(demo.url)
+        .post('/auth/login')
+        .set('X-Auth-Mode', 'bearer')
+        .send({ email, password: PASSWORD })
+        .expect(200);
+      const sid: string = login.body.session.id;
+      const csrf = demo.app.get(CsrfService);
+      // Someone who merely knows the (public) session id gets an unbound token.
+      const forged = `${sid}.0.${randomBytes(32).toString('base64url')}`;
+      const guessed = await request(demo.url).get('/auth/csrf').set('Cookie', `__Secure-tessera-rt=${forged}`).expect(200);
+      expect(csrf.isValid(guessed.body.csrfToken, sid)).toBe(false);
+      expect(csrf.isValid(guessed.body.csrfToken, undefined)).toBe(true);
+      // The holder of the real refresh token gets one bound to the session.
+      const owner = await request(demo.url)
+        .get('/auth/csrf')
+        .set('Cookie', `__Secure-tessera-rt=${login.body.refreshToken}`)
+        .expect(200);
+      expect(csrf.isValid(owner.body.csrfToken, sid)).toBe(true);
+    });
+
     it('GET /auth/csrf answers { csrfToken } equal to the cookie it sets, with Cache-Control: no-store', async () => {
       const response = await request(demo.url).get('/auth/csrf').expect(200);
       expect(response.headers['cache-control']).toBe('no-store');

@@ -46,9 +46,9 @@ export class AuthController {
       'on every POST, PUT, PATCH and DELETE. Bound to the current session when there is one.',
   })
   @ApiResponse({ status: 200, description: '`{ csrfToken }`' })
-  csrfToken(@Req() request: Request, @Res({ passthrough: true }) response: Response): { csrfToken: string } {
+  async csrfToken(@Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<{ csrfToken: string }> {
     this.transport.noStore(response);
-    return { csrfToken: this.csrf.issue(response, this.csrf.bindingFor(request)) };
+    return { csrfToken: this.csrf.issue(response, await this.csrf.verifiedBindingFor(request)) };
   }
 
   @Public()

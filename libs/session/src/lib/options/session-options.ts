@@ -122,6 +122,9 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
   }
 
   const csrf = options.csrf ?? {};
+  if (csrf.allowedOrigins !== undefined && !Array.isArray(csrf.allowedOrigins)) {
+    throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badOrigin(csrf.allowedOrigins));
+  }
   const allowedOrigins = (csrf.allowedOrigins ?? []).map((origin) => {
     let parsed: URL | undefined;
     try {

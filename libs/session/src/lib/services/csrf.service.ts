@@ -7,6 +7,7 @@ import type { ResolvedSessionOptions } from '../options/session-options';
 import { readCookie } from '../utils/cookie.util';
 import { hmac, randomToken, safeEqual } from '../utils/crypto.util';
 import { AccessTokenService } from './access-token.service';
+import { SessionService } from './session.service';
 
 const TOKEN_PATTERN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
 const SESSION_PREFIX = /^([A-Za-z0-9_-]{22})\./;
@@ -26,21 +27,49 @@ export class CsrfService {
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     private readonly tokens: AccessTokenService,
+    private readonly sessions: SessionService,
   ) {
     this.cookieName = options.cookies.secure ? `__Host-${options.csrf.cookieName}` : options.csrf.cookieName;
   }
 
-  /** Mints a token bound to `sessionId` (or unbound, before login) and sets the cookie. */
-  issue(response: Response, sessionId: string | undefined): string {
+  /**
+   * Mints a token bound to `sessionId` (or unbound, before login) and sets the cookie.
+   * A bound cookie lives as long as the session (`expiresAt`), like the refresh cookie,
+   * so a browser restart does not leave a page unable to refresh.
+   */
+  issue(response: Response, sessionId: string | undefined, expiresAt?: Date): string {
     const nonce = randomToken(16);
     const token = `${nonce}.${this.mac(sessionId ?? '', nonce)}`;
+    const maxAge = expiresAt ? Math.max(0, expiresAt.getTime() - this.options.clock.now().getTime()) : undefined;
     response.cookie(this.cookieName, token, {
       httpOnly: false, // the page must read it to echo it in the header
       secure: this.options.cookies.secure,
       sameSite: 'lax',
       path: '/',
+      ...(maxAge === undefined ? {} : { maxAge }),
     });
     return token;
+  }
+
+  /**
+   * The session a freshly minted token may be bound to (`GET /auth/csrf`): the
+   * authenticated one, the one a valid access cookie names, or the one whose current
+   * refresh token is in the refresh cookie (checked against the store, so nobody can
+   * obtain a token bound to a session id they merely know).
+   */
+  async verifiedBindingFor(request: Request): Promise<string | undefined> {
+    const authenticated = (request as Request & Record<string, AuthenticatedSession | undefined>)[SESSION_REQUEST_KEY];
+    if (authenticated) return authenticated.id;
+    const access = readCookie(request.headers.cookie, this.accessCookieName());
+    if (access) {
+      try {
+        return this.tokens.verify(access).sid;
+      } catch {
+        // expired or invalid: try the refresh cookie
+      }
+    }
+    const refresh = readCookie(request.headers.cookie, this.refreshCookieName());
+    return refresh ? this.sessions.sessionOfRefreshToken(refresh) : undefined;
   }
 
   /** Expires the token cookie. */
@@ -64,7 +93,8 @@ export class CsrfService {
   }
 
   /**
-   * The session a request's token must be bound to: the authenticated one when a guard
+   * The session a request's token must be bound to (the guard's expectation; the MAC
+   * makes an unverified id harmless here): the authenticated one when a guard
    * ran, else the one its access cookie names (if the token verifies), else the one its
    * refresh cookie names (a refresh whose access cookie has expired), else none.
    */

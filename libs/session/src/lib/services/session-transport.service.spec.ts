@@ -124,8 +124,9 @@ describe('SessionTransportService (HTTP)', () => {
           name: '__Secure-tessera-rt',
           attributes: { 'max-age': '604800', path: '/auth', httponly: true, secure: true, samesite: 'Strict' },
         },
-        // Readable by the page (no HttpOnly) so it can echo it in X-CSRF-Token.
-        { name: '__Host-tessera-csrf', attributes: { path: '/', secure: true, samesite: 'Lax' } },
+        // Readable by the page (no HttpOnly) so it can echo it in X-CSRF-Token; lives as long
+        // as the session, like the refresh cookie, so a browser restart can still refresh.
+        { name: '__Host-tessera-csrf', attributes: { 'max-age': '604800', path: '/', secure: true, samesite: 'Lax' } },
       ]);
       // __Host- cookies must not carry a Domain attribute.
       expect(cookies[0].attributes.domain).toBeUndefined();
@@ -184,7 +185,7 @@ describe('SessionTransportService (HTTP)', () => {
       const response = await http().post('/auth/refresh').set('Cookie', `__Secure-tessera-rt=${refreshToken}`);
       expect(response.status).toBe(200);
       const [access, refresh, csrfCookie] = setCookies(response);
-      expect(csrfCookie.attributes['max-age']).toBeUndefined();
+      expect(csrfCookie.attributes['max-age']).toBe('604800');
       expect(access.attributes['max-age']).toBe('600');
       expect(refresh.attributes['max-age']).toBe('604800');
       expect(response.body.session.expiresAt).toBe('2030-01-11T00:00:00.000Z');
@@ -245,7 +246,7 @@ describe('SessionTransportService (HTTP)', () => {
       expect(cookies.map(withoutExpires)).toEqual([
         { name: 'tessera-at', attributes: { 'max-age': '600', path: '/', httponly: true, samesite: 'Lax' } },
         { name: 'tessera-rt', attributes: { 'max-age': '604800', path: '/auth', httponly: true, samesite: 'Strict' } },
-        { name: 'tessera-csrf', attributes: { path: '/', samesite: 'Lax' } },
+        { name: 'tessera-csrf', attributes: { 'max-age': '604800', path: '/', samesite: 'Lax' } },
       ]);
       expect(response.body.csrfToken).toBe(cookies[2].value);
       expectBoundTo(response.body.csrfToken, response.body.session.id);

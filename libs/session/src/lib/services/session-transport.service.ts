@@ -120,7 +120,7 @@ export class SessionTransportService {
       maxAge: Math.max(0, issued.session.expiresAt.getTime() - now),
     });
     // A new session needs a CSRF token bound to it (the old one named the previous session or none).
-    return { session, csrfToken: this.csrf.issue(response, issued.session.id) };
+    return { session, csrfToken: this.csrf.issue(response, issued.session.id, issued.session.expiresAt) };
   }
 
   /** Clears the session cookies and asks the browser to drop its cookies (`Clear-Site-Data`). */

@@ -179,6 +179,25 @@ export class SessionService {
     return this.store.listByUser(userId, this.options.clock.now());
   }
 
+  /**
+   * The live session a refresh token currently belongs to (its current token, or the one
+   * just replaced within the grace window), without rotating anything; else undefined.
+   */
+  async sessionOfRefreshToken(refreshToken: unknown): Promise<string | undefined> {
+    const presented = this.parse(refreshToken);
+    if (!presented) return undefined;
+    const session = await this.store.findById(presented.sessionId);
+    const now = this.options.clock.now();
+    if (!session || session.revokedAt || this.isExpired(session, now)) return undefined;
+    const hash = this.hashRefreshToken(presented.token);
+    const current = hash === session.refreshHash;
+    const justReplaced =
+      hash === session.previousRefreshHash &&
+      session.rotatedAt !== null &&
+      now.getTime() - session.rotatedAt.getTime() <= this.options.refreshReuseGraceMs;
+    return current || justReplaced ? session.id : undefined;
+  }
+
   /** Keyed hash under which a refresh token is stored; the token itself is never stored. */
   hashRefreshToken(refreshToken: string): string {
     return hmac(this.options.sessionKey, refreshToken);
