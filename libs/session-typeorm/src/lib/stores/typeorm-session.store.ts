@@ -42,6 +42,11 @@ interface SessionRow {
 // pg_try_advisory_lock key naming "the Tessera session cleanup".
 const CLEANUP_LOCK_KEY = 1_949_283_721;
 
+/** The part of pg's Pool this store uses. */
+interface PgPool {
+  query(sql: string, parameters: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
+
 const COLUMNS =
   'id, user_id, roles, refresh_hash, previous_refresh_hash, generation, rotated_at, created_at, ' +
   'last_seen_at, expires_at, absolute_expires_at, revoked_at, revoked_reason, user_agent, ip';
@@ -74,6 +79,8 @@ function toRecord(row: SessionRow): SessionRecord {
 export class TypeOrmSessionStore implements SessionStore {
   private readonly table: string;
 
+  private pool: PgPool | undefined;
+
   constructor(
     private readonly repository: Repository<SessionEntity>,
     private readonly storeOptions: TypeOrmSessionStoreOptions = {},
@@ -83,8 +90,27 @@ export class TypeOrmSessionStore implements SessionStore {
     this.table = schema ? `${quote(schema)}.${quote(tableName)}` : quote(tableName);
   }
 
+  /**
+   * One statement on the data source's own pg pool. Going through `manager.query` would
+   * build a TypeORM QueryRunner per call, which costs more than the query itself on the
+   * hot paths (a refresh, a strict-mode check); the connection stays the app's.
+   */
+  private async query<Row>(sql: string, parameters: unknown[]): Promise<{ rows: Row[]; count: number }> {
+    this.pool ??= (this.repository.manager.connection.driver as unknown as { master?: PgPool }).master;
+    if (this.pool) {
+      const result = await this.pool.query(sql, parameters);
+      return { rows: result.rows as Row[], count: result.rowCount ?? 0 };
+    }
+    const raw: unknown = await this.repository.manager.query(sql, parameters);
+    if (Array.isArray(raw) && raw.length === 2 && Array.isArray(raw[0]) && typeof raw[1] === 'number') {
+      return { rows: raw[0] as Row[], count: raw[1] };
+    }
+    const rows = raw as Row[];
+    return { rows, count: rows.length };
+  }
+
   async create(session: SessionRecord): Promise<void> {
-    await this.repository.manager.query(
+    await this.query(
       `INSERT INTO ${this.table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
       [
         session.id,
@@ -107,15 +133,12 @@ export class TypeOrmSessionStore implements SessionStore {
   }
 
   async findById(id: string): Promise<SessionRecord | null> {
-    const rows: SessionRow[] = await this.repository.manager.query(
-      `SELECT ${COLUMNS} FROM ${this.table} WHERE id = $1`,
-      [id],
-    );
+    const { rows } = await this.query<SessionRow>(`SELECT ${COLUMNS} FROM ${this.table} WHERE id = $1`, [id]);
     return rows.length > 0 ? toRecord(rows[0]) : null;
   }
 
   async rotateRefresh(id: string, rotation: RefreshRotation): Promise<SessionRecord | null> {
-    const [rows] = (await this.repository.manager.query(
+    const { rows } = await this.query<SessionRow>(
       `UPDATE ${this.table}
           SET previous_refresh_hash = refresh_hash,
               refresh_hash = $3,
@@ -126,31 +149,31 @@ export class TypeOrmSessionStore implements SessionStore {
         WHERE id = $1 AND refresh_hash = $2 AND revoked_at IS NULL AND expires_at > $4
         RETURNING ${COLUMNS}`,
       [id, rotation.expectedRefreshHash, rotation.refreshHash, rotation.now, rotation.expiresAt],
-    )) as [SessionRow[], number];
+    );
     return rows.length > 0 ? toRecord(rows[0]) : null;
   }
 
   async touch(id: string, at: Date, expiresAt: Date): Promise<boolean> {
-    const [, count] = (await this.repository.manager.query(
+    const { count } = await this.query(
       `UPDATE ${this.table}
           SET last_seen_at = GREATEST(last_seen_at, $2),
               expires_at = GREATEST(expires_at, LEAST($3::timestamptz, absolute_expires_at))
         WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2`,
       [id, at, expiresAt],
-    )) as [unknown, number];
+    );
     return count > 0;
   }
 
   async revoke(id: string, reason: RevocationReason, at: Date): Promise<boolean> {
-    const [, count] = (await this.repository.manager.query(
+    const { count } = await this.query(
       `UPDATE ${this.table} SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL`,
       [id, at, reason],
-    )) as [unknown, number];
+    );
     return count > 0;
   }
 
   async listByUser(userId: string, now: Date): Promise<SessionRecord[]> {
-    const rows: SessionRow[] = await this.repository.manager.query(
+    const { rows } = await this.query<SessionRow>(
       `SELECT ${COLUMNS} FROM ${this.table}
         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
         ORDER BY created_at, id`,
@@ -160,7 +183,7 @@ export class TypeOrmSessionStore implements SessionStore {
   }
 
   async listRevokedSince(since: Date): Promise<SessionRevocation[]> {
-    const rows: Array<{ id: string; revoked_at: Date }> = await this.repository.manager.query(
+    const { rows } = await this.query<{ id: string; revoked_at: Date }>(
       `SELECT id, revoked_at FROM ${this.table} WHERE revoked_at >= $1`,
       [since],
     );
@@ -169,13 +192,13 @@ export class TypeOrmSessionStore implements SessionStore {
 
   async deleteExpired(cutoff: Date, limit: number): Promise<number> {
     // One short statement per batch; SKIP LOCKED so it never waits on a row in use.
-    const [, count] = (await this.repository.manager.query(
+    const { count } = await this.query(
       `DELETE FROM ${this.table} WHERE id IN (
          SELECT id FROM ${this.table}
           WHERE expires_at < $1 OR revoked_at < $1
           LIMIT $2 FOR UPDATE SKIP LOCKED)`,
       [cutoff, limit],
-    )) as [unknown, number];
+    );
     return count;
   }
 
@@ -239,12 +262,12 @@ export class TypeOrmSessionStore implements SessionStore {
   }
 
   async revokeByUser(userId: string, reason: RevocationReason, at: Date, exceptId?: string): Promise<string[]> {
-    const [rows] = (await this.repository.manager.query(
+    const { rows } = await this.query<{ id: string }>(
       `UPDATE ${this.table} SET revoked_at = $2, revoked_reason = $3
         WHERE user_id = $1 AND revoked_at IS NULL AND ($4::text IS NULL OR id <> $4)
         RETURNING id`,
       [userId, at, reason, exceptId ?? null],
-    )) as [{ id: string }[], number];
+    );
     return rows.map((row) => row.id);
   }
 }

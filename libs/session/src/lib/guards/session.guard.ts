@@ -35,21 +35,28 @@ export class SessionGuard implements CanActivate {
     protected readonly strategy: SessionJwtStrategy,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.isPublic(context)) return true;
     if (context.getType() !== 'http') throw new SessionUnauthorizedException(AuthErrorCode.TokenMissing);
     const http = context.switchToHttp();
     const request = http.getRequest<Request & Record<string, unknown>>();
-    let principal: SessionPrincipal;
-    try {
-      principal = await this.authenticate(request);
-    } catch (error) {
+    const fail = (error: unknown): never => {
       throw this.handleFailure(error, request, http.getResponse<Response>());
+    };
+    const accept = (principal: SessionPrincipal): boolean => {
+      request.user = principal.user;
+      request[SESSION_REQUEST_KEY] = principal.session;
+      this.checkRoles(context, principal.user);
+      return true;
+    };
+    let outcome: SessionPrincipal | Promise<SessionPrincipal>;
+    try {
+      outcome = this.authenticate(request);
+    } catch (error) {
+      return fail(error);
     }
-    request.user = principal.user;
-    request[SESSION_REQUEST_KEY] = principal.session;
-    this.checkRoles(context, principal.user);
-    return true;
+    // stateless / cached modes settle synchronously: no promise on the hot path.
+    return outcome instanceof Promise ? outcome.then(accept, fail) : accept(outcome);
   }
 
   /** Whether the handler or its controller is marked `@Public()`. */
@@ -57,20 +64,35 @@ export class SessionGuard implements CanActivate {
     return this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]) === true;
   }
 
-  /** Runs the passport strategy on the request and resolves to its principal. */
-  protected authenticate(request: Request): Promise<SessionPrincipal> {
-    return new Promise((resolve, reject) => {
-      // Same protocol as passport.authenticate: a per-request object whose prototype is the strategy.
-      const run = Object.create(this.strategy) as StrategyRun;
-      run.success = (user) => resolve(user as SessionPrincipal);
-      run.fail = (challenge) => reject(challenge ?? new SessionUnauthorizedException(AuthErrorCode.TokenMissing));
-      run.error = (error) => reject(error);
-      run.redirect = run.pass = () => reject(new SessionUnauthorizedException(AuthErrorCode.TokenInvalid));
-      try {
-        run.authenticate(request);
-      } catch (error) {
-        reject(error);
-      }
+  /**
+   * Runs the passport strategy on the request: returns its principal, or a promise of it
+   * when the strategy needs I/O (`strict` mode); throws or rejects on failure.
+   */
+  protected authenticate(request: Request): SessionPrincipal | Promise<SessionPrincipal> {
+    // Same protocol as passport.authenticate: a per-request object whose prototype is the strategy.
+    const run = Object.create(this.strategy) as StrategyRun;
+    let settled: { principal?: SessionPrincipal; error?: unknown } | undefined;
+    let resolve: ((principal: SessionPrincipal) => void) | undefined;
+    let reject: ((error: unknown) => void) | undefined;
+    run.success = (user) => {
+      if (resolve) resolve(user as SessionPrincipal);
+      else settled = { principal: user as SessionPrincipal };
+    };
+    const failWith = (error: unknown) => {
+      if (reject) reject(error);
+      else settled = { error };
+    };
+    run.fail = (challenge) => failWith(challenge ?? new SessionUnauthorizedException(AuthErrorCode.TokenMissing));
+    run.error = failWith;
+    run.redirect = run.pass = () => failWith(new SessionUnauthorizedException(AuthErrorCode.TokenInvalid));
+    run.authenticate(request);
+    if (settled) {
+      if (settled.principal) return settled.principal;
+      throw settled.error;
+    }
+    return new Promise((onSuccess, onFailure) => {
+      resolve = onSuccess;
+      reject = onFailure;
     });
   }
 

@@ -34,6 +34,11 @@ export interface JwksDocument {
 const FORBIDDEN_HEADERS = ['jku', 'jwk', 'x5u', 'x5c', 'crit'] as const;
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 const MAX_TOKEN_LENGTH = 8_192;
+// Distinct header segments remembered; an attacker's variants are never accepted, so never stored.
+const MAX_ACCEPTED_HEADERS = 16;
+// Signature lengths and the characters allowed last, where the unused low bits must be zero
+// (canonical base64url, RFC 7515 §2): 32 bytes → 43 chars, 64 bytes → 86 chars.
+const CANONICAL = { HS256: { length: 43, last: /[AEIMQUYcgkosw048]$/ }, EdDSA: { length: 86, last: /[AQgw]$/ } } as const;
 
 function decodeJson(segment: string): Record<string, unknown> | undefined {
   if (!SEGMENT.test(segment)) return undefined;
@@ -58,6 +63,8 @@ function decodeJson(segment: string): Record<string, unknown> | undefined {
  */
 @Injectable()
 export class AccessTokenService {
+  private readonly acceptedHeaders = new Map<string, ResolvedAccessTokenKey>();
+
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     private readonly jwt: JwtService,
@@ -102,15 +109,29 @@ export class AccessTokenService {
     if (first <= 0 || second <= first + 1 || second === token.length - 1 || token.indexOf('.', second + 1) !== -1) {
       throw invalid();
     }
-    const header = decodeJson(token.slice(0, first));
-    const key = header && typeof header.kid === 'string' ? this.options.keys.byKid.get(header.kid) : undefined;
-    if (!header || !key || header.alg !== key.algorithm || header.typ !== ACCESS_TOKEN_TYPE) throw invalid();
-    if (FORBIDDEN_HEADERS.some((name) => name in header)) throw invalid();
+    const key = this.keyForHeader(token.slice(0, first));
+    if (!key) throw invalid();
     const signature = token.slice(second + 1);
     if (!SEGMENT.test(signature) || !this.signatureMatches(key, token.slice(0, second), signature)) throw invalid();
     const payload = decodeJson(token.slice(first + 1, second));
     if (!payload) throw invalid();
     return this.checkClaims(payload);
+  }
+
+  /**
+   * The key a JOSE header names, if the header is acceptable: a known `kid`, the `alg`
+   * pinned to that key, `typ: at+jwt`, none of the forbidden parameters. Every token a
+   * key signs has the same header, so accepted headers are remembered (a few at most).
+   */
+  private keyForHeader(segment: string): ResolvedAccessTokenKey | undefined {
+    const known = this.acceptedHeaders.get(segment);
+    if (known) return known;
+    const header = decodeJson(segment);
+    const key = header && typeof header.kid === 'string' ? this.options.keys.byKid.get(header.kid) : undefined;
+    if (!header || !key || header.alg !== key.algorithm || header.typ !== ACCESS_TOKEN_TYPE) return undefined;
+    if (FORBIDDEN_HEADERS.some((name) => name in header)) return undefined;
+    if (this.acceptedHeaders.size < MAX_ACCEPTED_HEADERS) this.acceptedHeaders.set(segment, key);
+    return key;
   }
 
   /** The public keys of the ring (Ed25519 only: HS256 secrets are never published). */
@@ -127,10 +148,11 @@ export class AccessTokenService {
   }
 
   private signatureMatches(key: ResolvedAccessTokenKey, input: string, signature: string): boolean {
-    const given = Buffer.from(signature, 'base64url');
     // Only the canonical encoding: otherwise flipping the unused low bits of the last
     // character would give another token string with the same signature (RFC 7515 §2).
-    if (given.toString('base64url') !== signature) return false;
+    const canonical = CANONICAL[key.algorithm];
+    if (signature.length !== canonical.length || !canonical.last.test(signature)) return false;
+    const given = Buffer.from(signature, 'base64url');
     if (key.algorithm === 'HS256') {
       const expected = createHmac('sha256', key.verifyKey).update(input).digest();
       return given.length === expected.length && timingSafeEqual(given, expected);
