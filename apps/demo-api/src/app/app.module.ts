@@ -10,6 +10,7 @@ import { AdminController } from './admin/admin.controller';
 import { AuditTrailService } from './audit/audit-trail.service';
 import { AuthController } from './auth/auth.controller';
 import { LoginRateLimiter } from './auth/login-rate-limiter';
+import { BenchController } from './bench/bench.controller';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/database';
@@ -67,7 +68,15 @@ export class AppModule {
           }),
         }),
       ],
-      controllers: [HealthController, AuthController, SessionsController, MeController, AdminController, JwksController],
+      controllers: [
+        HealthController,
+        AuthController,
+        SessionsController,
+        MeController,
+        AdminController,
+        JwksController,
+        ...(config.benchRoutes ? [BenchController] : []),
+      ],
       providers: [
         { provide: AppConfig, useValue: config },
         UsersService,

@@ -30,6 +30,8 @@ export class AppConfig {
   allowedOrigins: string[];
   adminEmails: Set<string>;
   loginRateLimit: number;
+  /** Mounts `GET /bench/me`, the baseline route of `npm run bench` (BENCH_ROUTES=true). */
+  benchRoutes: boolean;
   /** Things worth a warning at boot (generated development secrets, ...). */
   warnings: string[];
 }
@@ -229,6 +231,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     }
   }
 
+  // Off by default; harmless when on (a public route answering constants), so allowed in production.
+  const benchRoutesRaw = value('BENCH_ROUTES');
+  if (benchRoutesRaw !== undefined && !['true', 'false'].includes(benchRoutesRaw)) {
+    problems.push('BENCH_ROUTES must be "true" or "false".');
+  }
+  const benchRoutes = benchRoutesRaw === 'true';
+
   const maxSessionsPerUser = integer('MAX_SESSIONS_PER_USER', '10');
   if (!Number.isInteger(maxSessionsPerUser)) {
     problems.push(`MAX_SESSIONS_PER_USER must be a whole number, 0 for no limit (got "${value('MAX_SESSIONS_PER_USER')}").`);
@@ -257,6 +266,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     allowedOrigins,
     adminEmails,
     loginRateLimit,
+    benchRoutes,
     warnings,
   });
 }

