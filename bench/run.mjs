@@ -15,7 +15,7 @@
 //   BENCH_SKIP_BUILD=1  use the existing dist/apps/demo-api/main.js
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -475,7 +475,7 @@ async function main() {
   db = await openBenchDatabase({
     databaseUrl: process.env.DATABASE_URL || undefined,
     projectDir,
-    log: () => undefined,
+    log: (line) => appendFileSync(join(logDir, 'postgres.log'), `${line}\n`),
   });
   say(`PostgreSQL ${db.version} (${db.source}), database ${db.name}`);
   pgStat = new PgStatSegments(db);

