@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { withJose } from '@tessera/session/testing';
 import { createHash, createHmac, createPublicKey, generateKeyPairSync, randomBytes, verify as verifyBytes } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
 import request from 'supertest';
@@ -35,27 +35,6 @@ function signHs256(header: Record<string, unknown>, payload: Record<string, unkn
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
 }
 
-/**
- * Runs `body` (the body of an async function that may use `jose` and `input`) in a child
- * Node process and resolves to what it returns. jose 6 is ESM-only: under Jest's swc
- * CommonJS transform `await import('jose')` becomes a require and fails ("Must use import
- * to load ES Module"), so the independent verifier runs beside Jest instead.
- */
-function withJose<T>(body: string, input: unknown): Promise<T> {
-  const script = [
-    "import * as jose from 'jose';",
-    'const input = JSON.parse(process.argv[1]);',
-    `const result = await (async () => { ${body} })();`,
-    'process.stdout.write(JSON.stringify(result ?? null));',
-  ].join('\n');
-  return new Promise((resolve, reject) => {
-    // cwd inside the workspace, so the bare specifier resolves to its node_modules.
-    const args = ['--input-type=module', '-e', script, JSON.stringify(input)];
-    execFile(process.execPath, args, { cwd: __dirname }, (error, stdout, stderr) =>
-      error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as T),
-    );
-  });
-}
 
 /** Registers a user and logs in in bearer mode; returns the login body. */
 async function bearerLogin(demo: DemoApp): Promise<{ accessToken: string; user: { id: string }; session: { id: string } }> {

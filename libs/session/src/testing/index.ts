@@ -1,2 +1,3 @@
 export * from './fake-clock';
 export * from './session-store.contract';
+export * from './with-jose';

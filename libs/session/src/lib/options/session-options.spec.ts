@@ -1,9 +1,8 @@
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { execFile } from 'node:child_process';
 import { createHash, createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { FakeClock } from '../../testing';
+import { FakeClock, withJose } from '../../testing';
 import { SessionConfigError } from '../exceptions/session-config.error';
 import { systemClock } from '../interfaces/clock.interface';
 import { SessionClock } from '../interfaces/clock.interface';
@@ -38,27 +37,6 @@ function pemBody(pem: string): string {
   return pem.split('\n').filter((line) => line && !line.startsWith('-----')).join('');
 }
 
-/**
- * Runs `body` (the body of an async function that may use `jose` and `input`) in a child
- * Node process and resolves to what it returns. jose 6 is ESM-only: under Jest's swc
- * CommonJS transform `await import('jose')` becomes a require and fails ("Must use import
- * to load ES Module"), so the independent implementation runs beside Jest instead.
- */
-function withJose<T>(body: string, input: unknown): Promise<T> {
-  const script = [
-    "import * as jose from 'jose';",
-    'const input = JSON.parse(process.argv[1]);',
-    `const result = await (async () => { ${body} })();`,
-    'process.stdout.write(JSON.stringify(result ?? null));',
-  ].join('\n');
-  return new Promise((resolve, reject) => {
-    // cwd inside the workspace, so the bare specifier resolves to its node_modules.
-    const args = ['--input-type=module', '-e', script, JSON.stringify(input)];
-    execFile(process.execPath, args, { cwd: __dirname }, (error, stdout, stderr) =>
-      error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as T),
-    );
-  });
-}
 
 /** Runs `resolve` and returns the SessionConfigError it throws; fails the test if it throws nothing else. */
 function configError(options: SessionModuleOptions): SessionConfigError {

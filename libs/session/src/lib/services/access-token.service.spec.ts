@@ -2,10 +2,9 @@ import { Test } from '@nestjs/testing';
 import type { TestingModule } from '@nestjs/testing';
 import jsonwebtoken from 'jsonwebtoken';
 import type { JwtHeader, JwtPayload } from 'jsonwebtoken';
-import { execFile } from 'node:child_process';
 import { createHash, createHmac, createPublicKey, generateKeyPairSync, sign as signBytes, verify as verifyBytes } from 'node:crypto';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
-import { FakeClock } from '../../testing';
+import { FakeClock, withJose } from '../../testing';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
 import type { SessionModuleOptions } from '../interfaces/session-module-options.interface';
 import { SessionModule } from '../session.module';
@@ -83,27 +82,6 @@ function thumbprint(publicKey: KeyObject): string {
   return createHash('sha256').update(JSON.stringify({ crv: 'Ed25519', kty: 'OKP', x })).digest('base64url');
 }
 
-/**
- * Runs `body` (the body of an async function that may use `jose` and `input`) in a child
- * Node process and resolves to what it returns. jose 6 is ESM-only: under Jest's swc
- * CommonJS transform `await import('jose')` becomes a require and fails ("Must use import
- * to load ES Module"), so the independent verifier runs beside Jest instead.
- */
-function withJose<T>(body: string, input: unknown): Promise<T> {
-  const script = [
-    "import * as jose from 'jose';",
-    'const input = JSON.parse(process.argv[1]);',
-    `const result = await (async () => { ${body} })();`,
-    'process.stdout.write(JSON.stringify(result ?? null));',
-  ].join('\n');
-  return new Promise((resolve, reject) => {
-    // cwd inside the workspace, so the bare specifier resolves to its node_modules.
-    const args = ['--input-type=module', '-e', script, JSON.stringify(input)];
-    execFile(process.execPath, args, { cwd: __dirname }, (error, stdout, stderr) =>
-      error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as T),
-    );
-  });
-}
 
 /** jose's verdict on a token against a JWKS document: its header and claims, or its error code. */
 type JoseVerdict = { ok: true; header: Record<string, unknown>; payload: Record<string, unknown> } | { ok: false; code: string };
