@@ -29,7 +29,8 @@ export class SessionTypeOrmModule {
         {
           provide: TypeOrmSessionStore,
           inject: [getRepositoryToken(SessionEntity, options.dataSource)],
-          useFactory: (repository: Repository<SessionEntity>) => new TypeOrmSessionStore(repository, { feed: options.feed }),
+          useFactory: (repository: Repository<SessionEntity>) =>
+            new TypeOrmSessionStore(repository, { feed: options.feed, preparedStatements: options.preparedStatements }),
         },
       ],
       exports: [TypeOrmSessionStore],

@@ -8,6 +8,7 @@ import type {
   SessionRevocation,
   SessionStore,
 } from '@tessera/session';
+import { createHash } from 'node:crypto';
 import type { ClientConfig } from 'pg';
 import type { Repository } from 'typeorm';
 import type { SessionEntity } from '../entities/session.entity';
@@ -19,6 +20,14 @@ import type { PostgresRevocationFeedOptions } from './postgres-revocation-feed';
 export interface TypeOrmSessionStoreOptions {
   /** Timing of the LISTEN connection behind `watchRevocations`. Defaults: see `PostgresRevocationFeedOptions`. */
   feed?: PostgresRevocationFeedOptions;
+  /**
+   * Runs the per-request statements (refresh rotation, session lookup, activity, revoke,
+   * create) as named prepared statements, parsed and planned once per connection instead
+   * of on every call. Turn it off behind a pooler that cannot carry prepared statements
+   * across its server connections (PgBouncer in transaction mode before 1.21, or without
+   * `max_prepared_statements`). Default: `true`.
+   */
+  preparedStatements?: boolean;
 }
 
 interface SessionRow {
@@ -44,7 +53,18 @@ const CLEANUP_LOCK_KEY = 1_949_283_721;
 
 /** The part of pg's Pool this store uses. */
 interface PgPool {
-  query(sql: string, parameters: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  query(config: { text: string; values: unknown[]; name?: string }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
+
+/** A statement run often enough to be prepared once per connection. */
+interface Statement {
+  text: string;
+  /** pg prepares it under this name; derived from the text, so one name never means two texts. */
+  name: string;
+}
+
+function statement(kind: string, text: string): Statement {
+  return { text, name: `tessera_${kind}_${createHash('sha256').update(text).digest('hex').slice(0, 12)}` };
 }
 
 const COLUMNS =
@@ -80,6 +100,7 @@ export class TypeOrmSessionStore implements SessionStore {
   private readonly table: string;
 
   private pool: PgPool | undefined;
+  private readonly statements: Record<'create' | 'findById' | 'rotateRefresh' | 'touch' | 'revoke', Statement>;
 
   constructor(
     private readonly repository: Repository<SessionEntity>,
@@ -88,6 +109,36 @@ export class TypeOrmSessionStore implements SessionStore {
     const { schema, tableName } = repository.metadata;
     const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
     this.table = schema ? `${quote(schema)}.${quote(tableName)}` : quote(tableName);
+    this.statements = {
+      create: statement(
+        'create',
+        `INSERT INTO ${this.table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+      ),
+      findById: statement('find', `SELECT ${COLUMNS} FROM ${this.table} WHERE id = $1`),
+      rotateRefresh: statement(
+        'rotate',
+        `UPDATE ${this.table}
+            SET previous_refresh_hash = refresh_hash,
+                refresh_hash = $3,
+                generation = generation + 1,
+                rotated_at = $4,
+                last_seen_at = $4,
+                expires_at = LEAST($5::timestamptz, absolute_expires_at)
+          WHERE id = $1 AND refresh_hash = $2 AND revoked_at IS NULL AND expires_at > $4
+          RETURNING ${COLUMNS}`,
+      ),
+      touch: statement(
+        'touch',
+        `UPDATE ${this.table}
+            SET last_seen_at = GREATEST(last_seen_at, $2),
+                expires_at = GREATEST(expires_at, LEAST($3::timestamptz, absolute_expires_at))
+          WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2`,
+      ),
+      revoke: statement(
+        'revoke',
+        `UPDATE ${this.table} SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL`,
+      ),
+    };
   }
 
   /**
@@ -95,13 +146,15 @@ export class TypeOrmSessionStore implements SessionStore {
    * build a TypeORM QueryRunner per call, which costs more than the query itself on the
    * hot paths (a refresh, a strict-mode check); the connection stays the app's.
    */
-  private async query<Row>(sql: string, parameters: unknown[]): Promise<{ rows: Row[]; count: number }> {
+  private async query<Row>(sql: string | Statement, parameters: unknown[]): Promise<{ rows: Row[]; count: number }> {
     this.pool ??= (this.repository.manager.connection.driver as unknown as { master?: PgPool }).master;
+    const text = typeof sql === 'string' ? sql : sql.text;
     if (this.pool) {
-      const result = await this.pool.query(sql, parameters);
+      const name = typeof sql !== 'string' && this.storeOptions.preparedStatements !== false ? sql.name : undefined;
+      const result = await this.pool.query(name ? { name, text, values: parameters } : { text, values: parameters });
       return { rows: result.rows as Row[], count: result.rowCount ?? 0 };
     }
-    const raw: unknown = await this.repository.manager.query(sql, parameters);
+    const raw: unknown = await this.repository.manager.query(text, parameters);
     if (Array.isArray(raw) && raw.length === 2 && Array.isArray(raw[0]) && typeof raw[1] === 'number') {
       return { rows: raw[0] as Row[], count: raw[1] };
     }
@@ -110,68 +163,50 @@ export class TypeOrmSessionStore implements SessionStore {
   }
 
   async create(session: SessionRecord): Promise<void> {
-    await this.query(
-      `INSERT INTO ${this.table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-      [
-        session.id,
-        session.userId,
-        session.roles,
-        session.refreshHash,
-        session.previousRefreshHash,
-        session.generation,
-        session.rotatedAt,
-        session.createdAt,
-        session.lastSeenAt,
-        session.expiresAt,
-        session.absoluteExpiresAt,
-        session.revokedAt,
-        session.revokedReason,
-        session.userAgent,
-        session.ip,
-      ],
-    );
+    await this.query(this.statements.create, [
+      session.id,
+      session.userId,
+      session.roles,
+      session.refreshHash,
+      session.previousRefreshHash,
+      session.generation,
+      session.rotatedAt,
+      session.createdAt,
+      session.lastSeenAt,
+      session.expiresAt,
+      session.absoluteExpiresAt,
+      session.revokedAt,
+      session.revokedReason,
+      session.userAgent,
+      session.ip,
+    ]);
   }
 
   async findById(id: string): Promise<SessionRecord | null> {
-    const { rows } = await this.query<SessionRow>(`SELECT ${COLUMNS} FROM ${this.table} WHERE id = $1`, [id]);
+    const { rows } = await this.query<SessionRow>(this.statements.findById, [id]);
     return rows.length > 0 ? toRecord(rows[0]) : null;
   }
 
   async rotateRefresh(id: string, rotation: RefreshRotation): Promise<SessionRecord | null> {
-    const { rows } = await this.query<SessionRow>(
-      `UPDATE ${this.table}
-          SET previous_refresh_hash = refresh_hash,
-              refresh_hash = $3,
-              generation = generation + 1,
-              rotated_at = $4,
-              last_seen_at = $4,
-              expires_at = LEAST($5::timestamptz, absolute_expires_at)
-        WHERE id = $1 AND refresh_hash = $2 AND revoked_at IS NULL AND expires_at > $4
-        RETURNING ${COLUMNS}`,
-      [id, rotation.expectedRefreshHash, rotation.refreshHash, rotation.now, rotation.expiresAt],
-    );
+    const { rows } = await this.query<SessionRow>(this.statements.rotateRefresh, [
+      id,
+      rotation.expectedRefreshHash,
+      rotation.refreshHash,
+      rotation.now,
+      rotation.expiresAt,
+    ]);
     return rows.length > 0 ? toRecord(rows[0]) : null;
   }
 
   async touch(id: string, at: Date, expiresAt: Date): Promise<boolean> {
-    const { count } = await this.query(
-      `UPDATE ${this.table}
-          SET last_seen_at = GREATEST(last_seen_at, $2),
-              expires_at = GREATEST(expires_at, LEAST($3::timestamptz, absolute_expires_at))
-        WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2`,
-      [id, at, expiresAt],
-    );
+    const { count } = await this.query(this.statements.touch, [id, at, expiresAt]);
     return count > 0;
   }
 
   async revoke(id: string, reason: RevocationReason, at: Date): Promise<boolean> {
-    const { count } = await this.query(
-      `UPDATE ${this.table} SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL`,
-      [id, at, reason],
-    );
+    const { count } = await this.query(this.statements.revoke, [id, at, reason]);
     return count > 0;
   }
-
   async listByUser(userId: string, now: Date): Promise<SessionRecord[]> {
     const { rows } = await this.query<SessionRow>(
       `SELECT ${COLUMNS} FROM ${this.table}

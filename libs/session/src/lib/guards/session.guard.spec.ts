@@ -43,6 +43,13 @@ class ProbeController {
     return { user, session, userId, transport };
   }
 
+  /** A careless handler: it changes the user it was given. */
+  @Get('mutate')
+  mutate(@CurrentUser() user: AuthenticatedUser) {
+    user.roles.push('admin');
+    return { roles: user.roles };
+  }
+
   @Roles('admin')
   @Get('admin')
   admin(@CurrentUser('roles') roles: string[]) {
@@ -248,6 +255,14 @@ describe('SessionGuard (HTTP)', () => {
       const response = await http().get('/admin').set('Authorization', `Bearer ${issued.accessToken}`);
       expect(response.status).toBe(200);
       expect(response.body).toEqual({ admin: true, roles: ['user', 'admin'] });
+    });
+
+    it('gives each request its own user: a handler changing its roles does not reach the next request with the same token', async () => {
+      const issued = await login(['user']);
+      const auth = `Bearer ${issued.accessToken}`;
+      expect((await http().get('/mutate').set('Authorization', auth)).body).toEqual({ roles: ['user', 'admin'] });
+      expect((await http().get('/admin').set('Authorization', auth)).status).toBe(403);
+      expect((await http().get('/me').set('Authorization', auth)).body.user.roles).toEqual(['user']);
     });
 
     it('checks authentication before roles on a @Roles route', async () => {

@@ -8,6 +8,12 @@ import type { AuthenticatedUser } from '../interfaces/authenticated.interface';
 import { SessionJwtStrategy, TOKEN_TRANSPORT_KEY } from '../strategies/session-jwt.strategy';
 import type { SessionPrincipal } from '../strategies/session-jwt.strategy';
 
+/** What the decorators of one route ask for. */
+interface RouteAccess {
+  isPublic: boolean;
+  roles: string[] | undefined;
+}
+
 type StrategyRun = SessionJwtStrategy & {
   success(user: unknown): void;
   fail(challenge?: unknown): void;
@@ -29,6 +35,9 @@ type StrategyRun = SessionJwtStrategy & {
 @Injectable()
 export class SessionGuard implements CanActivate {
   private readonly logger = new Logger(SessionGuard.name);
+  // Decorator metadata is fixed once classes are defined, so each route's is read once
+  // (keyed by controller class, then handler: an inherited handler can serve two classes).
+  private readonly routes = new WeakMap<object, WeakMap<object, RouteAccess>>();
 
   constructor(
     protected readonly reflector: Reflector,
@@ -61,7 +70,28 @@ export class SessionGuard implements CanActivate {
 
   /** Whether the handler or its controller is marked `@Public()`. */
   protected isPublic(context: ExecutionContext): boolean {
-    return this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]) === true;
+    return this.routeAccess(context).isPublic;
+  }
+
+  /** `@Public()` and `@Roles()` of the route, read through the `Reflector` on its first request. */
+  protected routeAccess(context: ExecutionContext): RouteAccess {
+    const controller = context.getClass();
+    const handler = context.getHandler();
+    let byHandler = this.routes.get(controller);
+    if (!byHandler) {
+      byHandler = new WeakMap();
+      this.routes.set(controller, byHandler);
+    }
+    let access = byHandler.get(handler);
+    if (!access) {
+      const targets = [handler, controller];
+      access = {
+        isPublic: this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets) === true,
+        roles: this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, targets),
+      };
+      byHandler.set(handler, access);
+    }
+    return access;
   }
 
   /**
@@ -107,10 +137,7 @@ export class SessionGuard implements CanActivate {
 
   /** Throws 403 unless the user holds one of the roles named by `@Roles()`, if any. */
   protected checkRoles(context: ExecutionContext, user: AuthenticatedUser): void {
-    const required = this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+    const required = this.routeAccess(context).roles;
     if (required && required.length > 0 && !required.some((role) => user.roles.includes(role))) {
       throw new SessionForbiddenException();
     }

@@ -32,5 +32,7 @@ export interface AccessTokenClaims {
   jti: string;
   iat: number;
   exp: number;
+  /** Not before; our tokens never carry it, but a verified one may. */
+  nbf?: number;
   roles: string[];
 }

@@ -109,6 +109,12 @@ export interface SessionModuleOptions {
   maxSessionsPerUser?: number;
   /** Shortest time between two recorded activities (`lastSeenAt` writes) of one session. Default: `1m`. */
   activityInterval?: Duration;
+  /**
+   * Access tokens remembered after they verify, so the requests that follow with the
+   * same token skip the signature check (expiry and revocation are still checked on
+   * each). Default: `10000`; `0` turns the cache off.
+   */
+  verifiedTokenCacheSize?: number;
   /** `stateless`, `cached` or `strict` (see `RevocationMode`). Default: `cached`. */
   revocationMode?: RevocationMode;
   /** Cookie names, flags and paths for cookie mode. Defaults: see `SessionCookieOptions`. */

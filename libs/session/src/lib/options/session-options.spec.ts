@@ -190,6 +190,19 @@ describe('resolveSessionOptions', () => {
     );
   });
 
+  describe('verifiedTokenCacheSize', () => {
+    it('defaults to 10000 and accepts 0 (off)', () => {
+      expect(resolveSessionOptions(valid()).verifiedTokenCacheSize).toBe(10_000);
+      expect(resolveSessionOptions(valid({ verifiedTokenCacheSize: 0 })).verifiedTokenCacheSize).toBe(0);
+    });
+
+    it.each([-1, 2.5, '100', Number.NaN])('refuses %p and names the option', (value) => {
+      expect(configError(valid({ verifiedTokenCacheSize: value as number })).message).toBe(
+        `SessionModule option "verifiedTokenCacheSize" must be a whole number, 0 or more (got ${JSON.stringify(value)}).`,
+      );
+    });
+  });
+
   describe('key ring', () => {
     const ed = pemPair(generateKeyPairSync('ed25519'));
     const ed2 = pemPair(generateKeyPairSync('ed25519'));
@@ -551,6 +564,7 @@ describe('resolveSessionOptions', () => {
         clockSkewMs: 5_000,
         refreshReuseGraceMs: 10_000,
         maxSessionsPerUser: 10,
+        verifiedTokenCacheSize: 10_000,
         activityIntervalMs: MINUTE,
         revocationMode: 'cached',
         cookies: { secure: true, accessTokenName: 'tessera-at', refreshTokenName: 'tessera-rt', refreshTokenPath: '/auth' },

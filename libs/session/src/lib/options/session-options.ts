@@ -29,6 +29,8 @@ export interface ResolvedSessionOptions {
   /** 0: no limit. */
   maxSessionsPerUser: number;
   activityIntervalMs: number;
+  /** 0: off. */
+  verifiedTokenCacheSize: number;
   revocationMode: RevocationMode;
   cookies: {
     secure: boolean;
@@ -111,6 +113,13 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badCount('maxSessionsPerUser', options.maxSessionsPerUser));
   }
 
+  const verifiedTokenCacheSize = options.verifiedTokenCacheSize ?? 10_000;
+  if (!Number.isSafeInteger(verifiedTokenCacheSize) || verifiedTokenCacheSize < 0) {
+    throw new SessionConfigError(
+      CONFIG_ERROR_MESSAGES.badCount('verifiedTokenCacheSize', options.verifiedTokenCacheSize),
+    );
+  }
+
   const revocationMode = options.revocationMode ?? 'cached';
   if (!REVOCATION_MODES.includes(revocationMode)) {
     throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badRevocationMode(revocationMode));
@@ -169,6 +178,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     refreshReuseGraceMs,
     maxSessionsPerUser,
     activityIntervalMs,
+    verifiedTokenCacheSize,
     revocationMode,
     cookies: {
       secure: cookies.secure ?? true,

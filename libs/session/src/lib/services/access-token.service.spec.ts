@@ -334,6 +334,66 @@ describe('AccessTokenService', () => {
     });
   });
 
+  describe('verified-token cache', () => {
+    it('answers a token it verified before with the same frozen claims', () => {
+      const { token } = tokens.sign(subject);
+      const first = tokens.verify(token);
+      expect(tokens.verifiedTokenCount).toBe(1);
+      expect(tokens.verify(token)).toBe(first);
+      expect(Object.isFrozen(first)).toBe(true);
+      expect(Object.isFrozen(first.roles)).toBe(true);
+      expect(tokens.verifiedTokenCount).toBe(1);
+    });
+
+    it('still checks expiry on a remembered token, and forgets it once expired', () => {
+      const { token } = tokens.sign(subject);
+      tokens.verify(token);
+      clock.advance(600_000 + 5_000);
+      expect(failureCode(() => tokens.verify(token))).toBe('token_expired');
+      expect(tokens.verifiedTokenCount).toBe(0);
+      expect(failureCode(() => tokens.verify(token))).toBe('token_expired');
+    });
+
+    it('refuses altered copies of a remembered token and never remembers a token that failed', () => {
+      const { token } = tokens.sign(subject);
+      tokens.verify(token);
+      const [header, , signature] = token.split('.');
+      expect(failureCode(() => tokens.verify(alterSignature(token)))).toBe('token_invalid');
+      expect(failureCode(() => tokens.verify(`${header}.${b64({ ...claims(), roles: ['admin'] })}.${signature}`))).toBe(
+        'token_invalid',
+      );
+      expect(failureCode(() => tokens.verify(`${token} `))).toBe('token_invalid');
+      for (let i = 0; i < 50; i++) {
+        expect(failureCode(() => tokens.verify(forge(claims({ jti: `forged-${i}` }), {}, otherSecret)))).toBe('token_invalid');
+      }
+      expect(tokens.verifiedTokenCount).toBe(1);
+    });
+
+    it('keeps at most verifiedTokenCacheSize tokens, dropping the oldest, which still verify in full', async () => {
+      await moduleRef.close();
+      await boot({ verifiedTokenCacheSize: 3 });
+      const issued = Array.from({ length: 5 }, () => tokens.sign(subject).token);
+      const first = tokens.verify(issued[0]);
+      for (const token of issued.slice(1)) tokens.verify(token);
+      expect(tokens.verifiedTokenCount).toBe(3);
+      const again = tokens.verify(issued[0]);
+      expect(again).not.toBe(first);
+      expect(again).toEqual(first);
+      expect(tokens.verifiedTokenCount).toBe(3);
+    });
+
+    it('remembers nothing with verifiedTokenCacheSize 0', async () => {
+      await moduleRef.close();
+      await boot({ verifiedTokenCacheSize: 0 });
+      const { token } = tokens.sign(subject);
+      const first = tokens.verify(token);
+      expect(tokens.verify(token)).not.toBe(first);
+      expect(tokens.verifiedTokenCount).toBe(0);
+      clock.advance(600_000 + 5_000);
+      expect(failureCode(() => tokens.verify(token))).toBe('token_expired');
+    });
+  });
+
   describe('key ring', () => {
     const ringSecret = 'access-token-spec-ring-hs256-key-0123456789';
     const ed = generateKeyPairSync('ed25519');

@@ -29,6 +29,14 @@ export interface JwksDocument {
   keys: PublicJwk[];
 }
 
+/** A token that verified, with its time claims in milliseconds, re-checked on every use. */
+interface VerifiedToken {
+  claims: AccessTokenClaims;
+  iatMs: number;
+  nbfMs: number;
+  expMs: number;
+}
+
 // Header parameters that would let a token choose its own verification key. We never
 // honour them (RFC 8725 §3.10), so a token that carries one is refused outright.
 const FORBIDDEN_HEADERS = ['jku', 'jwk', 'x5u', 'x5c', 'crit'] as const;
@@ -36,6 +44,9 @@ const SEGMENT = /^[A-Za-z0-9_-]+$/;
 const MAX_TOKEN_LENGTH = 8_192;
 // Distinct header segments remembered; an attacker's variants are never accepted, so never stored.
 const MAX_ACCEPTED_HEADERS = 16;
+// Longer tokens are verified every time rather than kept (ours are ~350 characters), so
+// the verified-token cache stays within a few megabytes at its default size.
+const MAX_CACHED_TOKEN_LENGTH = 2_048;
 // Signature lengths and the characters allowed last, where the unused low bits must be zero
 // (canonical base64url, RFC 7515 §2): 32 bytes → 43 chars, 64 bytes → 86 chars.
 const CANONICAL = { HS256: { length: 43, last: /[AEIMQUYcgkosw048]$/ }, EdDSA: { length: 86, last: /[AQgw]$/ } } as const;
@@ -64,6 +75,7 @@ function decodeJson(segment: string): Record<string, unknown> | undefined {
 @Injectable()
 export class AccessTokenService {
   private readonly acceptedHeaders = new Map<string, ResolvedAccessTokenKey>();
+  private readonly verified = new Map<string, VerifiedToken>();
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
@@ -98,10 +110,42 @@ export class AccessTokenService {
 
   /**
    * Verifies a token completely (signature with the key its `kid` names, header,
-   * claims, expiry on the injected clock) and returns its claims. Throws
+   * claims, expiry on the injected clock) and returns its claims, frozen. Throws
    * `SessionUnauthorizedException` with `token_invalid` or `token_expired`.
+   *
+   * A client sends the same access token with every request for its whole lifetime,
+   * so tokens that verified are remembered (`verifiedTokenCacheSize`, keyed by the
+   * complete token string): a later request with the very same bytes skips the
+   * signature check and the decoding, but its `exp`, `iat` and `nbf` are checked
+   * against the clock again, and revocation is checked by the caller as always. Only
+   * tokens that verified are ever stored, so a stream of forged tokens cannot fill or
+   * flush it; the key ring is fixed for the life of the service.
    */
   verify(token: string): AccessTokenClaims {
+    const known = this.verified.get(token);
+    if (known) return this.checkTimes(known, token);
+    const claims = this.verifyUncached(token);
+    const entry: VerifiedToken = {
+      claims,
+      iatMs: claims.iat * 1000,
+      nbfMs: (claims.nbf ?? 0) * 1000,
+      expMs: claims.exp * 1000,
+    };
+    const limit = this.options.verifiedTokenCacheSize;
+    if (limit > 0 && token.length <= MAX_CACHED_TOKEN_LENGTH) {
+      // Oldest first out: Map keeps insertion order.
+      if (this.verified.size >= limit) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(token, entry);
+    }
+    return claims;
+  }
+
+  /** Number of remembered verified tokens (for tests and metrics). */
+  get verifiedTokenCount(): number {
+    return this.verified.size;
+  }
+
+  private verifyUncached(token: string): AccessTokenClaims {
     const invalid = () => new SessionUnauthorizedException(AuthErrorCode.TokenInvalid);
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw invalid();
     const first = token.indexOf('.');
@@ -116,6 +160,20 @@ export class AccessTokenService {
     const payload = decodeJson(token.slice(first + 1, second));
     if (!payload) throw invalid();
     return this.checkClaims(payload);
+  }
+
+  /** The time checks of `checkClaims`, for a remembered token; forgets it once expired. */
+  private checkTimes(known: VerifiedToken, token: string): AccessTokenClaims {
+    const nowMs = this.options.clock.now().getTime();
+    const skew = this.options.clockSkewMs;
+    if (known.expMs <= nowMs - skew) {
+      this.verified.delete(token);
+      throw new SessionUnauthorizedException(AuthErrorCode.TokenExpired);
+    }
+    if (known.iatMs > nowMs + skew || known.nbfMs > nowMs + skew) {
+      throw new SessionUnauthorizedException(AuthErrorCode.TokenInvalid);
+    }
+    return known.claims;
   }
 
   /**
@@ -178,6 +236,8 @@ export class AccessTokenService {
     if (iat * 1000 > nowMs + skew) throw invalid();
     if (typeof nbf === 'number' && nbf * 1000 > nowMs + skew) throw invalid();
     if (exp * 1000 <= nowMs - skew) throw new SessionUnauthorizedException(AuthErrorCode.TokenExpired);
-    return payload as unknown as AccessTokenClaims;
+    // Frozen: the same object is handed out for every request that carries this token.
+    Object.freeze(roles);
+    return Object.freeze(payload) as unknown as AccessTokenClaims;
   }
 }

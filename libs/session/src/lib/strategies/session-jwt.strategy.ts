@@ -95,7 +95,8 @@ export class SessionJwtStrategy extends PassportStrategy(Strategy, SESSION_JWT_S
 
   private principal(request: RequestWithTransport, claims: AccessTokenClaims): SessionPrincipal {
     return {
-      user: { id: claims.sub, roles: claims.roles },
+      // A copy: the claims object is shared by every request with the same token (and frozen).
+      user: { id: claims.sub, roles: [...claims.roles] },
       session: {
         id: claims.sid,
         userId: claims.sub,
