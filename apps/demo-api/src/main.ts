@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { resolve } from 'node:path';
-import { runCleanupOnce, startApp } from './app/bootstrap';
+import { appLogger, runCleanupOnce, startApp } from './app/bootstrap';
 import { ConfigError, loadConfig } from './app/config/app-config';
 import { startEmbeddedPostgres } from './database/embedded-postgres';
 import type { EmbeddedPostgres } from './database/embedded-postgres';
@@ -10,6 +10,8 @@ const logger = new Logger('Main');
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  const jsonLogger = appLogger(config);
+  if (jsonLogger) Logger.overrideLogger(jsonLogger);
   for (const warning of config.warnings) logger.warn(warning);
 
   let embedded: EmbeddedPostgres | undefined;

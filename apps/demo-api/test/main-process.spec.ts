@@ -282,17 +282,41 @@ describe('node dist/apps/demo-api/main.js', () => {
     expectNoSecretIn(app.output(), [secrets.JWT_SECRET, secrets.SESSION_SECRET, dbPassword]);
   }, 60_000);
 
-  it('exits 0 on SIGINT too (Ctrl-C)', async () => {
+  it('exits 0 on SIGINT too (Ctrl-C); with LOG_FORMAT=json every line is a JSON object, audit events included', async () => {
     const databaseUrl = process.env.TESSERA_TEST_DATABASE_URL;
     if (!databaseUrl) throw new Error('TESSERA_TEST_DATABASE_URL is not set: run through the demo-api Jest config');
     const port = await freePort();
     const dataDir = await freshDataDir();
     const app = startMain(
-      appEnv({ PORT: String(port), DATA_DIR: dataDir, DATABASE_URL: databaseUrl, JWT_SECRET: randomSecret(), SESSION_SECRET: randomSecret() }),
+      appEnv({
+        PORT: String(port),
+        DATA_DIR: dataDir,
+        DATABASE_URL: databaseUrl,
+        JWT_SECRET: randomSecret(),
+        SESSION_SECRET: randomSecret(),
+        LOG_FORMAT: 'json',
+      }),
       port,
       dataDir,
     );
     expect((await waitForHealth(app)).status).toBe(200);
+    const email = `json-log-${randomSecret().slice(0, 8).toLowerCase()}@example.com`;
+    const post = (path: string) =>
+      fetch(`http://127.0.0.1:${port}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-auth-mode': 'bearer' },
+        body: JSON.stringify({ email, password: 'json log password 123' }),
+      });
+    expect((await post('/auth/register')).status).toBe(201);
+    expect((await post('/auth/login')).status).toBe(200);
     expect(await stop(app, 'SIGINT')).toEqual({ code: 0, signal: null });
+
+    const lines = app.output().trim().split('\n');
+    const records = lines.map((line) => JSON.parse(line) as { level: string; context?: string; message: unknown });
+    expect(records.every((record) => typeof record.level === 'string')).toBe(true);
+    const audit = records.find((record) => record.context === 'Audit');
+    expect(audit?.message).toEqual(
+      expect.objectContaining({ type: 'session.created', outcome: 'success', sessionFingerprint: expect.any(String) }),
+    );
   }, 60_000);
 });

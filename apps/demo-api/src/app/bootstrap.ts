@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -20,6 +20,11 @@ function requireDatabaseUrl(config: AppConfig): string {
   return config.databaseUrl;
 }
 
+/** The logger LOG_FORMAT asks for: Nest's JSON console logger, or its default (text). */
+export function appLogger(config: AppConfig): LoggerService | undefined {
+  return config.logFormat === 'json' ? new ConsoleLogger({ json: true }) : undefined;
+}
+
 /** How to build the app; tests pass a clock and a logger. */
 export interface CreateAppOptions extends AppOverrides {
   logger?: LoggerService | LogLevel[] | false;
@@ -33,7 +38,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   await migrate(requireDatabaseUrl(config));
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
     bodyParser: false,
-    logger: options.logger,
+    logger: options.logger ?? appLogger(config),
   });
   app.disable('x-powered-by');
   // First, so that audit listeners see the IP and user agent of every request.
@@ -73,8 +78,9 @@ export async function startApp(config: AppConfig, options: CreateAppOptions = {}
 /** Runs the session cleanup once, without serving HTTP (`npm run cleanup`). */
 export async function runCleanupOnce(config: AppConfig): Promise<CleanupResult> {
   await migrate(requireDatabaseUrl(config));
+  const levels: LogLevel[] = ['log', 'warn', 'error'];
   const context = await NestFactory.createApplicationContext(AppModule.forRoot({ ...config, cleanupCron: false }), {
-    logger: ['log', 'warn', 'error'],
+    logger: config.logFormat === 'json' ? new ConsoleLogger({ json: true, logLevels: levels }) : levels,
   });
   try {
     return await context.get(SessionCleanupService).run();

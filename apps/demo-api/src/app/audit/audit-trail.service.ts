@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { SessionEvents } from '@tessera/session';
 import type { SessionEvent } from '@tessera/session';
 import type { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config';
 import { currentRequestContext } from './request-context';
 
 /** One row of `auth_events`, and one line of the audit log. */
@@ -40,6 +41,7 @@ export class AuditTrailService implements OnModuleInit, BeforeApplicationShutdow
   constructor(
     private readonly events: SessionEvents,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
@@ -74,7 +76,8 @@ export class AuditTrailService implements OnModuleInit, BeforeApplicationShutdow
       userAgent: event.userAgent ?? context?.userAgent ?? null,
       at: event.at.toISOString(),
     };
-    this.logger.log(JSON.stringify(record));
+    // JSON logs get the record as an object (one flat JSON line); text logs one line of JSON.
+    this.logger.log(this.config.logFormat === 'json' ? record : JSON.stringify(record));
     if (this.buffer.length >= MAX_BUFFER) {
       this.logger.warn('Audit buffer full; dropping the oldest row (the log line above is kept)');
       this.buffer.shift();

@@ -129,6 +129,14 @@ describe('loadConfig', () => {
     }
   });
 
+  it('logs JSON lines in production and text otherwise, unless LOG_FORMAT says', () => {
+    expect(loadConfig(devEnv()).logFormat).toBe('text');
+    expect(loadConfig(productionEnv()).logFormat).toBe('json');
+    expect(loadConfig(devEnv({ LOG_FORMAT: 'json' })).logFormat).toBe('json');
+    expect(loadConfig(productionEnv({ LOG_FORMAT: 'text' })).logFormat).toBe('text');
+    expect(() => loadConfig(devEnv({ LOG_FORMAT: 'yaml' }))).toThrow('LOG_FORMAT must be "json" or "text" (got "yaml").');
+  });
+
   it('accepts PORT=0 (a free port) and reads HOST and DATA_DIR', () => {
     const config = loadConfig(devEnv({ PORT: '0', HOST: '0.0.0.0', DATA_DIR: '/var/lib/tessera' }));
     expect(config.port).toBe(0);

@@ -32,6 +32,8 @@ export class AppConfig {
   loginRateLimit: number;
   /** Mounts `GET /bench/me`, the baseline route of `npm run bench` (BENCH_ROUTES=true). */
   benchRoutes: boolean;
+  /** `json`: one JSON object per log line (Nest's JSON console logger); `text`: Nest's coloured lines. */
+  logFormat: 'json' | 'text';
   /** Things worth a warning at boot (generated development secrets, ...). */
   warnings: string[];
 }
@@ -238,6 +240,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const benchRoutes = benchRoutesRaw === 'true';
 
+  const logFormat = value('LOG_FORMAT') ?? (production ? 'json' : 'text');
+  if (logFormat !== 'json' && logFormat !== 'text') {
+    problems.push(`LOG_FORMAT must be "json" or "text" (got "${logFormat}").`);
+  }
+
   const maxSessionsPerUser = integer('MAX_SESSIONS_PER_USER', '10');
   if (!Number.isInteger(maxSessionsPerUser)) {
     problems.push(`MAX_SESSIONS_PER_USER must be a whole number, 0 for no limit (got "${value('MAX_SESSIONS_PER_USER')}").`);
@@ -267,6 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     adminEmails,
     loginRateLimit,
     benchRoutes,
+    logFormat: logFormat as AppConfig['logFormat'],
     warnings,
   });
 }
