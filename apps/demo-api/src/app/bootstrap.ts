@@ -1,10 +1,11 @@
-import { ConsoleLogger, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { SessionCleanupService } from '@tessera/session';
 import type { CleanupResult } from '@tessera/session';
+import { JsonLineLogger } from './common/json-line.logger';
 import { AppModule } from './app.module';
 import type { AppOverrides } from './app.module';
 import { requestContextMiddleware } from './audit/request-context';
@@ -20,9 +21,9 @@ function requireDatabaseUrl(config: AppConfig): string {
   return config.databaseUrl;
 }
 
-/** The logger LOG_FORMAT asks for: Nest's JSON console logger, or its default (text). */
-export function appLogger(config: AppConfig): LoggerService | undefined {
-  return config.logFormat === 'json' ? new ConsoleLogger({ json: true }) : undefined;
+/** The logger LOG_FORMAT asks for: JSON lines (Nest's JSON console logger, written per event-loop turn), or Nest's text. */
+export function appLogger(config: AppConfig, logLevels?: LogLevel[]): LoggerService | undefined {
+  return config.logFormat === 'json' ? new JsonLineLogger(logLevels ? { logLevels } : {}) : undefined;
 }
 
 /** How to build the app; tests pass a clock and a logger. */
@@ -80,7 +81,7 @@ export async function runCleanupOnce(config: AppConfig): Promise<CleanupResult> 
   await migrate(requireDatabaseUrl(config));
   const levels: LogLevel[] = ['log', 'warn', 'error'];
   const context = await NestFactory.createApplicationContext(AppModule.forRoot({ ...config, cleanupCron: false }), {
-    logger: config.logFormat === 'json' ? new ConsoleLogger({ json: true, logLevels: levels }) : levels,
+    logger: appLogger(config, levels) ?? levels,
   });
   try {
     return await context.get(SessionCleanupService).run();

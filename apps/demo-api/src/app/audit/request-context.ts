@@ -3,8 +3,27 @@ import type { NextFunction, Request, Response } from 'express';
 
 /** Who is on the other end of the current request, for audit events. */
 export interface RequestContext {
-  ip: string | null;
-  userAgent: string | null;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+const MAX_USER_AGENT = 512;
+
+/**
+ * Read from the request only when an audit event asks: most requests emit none, and
+ * `request.ip` runs Express's trust-proxy logic on every read.
+ */
+class LazyRequestContext implements RequestContext {
+  constructor(private readonly request: Request) {}
+
+  get ip(): string | null {
+    return this.request.ip ?? null;
+  }
+
+  get userAgent(): string | null {
+    const userAgent = this.request.headers['user-agent'];
+    return typeof userAgent === 'string' ? userAgent.slice(0, MAX_USER_AGENT) : null;
+  }
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
@@ -16,6 +35,5 @@ export function currentRequestContext(): RequestContext | undefined {
 
 /** Express middleware that makes the request's IP and user agent available to audit listeners. */
 export function requestContextMiddleware(request: Request, _response: Response, next: NextFunction): void {
-  const userAgent = request.headers['user-agent'];
-  storage.run({ ip: request.ip ?? null, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : null }, next);
+  storage.run(new LazyRequestContext(request), next);
 }
