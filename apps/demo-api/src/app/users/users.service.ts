@@ -95,6 +95,11 @@ export class UsersService {
     return true;
   }
 
+  /** Public profile by id if it is in the cache (no I/O, no promise); otherwise undefined. */
+  cachedPublic(id: string): PublicUser | undefined {
+    return this.cache.get(id);
+  }
+
   /** Public profile by id, from the cache or the database; null when there is no such user. */
   async findPublic(id: string): Promise<PublicUser | null> {
     const cached = this.cache.get(id);
