@@ -121,7 +121,7 @@ export class AuthController {
     const bearer = this.transport.requestedMode(request) === 'bearer';
     try {
       const issued = await this.sessions.refresh(this.transport.extractRefreshToken(request));
-      const user = await this.users.findPublic(issued.session.userId);
+      const user = this.users.cachedPublic(issued.session.userId) ?? (await this.users.findPublic(issued.session.userId));
       if (!user) {
         await this.sessions.revoke(issued.session.id, 'logout');
         throw new SessionUnauthorizedException('invalid_refresh_token');
