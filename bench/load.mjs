@@ -6,108 +6,128 @@
 // After the warm-up it lets in-flight requests finish, prints "BENCH_PHASE ready" on
 // stderr and waits for a line on stdin (the parent reads its counters meanwhile), then
 // runs the measured run and prints exactly one JSON line with its results on stdout.
+//
+// Interleaved mode, when the JSON holds `routes: [{ name, method?, path, headers?, body?,
+// refresh? }, ...]` (and optionally `sliceMs`, default 250; `pid` and `counterUrl` of the
+// app): one autocannon run whose connections switch route every sliceMs, with the app's
+// CPU time and query counter read at every switch; see bench/lib/interleaved-load.mjs.
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { runInterleaved } from './lib/interleaved-load.mjs';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
-const {
-  url,
-  method = 'GET',
-  path,
-  headers = {},
-  body,
-  connections = 50,
-  warmup = 3,
-  duration = 8,
-  overallRate,
-  refreshTokens,
-  warmupRefreshTokens,
-} = options;
 
-/**
- * Refresh rotation: each connection keeps its own refresh token and sends the one the
- * previous response returned. autocannon resets a request's `context` every time it
- * loops over `requests` (after every request when there is one), so the token lives
- * in `tokens[slot]`, and each connection's slot is put in its initial context. The
- * warm-up uses other sessions: its connections are dropped with requests in flight,
- * whose rotated tokens it never sees.
- */
-function refreshRequests(tokens) {
-  return [
-    {
-      method: 'POST',
-      path,
-      setupRequest(request, context) {
-        const token = context.slot === undefined ? tokens[0] : tokens[context.slot];
-        request.body = JSON.stringify({ refreshToken: token });
-        return request;
-      },
-      onResponse(status, responseBody, context) {
-        if (status !== 200 || context.slot === undefined) return;
-        try {
-          tokens[context.slot] = JSON.parse(responseBody).refreshToken;
-        } catch {
-          // keep the old token; the next response shows the problem as a non-2xx
-        }
-      },
-    },
-  ];
+/** "BENCH_PHASE ready" on stderr, then waits for a line on stdin. */
+async function waitForGo() {
+  const lines = createInterface({ input: process.stdin });
+  const go = new Promise((resolve) => lines.once('line', resolve));
+  process.stderr.write('BENCH_PHASE ready\n');
+  await go;
+  lines.close();
 }
 
-function run(seconds, refreshTokenSet) {
-  const tokens = refreshTokenSet ? [...refreshTokenSet] : undefined;
-  let nextSlot = 0;
-  const setupClient = tokens
-    ? (client) => {
-        const slot = nextSlot++ % tokens.length;
-        client.requestIterator.initialContext = { slot };
-        client.requestIterator.resetContext();
-        client.requestIterator.rebuildRequest();
-      }
-    : undefined;
-  return autocannon({
-    url: `${url}${path}`,
-    method,
-    headers: { ...(body !== undefined || tokens ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    connections,
-    duration: seconds,
+if (Array.isArray(options.routes)) {
+  process.stdout.write(`${JSON.stringify(await runInterleaved(options, waitForGo))}\n`);
+} else {
+  await singleRoute();
+}
+
+async function singleRoute() {
+  const {
+    url,
+    method = 'GET',
+    path,
+    headers = {},
+    body,
+    connections = 50,
+    warmup = 3,
+    duration = 8,
     overallRate,
-    // autocannon's correction uses 1 ms as the expected interval whatever the rate,
-    // which adds made-up samples; we report what the probe actually saw.
-    ignoreCoordinatedOmission: overallRate !== undefined ? true : undefined,
-    requests: tokens ? refreshRequests(tokens) : undefined,
-    setupClient,
-    timeout: 20,
-  });
-}
+    refreshTokens,
+    warmupRefreshTokens,
+  } = options;
 
-let warmupSent = 0;
-if (warmup > 0) {
-  const warm = await run(warmup, warmupRefreshTokens ?? refreshTokens);
-  warmupSent = warm.requests.sent;
-  // autocannon drops the connections of the warm-up: let the server finish what was in flight.
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  /**
+   * Refresh rotation: each connection keeps its own refresh token and sends the one the
+   * previous response returned. autocannon resets a request's `context` every time it
+   * loops over `requests` (after every request when there is one), so the token lives
+   * in `tokens[slot]`, and each connection's slot is put in its initial context. The
+   * warm-up uses other sessions: its connections are dropped with requests in flight,
+   * whose rotated tokens it never sees.
+   */
+  function refreshRequests(tokens) {
+    return [
+      {
+        method: 'POST',
+        path,
+        setupRequest(request, context) {
+          const token = context.slot === undefined ? tokens[0] : tokens[context.slot];
+          request.body = JSON.stringify({ refreshToken: token });
+          return request;
+        },
+        onResponse(status, responseBody, context) {
+          if (status !== 200 || context.slot === undefined) return;
+          try {
+            tokens[context.slot] = JSON.parse(responseBody).refreshToken;
+          } catch {
+            // keep the old token; the next response shows the problem as a non-2xx
+          }
+        },
+      },
+    ];
+  }
+
+  function run(seconds, refreshTokenSet) {
+    const tokens = refreshTokenSet ? [...refreshTokenSet] : undefined;
+    let nextSlot = 0;
+    const setupClient = tokens
+      ? (client) => {
+          const slot = nextSlot++ % tokens.length;
+          client.requestIterator.initialContext = { slot };
+          client.requestIterator.resetContext();
+          client.requestIterator.rebuildRequest();
+        }
+      : undefined;
+    return autocannon({
+      url: `${url}${path}`,
+      method,
+      headers: { ...(body !== undefined || tokens ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      connections,
+      duration: seconds,
+      overallRate,
+      // autocannon's correction uses 1 ms as the expected interval whatever the rate,
+      // which adds made-up samples; we report what the probe actually saw.
+      ignoreCoordinatedOmission: overallRate !== undefined ? true : undefined,
+      requests: tokens ? refreshRequests(tokens) : undefined,
+      setupClient,
+      timeout: 20,
+    });
+  }
+
+  let warmupSent = 0;
+  if (warmup > 0) {
+    const warm = await run(warmup, warmupRefreshTokens ?? refreshTokens);
+    warmupSent = warm.requests.sent;
+    // autocannon drops the connections of the warm-up: let the server finish what was in flight.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  await waitForGo();
+  const result = await run(duration, refreshTokens);
+  const latency = result.latency;
+  process.stdout.write(
+    `${JSON.stringify({
+      requests: result.requests.total,
+      sent: result.requests.sent,
+      warmupSent,
+      durationSec: result.duration,
+      rps: result.requests.total / result.duration,
+      latency: { p50: latency.p50, p90: latency.p90, p99: latency.p99, max: latency.max, mean: latency.average },
+      ok2xx: result['2xx'],
+      non2xx: result.non2xx,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count])),
+    })}\n`,
+  );
 }
-const lines = createInterface({ input: process.stdin });
-const go = new Promise((resolve) => lines.once('line', resolve));
-process.stderr.write('BENCH_PHASE ready\n');
-await go;
-lines.close();
-const result = await run(duration, refreshTokens);
-const latency = result.latency;
-process.stdout.write(
-  `${JSON.stringify({
-    requests: result.requests.total,
-    sent: result.requests.sent,
-    warmupSent,
-    durationSec: result.duration,
-    rps: result.requests.total / result.duration,
-    latency: { p50: latency.p50, p90: latency.p90, p99: latency.p99, max: latency.max, mean: latency.average },
-    ok2xx: result['2xx'],
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count])),
-  })}\n`,
-);

@@ -5,8 +5,12 @@
 // Environment (all optional):
 //   DATABASE_URL        PostgreSQL server to use (a database tessera_bench_<random> is created and dropped)
 //   BENCH_WARMUP        warm-up seconds per load run (default 3)
-//   BENCH_DURATION      measured seconds per load run (default 8)
-//   BENCH_ROUNDS        repetitions of each alternation (default 3)
+//   BENCH_DURATION      measured seconds per load run (default 8; interleaved runs round it
+//                       up to whole rounds of slices)
+//   BENCH_ROUNDS        repetitions of each interleaved run and of the login alternation (default 3)
+//   BENCH_SLICE_MS      slice length of the interleaved runs, ms (default 250)
+//   BENCH_SLICE_LOG=1   keep each interleaved run's per-slice times and CPU in results.json
+//                       (on the run's baseline result, as `sliceLog`)
 //   BENCH_CLEANUP_ROWS  expired sessions for the cleanup scenario (default 1000000)
 //   BENCH_ONLY          comma list of scenarios: stateless,cached,strict,refresh,login,propagation,cleanup
 //   BENCH_CPU_PROF=1    start the app with --cpu-prof and summarise self time per scenario
@@ -49,6 +53,8 @@ const settings = {
   warmup: number('BENCH_WARMUP', 3),
   duration: number('BENCH_DURATION', 8),
   rounds: Math.round(number('BENCH_ROUNDS', 3)),
+  sliceMs: Math.round(number('BENCH_SLICE_MS', 250)),
+  sliceLog: process.env.BENCH_SLICE_LOG === '1',
   loginConnections: 8,
   probeConnections: 10,
   probeRate: 200,
@@ -106,9 +112,13 @@ async function stop(app) {
   if (status.code !== 0) say(`warning: ${app.name} exited with ${JSON.stringify(status)} (log ${app.logFile})`);
 }
 
-/** One warm-up + measured load run of `path` against `app`. */
-function load(app, spec) {
-  return runLoad({
+/**
+ * One interleaved load run against `app`: `spec.routes` take turns in slices of
+ * settings.sliceMs within one autocannon run (see bench/lib/interleaved-load.mjs);
+ * resolves to { routes: { <name>: result }, ... }.
+ */
+async function loadInterleaved(app, spec) {
+  const run = await runLoad({
     benchDir,
     app,
     args: {
@@ -116,12 +126,27 @@ function load(app, spec) {
       connections: settings.connections,
       warmup: settings.warmup,
       duration: settings.duration,
+      sliceMs: settings.sliceMs,
+      sliceLog: settings.sliceLog,
       ...spec,
     },
   });
+  if (run.sliceLog) run.routes.baseline.sliceLog = run.sliceLog;
+  return run;
 }
 
-const baselineSpec = { path: '/bench/me' };
+const baselineRoute = { name: 'baseline', path: '/bench/me' };
+
+/** "bearer 0.832× (whole slices 0.847×), …": a round's req/s ratios to its baseline. */
+function describeRatios(label, run, names) {
+  const base = run.routes.baseline;
+  const parts = names.map((name) => {
+    const r = run.routes[name];
+    return `${name} ${(r.rps / base.rps).toFixed(3)}× (whole slices ${(r.bySend.rps / base.bySend.rps).toFixed(3)}×)`;
+  });
+  const settled = (base.durationSec / base.sliceSec) * 100;
+  return `${label.padEnd(22)} ${parts.join(', ')}; ${run.slices} slices, baseline measured over ${settled.toFixed(0)}% of its slice time`;
+}
 
 function describeRun(label, run) {
   return (
@@ -144,7 +169,10 @@ async function checkShapes(app, accessToken) {
   return { baselineBytes: size(baseline.body), meBytes: size(me.body) };
 }
 
-/** Scenario 2: GET /api/me, bearer and cookie, alternated with the baseline in one app start. */
+/**
+ * Scenario 2: GET /api/me, bearer and cookie, against the baseline in one app start: each
+ * round is one load run interleaving baseline, bearer and cookie slices.
+ */
 async function meScenario(mode) {
   const app = await start(`app-${mode}`, mode);
   pgStat.reset();
@@ -159,22 +187,27 @@ async function meScenario(mode) {
     if (cookieCheck.status !== 200) throw new Error(`cookie-mode GET /api/me answered ${cookieCheck.status}`);
     pgStat.activity();
     const variants = [
-      { name: 'bearer', spec: { path: '/api/me', headers: { authorization: `Bearer ${session.accessToken}` } } },
-      { name: 'cookie', spec: { path: '/api/me', headers: { cookie: `__Host-tessera-at=${session.accessToken}` } } },
+      { name: 'bearer', path: '/api/me', headers: { authorization: `Bearer ${session.accessToken}` } },
+      { name: 'cookie', path: '/api/me', headers: { cookie: `__Host-tessera-at=${session.accessToken}` } },
     ];
+    const names = variants.map((v) => v.name);
     const baseline = [];
     const rows = variants.map((v) => ({ name: v.name, runs: [] }));
+    // The opening pg_stat_database reading; then one after each round.
+    await pgStat.close();
     for (let round = 1; round <= settings.rounds; round++) {
-      const b = await load(app, baselineSpec);
-      baseline.push(b);
-      say(describeRun(`${mode} baseline #${round}`, b));
-      await pgStat.close();
+      const run = await loadInterleaved(app, { routes: [baselineRoute, ...variants] });
+      baseline.push(run.routes.baseline);
+      say(describeRun(`${mode} baseline #${round}`, run.routes.baseline));
       for (const [i, variant] of variants.entries()) {
-        const run = await load(app, variant.spec);
-        pgStat.add(run);
-        rows[i].runs.push(run);
-        say(describeRun(`${mode} ${variant.name} #${round}`, run));
+        const r = run.routes[variant.name];
+        // The baseline route never queries: the round's transactions are the variants'.
+        pgStat.add(r);
+        rows[i].runs.push(r);
+        say(describeRun(`${mode} ${variant.name} #${round}`, r));
       }
+      say(describeRatios(`${mode} ratios #${round}`, run, names));
+      await pgStat.close();
     }
     return { mode, app, baseline, rows, shapes };
   } finally {
@@ -182,7 +215,10 @@ async function meScenario(mode) {
   }
 }
 
-/** Scenario 3 (refresh) and 4 (login with the baseline's latency alongside), in one cached-mode start. */
+/**
+ * Scenario 3 (refresh: interleaved with the baseline) and 4 (login with the baseline's
+ * latency alongside, separate runs), in one cached-mode start.
+ */
 async function refreshAndLoginScenarios({ refresh, loginToo }) {
   const app = await start('app-refresh-login', 'cached');
   pgStat.reset();
@@ -201,22 +237,26 @@ async function refreshAndLoginScenarios({ refresh, loginToo }) {
         login(app.url, email, PASSWORD),
       );
       pgStat.activity();
+      // The opening pg_stat_database reading; then one after each round.
+      await pgStat.close();
       for (let round = 1; round <= settings.rounds; round++) {
-        const b = await load(app, baselineSpec);
-        baseline.push(b);
-        say(describeRun(`refresh baseline #${round}`, b));
-        await pgStat.close();
         const mine = sessions.slice((round - 1) * perRun, round * perRun).map((s) => s.refreshToken);
-        const run = await load(app, {
-          path: '/auth/refresh',
-          method: 'POST',
-          headers: { 'x-auth-mode': 'bearer' },
+        // One run interleaving baseline and refresh slices; each connection keeps its
+        // session's refresh token across its refresh slices.
+        const refreshRoute = { name: 'refresh', path: '/auth/refresh', method: 'POST', headers: { 'x-auth-mode': 'bearer' }, refresh: true };
+        const run = await loadInterleaved(app, {
+          routes: [baselineRoute, refreshRoute],
           warmupRefreshTokens: mine.slice(0, settings.connections),
           refreshTokens: mine.slice(settings.connections),
         });
-        pgStat.add(run);
-        runs.push(run);
-        say(describeRun(`refresh #${round}`, run));
+        baseline.push(run.routes.baseline);
+        say(describeRun(`refresh baseline #${round}`, run.routes.baseline));
+        // The baseline route never queries: the round's transactions are the refreshes'.
+        pgStat.add(run.routes.refresh);
+        runs.push(run.routes.refresh);
+        say(describeRun(`refresh #${round}`, run.routes.refresh));
+        say(describeRatios(`refresh ratio #${round}`, run, ['refresh']));
+        await pgStat.close();
       }
       out.refresh = { baseline, rows: [{ name: 'bearer', runs }] };
     }
@@ -431,10 +471,12 @@ function profileSummaries(results) {
   const add = (title, app, runs, baselineRuns) => {
     const profile = load(app);
     if (!profile || runs.length === 0) return;
-    const summary = summarize(profile, { windows: runs.map((r) => r.window), top: 20, requests: requests(runs) });
+    // Interleaved runs: only the measured parts of the route's own slices.
+    const windows = (list) => list.flatMap((r) => r.windows ?? [r.window]);
+    const summary = summarize(profile, { windows: windows(runs), top: 20, requests: requests(runs) });
     let extra;
     if (baselineRuns?.length) {
-      const base = summarize(profile, { windows: baselineRuns.map((r) => r.window), requests: requests(baselineRuns) });
+      const base = summarize(profile, { windows: windows(baselineRuns), requests: requests(baselineRuns) });
       extra = extraPerRequest(summary, requests(runs), base, requests(baselineRuns));
     }
     out.push({ title, file: app.profile, summary, extra });

@@ -72,6 +72,7 @@ export async function startApp({ projectDir, logDir, name, env, cpuProfDir }) {
     });
   });
   const url = `http://127.0.0.1:${port}`;
+  const counterUrl = `http://127.0.0.1:${counterPort}/`;
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (exited) throw new Error(`${name} exited during start (${JSON.stringify(exited)}); log ${logFile}:\n${tail(logFile)}`);
@@ -90,12 +91,14 @@ export async function startApp({ projectDir, logDir, name, env, cpuProfDir }) {
     name,
     url,
     pid: child.pid,
+    /** The query counter (bench/lib/pg-query-counter.cjs): GET answers { total, byKind }. */
+    counterUrl,
     logFile,
     startedAt,
     profile: cpuProfDir ? join(cpuProfDir, `${name}.cpuprofile`) : undefined,
     /** Queries the app has sent through node-postgres so far: { total, byKind }. */
     async queries() {
-      const response = await request(`http://127.0.0.1:${counterPort}`, 'GET', '/');
+      const response = await request(counterUrl, 'GET', '/');
       if (response.status !== 200) throw new Error(`query counter of ${name} answered ${response.status}`);
       return response.body;
     },

@@ -3,9 +3,11 @@
 // A PostgreSQL backend publishes its counters at most once a second, and what is left
 // when it goes idle only about 10 s later, so a read right after a run misses up to a
 // second of its traffic. Reads are therefore taken only after 10.5 s without database
-// load (at the end of baseline runs, whose route never touches the database), and
-// each reading closes a segment: the database runs since the previous reading, whose
-// transactions are divided by all the requests they sent (warm-up and measured).
+// load (after each interleaved round of baseline and scenario routes; the baseline
+// route never touches the database), and each reading closes a segment: the database
+// runs since the previous reading, whose transactions are divided by all the requests
+// they sent (warm-up, measured and, for interleaved runs, the scenario route's requests
+// sent outside the measured window: `totalSent`).
 import { sleep } from './util.mjs';
 
 const SETTLE_MS = 10_500;
@@ -45,7 +47,7 @@ export class PgStatSegments {
     const reading = await this.db.transactions();
     if (this.last !== undefined && this.pending.length > 0) {
       const xacts = reading - this.last;
-      const requests = this.pending.reduce((sum, run) => sum + run.sent + run.warmupSent, 0);
+      const requests = this.pending.reduce((sum, run) => sum + (run.totalSent ?? run.sent + run.warmupSent), 0);
       for (const run of this.pending) {
         run.pgXactsPerRequest = requests > 0 ? xacts / requests : undefined;
         run.pgSegment = this.pending.length;

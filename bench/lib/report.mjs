@@ -24,7 +24,8 @@ export function summarizeRuns(runs) {
     db: median(runs.map((r) => r.dbPerRequest)),
     pg: median(runs.map((r) => r.pgXactsPerRequest)),
     pgJoint: runs.some((r) => r.pgSegment > 1),
-    sent: runs.reduce((sum, r) => sum + (r.sent ?? 0), 0),
+    // Requests the query counts are per (interleaved runs: all the route sent in the run).
+    sent: runs.reduce((sum, r) => sum + (r.dbSent ?? r.sent ?? 0), 0),
     byKind: runs.reduce((acc, r) => {
       for (const [kind, n] of Object.entries(r.queriesByKind ?? {})) acc[kind] = (acc[kind] ?? 0) + n;
       return acc;
@@ -127,13 +128,14 @@ export function renderReport({ date, machine, database, settings, results, profi
     }
     sections.push(
       `## 1–2. \`GET /api/me\` against the baseline\n\n` +
-        `One app start per revocation mode; in each, ${settings.rounds} rounds of baseline → bearer → cookie at ` +
-        `${settings.connections} connections; medians of the ${settings.rounds} measured runs (non-2xx: sum over them). ` +
-        `Bearer sends \`Authorization: Bearer …\`, cookie sends \`Cookie: __Host-tessera-at=…\`.\n\n` +
+        `One app start per revocation mode; in each, ${settings.rounds} rounds, each one load run at ${settings.connections} ` +
+        `connections that interleaves baseline, bearer and cookie in ${settings.sliceMs} ms slices; medians of the ` +
+        `${settings.rounds} rounds (non-2xx: sum over them). Bearer sends \`Authorization: Bearer …\`, cookie sends ` +
+        `\`Cookie: __Host-tessera-at=…\`.\n\n` +
         table(HTTP_HEADER, rows) +
-        `\n\n¹ bearer and cookie runs follow each other, so pg_stat_database gives their transactions together. ` +
-        `Baseline runs have no pg figure: they are the quiet stretches the readings are taken at (their route never ` +
-        `queries, as the query counter shows).`,
+        `\n\n¹ bearer and cookie share their runs, so pg_stat_database gives their transactions together (divided by ` +
+        `the requests both sent). The baseline has no pg figure: its route never queries, as the query counter shows, so ` +
+        `each round's transactions are charged to the \`/api/me\` requests only.`,
     );
   }
 
@@ -156,9 +158,10 @@ export function renderReport({ date, machine, database, settings, results, profi
     row[11] = `${verdict(speed)}; one DB round trip: ${dbCheck.met ? 'met' : `**missed** (${dbCheck.short})`}`;
     sections.push(
       `## 3. \`POST /auth/refresh\` (bearer, a distinct session per connection)\n\n` +
-        `Cached-mode start; ${settings.rounds} rounds of baseline → refresh. ${2 * settings.connections * settings.rounds} sessions ` +
-        `are made by login first; each refresh run's warm-up and measured run give each of their ${settings.connections} connections ` +
-        `a session of its own, and each connection sends the refresh token its previous response returned.\n\n` +
+        `Cached-mode start; ${settings.rounds} rounds, each one load run that interleaves baseline and refresh in ` +
+        `${settings.sliceMs} ms slices. ${2 * settings.connections * settings.rounds} sessions are made by login first; each ` +
+        `run's warm-up and measured run give each of their ${settings.connections} connections a session of its own, and ` +
+        `each connection sends, in its refresh slices, the refresh token its previous refresh response returned.\n\n` +
         table(HTTP_HEADER, [baselineRow('`GET /bench/me` (baseline)', base), row]) +
         `\n\nQueries per refresh sent, by statement: ${breakdown(s) || '–'}.`,
     );
@@ -330,9 +333,9 @@ Written by \`npm run bench\` (bench/run.mjs); do not edit by hand.${partial ? ' 
 - Date: ${date.toISOString().replace(/\.\d+Z$/, 'Z')} (the whole run took ${fmt(elapsedSec / 60, 1)} min)
 - Machine: ${machine.nproc} cores (\`nproc\`), ${machine.cpu}, ${fmt(machine.memoryGiB, 1)} GiB memory, ${machine.os}
 - Node ${machine.node}; ${dbLine}, on the same machine
-- Load: autocannon 9 in separate processes, ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.duration} s measured per run, ${settings.rounds} rounds alternated with the baseline, medians reported
+- Load: autocannon 9 in separate processes, ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.duration} s measured per run (rounded up to whole rounds of slices), ${settings.rounds} rounds, each scenario interleaved with the baseline in one run (${settings.sliceMs} ms slices), medians reported
 
-Ratios are to the baseline measured in the same app start. For requests per second higher is better; for
+Ratios are to the baseline measured in the same runs. For requests per second higher is better; for
 latency and CPU per request lower is better. The app, the load generator and PostgreSQL share the
 ${machine.nproc} cores, so the absolute numbers are this machine's; the ratios are the point.
 
@@ -352,30 +355,61 @@ ${tables}
   same lengths as \`/api/me\`'s answer (checked at each start). \`/api/me\` reads the email from the app's in-memory user cache.
 - **Load.** Each run is \`node bench/load.mjs <json>\` (autocannon's API) in a process of its own: a ${settings.warmup} s warm-up, a
   300 ms pause for what was in flight, then a ${settings.duration} s measured run on new connections; it prints one JSON line.
-  Runs alternate baseline, scenario, baseline, … and each figure is the median of ${settings.rounds}. Requests per second =
-  completed requests / measured seconds; p50/p99 from autocannon's histogram (whole milliseconds, 2xx responses);
-  non-2xx also counts socket errors and timeouts. For refresh, each connection keeps its own refresh token
-  (autocannon resets a request's \`context\` on every loop, so load.mjs keeps it per connection slot) and sends the one
-  its previous response returned.
-- **Server CPU per request.** utime + stime of the app process from \`/proc/<pid>/stat\` (clock ticks, \`getconf CLK_TCK\`)
-  read between the warm-up and the measured run and after it, divided by the run's completed requests. It includes
-  libuv's thread pool (argon2).
+  Separate runs (login and its probe): requests per second = completed requests / measured seconds, p50/p99 from
+  autocannon's histogram (whole milliseconds).
+- **Interleaved runs** (\`/api/me\` and refresh). The baseline and the scenario routes share one autocannon run: every
+  ${settings.sliceMs} ms (\`BENCH_SLICE_MS\`) one timer switches the route all ${settings.connections} connections send
+  (\`setupRequest\` builds each request for the current route and notes its slice in the request's \`context\`, which
+  \`onResponse\` gets back), so that the machine's speed changes, which reach 2× within seconds on this VM, hit all
+  routes alike. Routes take turns round robin (with three routes every other round goes A C B, so each follows each
+  other equally often); the measured run ends on a round boundary (${settings.duration} s rounded up: every route gets the
+  same number of slices) and the warm-up is interleaved too. Each figure is the median over the ${settings.rounds} runs.
+  A switch finds one request of the previous route in flight per connection (${settings.connections} in all); the app serves
+  them at the start of the new slice and each answer lets its connection send the new route. Counting whole slices
+  for the requests they sent therefore credits each route with its predecessor's leftovers: in tests on this VM that
+  moved refresh ÷ baseline from 0.30 (2 s slices) to 0.35 (250 ms slices), and a toy route 3× as costly as another
+  from 0.39 to 0.50.
+  So each slice is measured only from its *settled* point to its end: once every request sent before the slice is
+  answered, and then every request the slice sent until that moment (after which what is in flight was sent into an
+  app serving this route only). Requests per second = requests sent in the settled parts of a route's slices ÷ those
+  parts' time (about 70–95% of the slice time: less for slow routes and short slices); p50/p99 from those requests'
+  latencies (send to answer in the load process, 0.1 ms resolution, all answers whatever their status); non-2xx also
+  counts socket errors and timeouts of the route's requests (autocannon reports those per connection; the load process
+  knows which request each connection had in flight). For refresh, each connection keeps its own refresh token (per
+  connection slot, across its refresh slices) and sends the one its previous refresh answer returned. Residual bias:
+  in tests with 250 ms slices the settled parts still read refresh's queries per request 1–2% high (4–8% when measured
+  from the first point, every earlier request answered), so queries are counted over the whole run (below).
+  What interleaving cannot cancel: speed changes faster than a slice (here single 250 ms slices of one route differ by
+  ±20%, so each route's figure is an average over its ${settings.sliceMs} ms slices and gets steadier with longer runs), and
+  changes inside the app or the database (GC, the pool, checkpoints) that hit one route more than another.
+- **Server CPU per request.** The app's CPU time, all threads (libuv's pool included): the first field (ns on CPU) of
+  \`/proc/<pid>/task/*/schedstat\` summed over its threads (\`/proc/<pid>/stat\` utime + stime as a fallback), read by
+  the load process at each switch and at each settled point, divided by the requests answered that were sent in the
+  settled parts. Login (separate runs): utime + stime from \`/proc/<pid>/stat\` between the warm-up and the end of the
+  measured run, divided by its completed requests.
 - **Database round trips per request.** Two ways. *DB queries/req*: the app is started with
   \`--require bench/lib/pg-query-counter.cjs\`, which counts every \`pg\` \`Client#query\` (one round trip each; \`BEGIN\`
-  and \`COMMIT\` count as their own) by statement kind, read at the same moments as the CPU time, divided by the
-  requests sent in the measured run (background work such as batched audit inserts, activity touches and the
-  revocation feed's heartbeat counts too). *pg xacts/req*: \`xact_commit + xact_rollback\` of the bench database in
-  \`pg_stat_database\`, read after \`pg_stat_clear_snapshot()\` from a connection to another database. Backends publish
-  those counters at most once a second, and the rest only about 10 s after they go idle, so the bench reads them only
-  after 10.5 s without database load (at the end of baseline runs, which never touch the database) and divides the
-  transactions since the previous such reading by all the requests the scenario runs in between sent, warm-up
-  included; the last run of each app start has no closing reading, so this figure is the median over the others.
+  and \`COMMIT\` count as their own) by statement kind, with its time. For an interleaved run: all queries from the
+  measured run's first request until 300 ms after its end (when the app has served what autocannon dropped), shared
+  among the routes by what their settled parts show per request (the baseline's parts show none, so refresh or both
+  \`/api/me\` variants get them all; statements that run on timers, such as the batched audit insert and the
+  heartbeat, go by the windows they fell in, which gives the baseline a few thousandths), divided by the requests the
+  route sent in that time. For login: the counts
+  between the warm-up and the end of the measured run, divided by the requests sent in the measured run. Background
+  work such as batched audit inserts, activity touches and the revocation feed's heartbeat counts too. *pg
+  xacts/req*: \`xact_commit + xact_rollback\` of the bench database in \`pg_stat_database\`, read after
+  \`pg_stat_clear_snapshot()\` from a connection to another database. Backends publish those counters at most once a
+  second, and the rest only about 10 s after they go idle, so the bench reads them only after 10.5 s without database
+  load: once before the first round and after each interleaved round (for the login, after each probe-alone run). The
+  transactions since the previous reading are divided by all the requests of the scenario route(s) in between, warm-up
+  included (the baseline route never queries); the login's last run has no closing reading.
 - **Login probe.** \`overallRate\` makes each probe connection send its share of requests at the start of each second;
   latency is recorded as seen (autocannon's coordinated-omission correction is off: it assumes a 1 ms interval).
 - **Propagation.** Two app instances in \`cached\` mode on the same database; times from \`performance.now()\` in the
   bench process over keep-alive connections.
 - **Profiling.** \`BENCH_CPU_PROF=1 npm run bench\` (with \`BENCH_ONLY=…\` to pick scenarios) starts the app with
-  \`--cpu-prof\` and prints the top self-time functions of each scenario's measured runs;
+  \`--cpu-prof\` and prints the top self-time functions of each scenario's measured runs (for interleaved runs, the
+  settled parts of the route's slices);
   \`node bench/cpu-profile-summary.mjs <file.cpuprofile>\` does the same for any profile.
 `;
 
