@@ -1,4 +1,5 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Req, UseGuards } from '@nestjs/common';
+import { AuthGuard } from '@nestjs/passport';
 import type { INestApplication } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
@@ -7,6 +8,7 @@ import { createHash } from 'node:crypto';
 import request from 'supertest';
 import type { Response } from 'supertest';
 import { FakeClock } from '../../testing';
+import { SESSION_JWT_STRATEGY } from '../constants';
 import { CurrentSession } from '../decorators/current-session.decorator';
 import { CurrentUser } from '../decorators/current-user.decorator';
 import { Public } from '../decorators/public.decorator';
@@ -378,5 +380,49 @@ describe('SessionGuard (HTTP)', () => {
       expect(tokens.verify.bind(tokens, issued.accessToken)).toThrow('Access token has expired');
       expectUnauthorized(await http().get('/me').set('Authorization', `Bearer ${issued.accessToken}`), 'token_expired');
     });
+  });
+});
+
+/** The same strategy through @nestjs/passport's own guard, for apps that use `AuthGuard('tessera-jwt')`. */
+@Controller('passport')
+class PassportController {
+  @UseGuards(AuthGuard(SESSION_JWT_STRATEGY))
+  @Get()
+  me(@Req() request: { user: unknown }) {
+    return request.user;
+  }
+}
+
+describe("SessionJwtStrategy through AuthGuard('tessera-jwt')", () => {
+  let app: INestApplication;
+  let sessions: SessionService;
+
+  async function boot(options: Partial<SessionModuleOptions> = {}): Promise<void> {
+    const moduleRef = await Test.createTestingModule({
+      imports: [SessionModule.forRoot({ jwtSecret, sessionSecret, clock: new FakeClock(START), ...options })],
+      controllers: [PassportController],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    sessions = app.get(SessionService);
+  }
+
+  afterEach(() => app.close());
+
+  it.each(['cached', 'strict'] as const)('authenticates a valid token and refuses others (%s mode)', async (revocationMode) => {
+    await boot({ revocationMode });
+    const issued = await sessions.create({ id: 'user-7', roles: ['user'] });
+    const ok = await request(app.getHttpServer()).get('/passport').set('Authorization', `Bearer ${issued.accessToken}`);
+    expect(ok.status).toBe(200);
+    expect(ok.body.user).toEqual({ id: 'user-7', roles: ['user'] });
+    expect(ok.body.session).toEqual(expect.objectContaining({ id: issued.session.id, transport: 'bearer' }));
+
+    expect((await request(app.getHttpServer()).get('/passport')).status).toBe(401);
+    const [header, payload] = issued.accessToken.split('.');
+    const forged = `${header}.${payload}.${'A'.repeat(43)}`;
+    expect((await request(app.getHttpServer()).get('/passport').set('Authorization', `Bearer ${forged}`)).status).toBe(401);
+    await sessions.revoke(issued.session.id);
+    const revoked = await request(app.getHttpServer()).get('/passport').set('Authorization', `Bearer ${issued.accessToken}`);
+    expect(revoked.status).toBe(401);
   });
 });

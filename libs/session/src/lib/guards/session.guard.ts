@@ -14,22 +14,15 @@ interface RouteAccess {
   roles: string[] | undefined;
 }
 
-type StrategyRun = SessionJwtStrategy & {
-  success(user: unknown): void;
-  fail(challenge?: unknown): void;
-  error(error: unknown): void;
-  redirect(): void;
-  pass(): void;
-};
-
 /**
  * Authenticates every request that is not `@Public()` and enforces `@Roles()`.
  * Register it as the app's global guard (`{ provide: APP_GUARD, useExisting: SessionGuard }`).
  *
- * It runs the strategy the way `passport.authenticate` does, but on the strategy
- * instance of this module rather than through passport's process-wide registry:
- * `AuthGuard()` looks strategies up by name on one singleton, so two apps in one
- * process (tests, multi-tenant hosts) would silently share the last one registered.
+ * It runs the strategy instance of this module directly rather than through
+ * passport's process-wide registry: `AuthGuard()` looks strategies up by name on one
+ * singleton, so two apps in one process (tests, multi-tenant hosts) would silently
+ * share the last one registered; and a direct call needs no per-request passport
+ * action object on the hot path.
  * Every step is a protected method a subclass can override. It fails closed.
  */
 @Injectable()
@@ -95,35 +88,12 @@ export class SessionGuard implements CanActivate {
   }
 
   /**
-   * Runs the passport strategy on the request: returns its principal, or a promise of it
-   * when the strategy needs I/O (`strict` mode); throws or rejects on failure.
+   * Runs this module's passport strategy on the request (`resolve`, the step its
+   * `authenticate` wraps): returns the principal, or a promise of it when the strategy
+   * needs I/O (`strict` mode); throws or rejects on failure.
    */
   protected authenticate(request: Request): SessionPrincipal | Promise<SessionPrincipal> {
-    // Same protocol as passport.authenticate: a per-request object whose prototype is the strategy.
-    const run = Object.create(this.strategy) as StrategyRun;
-    let settled: { principal?: SessionPrincipal; error?: unknown } | undefined;
-    let resolve: ((principal: SessionPrincipal) => void) | undefined;
-    let reject: ((error: unknown) => void) | undefined;
-    run.success = (user) => {
-      if (resolve) resolve(user as SessionPrincipal);
-      else settled = { principal: user as SessionPrincipal };
-    };
-    const failWith = (error: unknown) => {
-      if (reject) reject(error);
-      else settled = { error };
-    };
-    run.fail = (challenge) => failWith(challenge ?? new SessionUnauthorizedException(AuthErrorCode.TokenMissing));
-    run.error = failWith;
-    run.redirect = run.pass = () => failWith(new SessionUnauthorizedException(AuthErrorCode.TokenInvalid));
-    run.authenticate(request);
-    if (settled) {
-      if (settled.principal) return settled.principal;
-      throw settled.error;
-    }
-    return new Promise((onSuccess, onFailure) => {
-      resolve = onSuccess;
-      reject = onFailure;
-    });
+    return this.strategy.resolve(request);
   }
 
   /** Turns any failure into a 401 with a stable code; bearer requests get `WWW-Authenticate`. */

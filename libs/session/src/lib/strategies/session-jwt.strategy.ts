@@ -63,55 +63,75 @@ export class SessionJwtStrategy extends PassportStrategy(Strategy, SESSION_JWT_S
     });
   }
 
-  /** Passport entry point: extract, verify, validate, then success / fail / error. */
+  /**
+   * Passport entry point (`AuthGuard('tessera-jwt')`): `resolve`, then success, or fail
+   * for a refused token, or error when the strict-mode session check fails.
+   */
   override authenticate(request: RequestWithTransport): void {
     const actions = this as unknown as PassportActions;
-    const token = this.extract(request);
-    if (token === null) return actions.fail(new SessionUnauthorizedException(AuthErrorCode.TokenMissing));
-    let claims: AccessTokenClaims;
+    let outcome: SessionPrincipal | Promise<SessionPrincipal>;
     try {
-      claims = this.tokens.verify(token);
+      outcome = this.resolve(request);
     } catch (error) {
       return actions.fail(error);
     }
-    if (this.options.revocationMode !== 'strict') {
-      // stateless / cached: no I/O, so no promise on the hot path.
-      if (this.options.revocationMode === 'cached' && this.revocations.has(claims.sid)) {
-        return actions.fail(new SessionUnauthorizedException(AuthErrorCode.SessionRevoked));
-      }
-      return actions.success(this.principal(request, claims));
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (principal) => actions.success(principal),
+        (error: unknown) => actions.error(error),
+      );
+    } else {
+      actions.success(outcome);
     }
-    this.validate(request, claims).then(
-      (principal) => actions.success(principal),
-      (error: unknown) => actions.error(error),
-    );
+  }
+
+  /**
+   * Extracts, verifies and checks the request's access token. Returns the principal,
+   * synchronously in `stateless` and `cached` modes (no I/O, no promise on the hot
+   * path) or as a promise in `strict` mode; throws or rejects with
+   * `SessionUnauthorizedException`. `SessionGuard` calls it directly. When it fails,
+   * where the token came from is noted on the request (bearer failures get
+   * `WWW-Authenticate`).
+   */
+  resolve(request: RequestWithTransport): SessionPrincipal | Promise<SessionPrincipal> {
+    const extracted = this.transport.extractAccessToken(request);
+    if (!extracted) throw new SessionUnauthorizedException(AuthErrorCode.TokenMissing);
+    const { transport } = extracted;
+    let claims: AccessTokenClaims;
+    try {
+      // A bearer header without a usable token is an invalid credential, not a missing one.
+      claims = this.tokens.verify(extracted.token || '-');
+      if (this.options.revocationMode === 'cached' && this.revocations.has(claims.sid)) {
+        throw new SessionUnauthorizedException(AuthErrorCode.SessionRevoked);
+      }
+    } catch (error) {
+      request[TOKEN_TRANSPORT_KEY] = transport;
+      throw error;
+    }
+    if (this.options.revocationMode !== 'strict') return this.principal(claims, transport);
+    return this.validate(claims, transport).catch((error: unknown) => {
+      request[TOKEN_TRANSPORT_KEY] = transport;
+      throw error;
+    });
   }
 
   /** `strict` mode: reads the session from the store and checks it is live. */
-  async validate(request: RequestWithTransport, claims: AccessTokenClaims): Promise<SessionPrincipal> {
+  async validate(claims: AccessTokenClaims, transport: TokenTransport): Promise<SessionPrincipal> {
     await this.sessions.assertLive(claims);
-    return this.principal(request, claims);
+    return this.principal(claims, transport);
   }
 
-  private principal(request: RequestWithTransport, claims: AccessTokenClaims): SessionPrincipal {
+  private principal(claims: AccessTokenClaims, transport: TokenTransport): SessionPrincipal {
     return {
       // A copy: the claims object is shared by every request with the same token (and frozen).
       user: { id: claims.sub, roles: [...claims.roles] },
       session: {
         id: claims.sid,
         userId: claims.sub,
-        transport: request[TOKEN_TRANSPORT_KEY] ?? 'cookie',
+        transport,
         accessTokenExpiresAt: new Date(claims.exp * 1000),
         tokenId: claims.jti,
       },
     };
-  }
-
-  private extract(request: RequestWithTransport): string | null {
-    const extracted = this.transport.extractAccessToken(request);
-    if (!extracted) return null;
-    request[TOKEN_TRANSPORT_KEY] = extracted.transport;
-    // A bearer header without a usable token is an invalid credential, not a missing one.
-    return extracted.token || '-';
   }
 }
