@@ -8,7 +8,6 @@ import type { CleanupResult } from '@tessera/session';
 import { JsonLineLogger } from './common/json-line.logger';
 import { AppModule } from './app.module';
 import type { AppOverrides } from './app.module';
-import { requestContextMiddleware } from './audit/request-context';
 import { bodyErrorsMiddleware } from './common/body-errors.middleware';
 import { createValidationPipe } from './common/validation';
 import type { AppConfig } from './config/app-config';
@@ -42,8 +41,6 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     logger: options.logger ?? appLogger(config),
   });
   app.disable('x-powered-by');
-  // First, so that audit listeners see the IP and user agent of every request.
-  app.use(requestContextMiddleware);
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
   // After the parsers, so it sees their errors (Nest's filters never do).

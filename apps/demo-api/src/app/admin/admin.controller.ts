@@ -1,8 +1,8 @@
-import { Controller, Delete, Get, HttpCode, Param, Res } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { CurrentSession, Roles, SessionService, SessionTransportService } from '@tessera/session';
+import { CurrentSession, Roles, SessionService, SessionTransportService, sessionContextOf } from '@tessera/session';
 import type { AuthenticatedSession } from '@tessera/session';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { uuidParamPipe } from '../common/validation';
 import { SessionView, toSessionView } from '../sessions/session-view';
 
@@ -55,10 +55,11 @@ export class AdminController {
   async revokeAll(
     @Param('id', uuidParamPipe('id')) id: string,
     @CurrentSession() session: AuthenticatedSession,
+    @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<void> {
     const userId = userKey(id);
-    await this.sessions.revokeAllForUser(userId, 'admin');
+    await this.sessions.revokeAllForUser(userId, 'admin', undefined, sessionContextOf(request));
     if (userId === session.userId) this.transport.clear(response);
   }
 }

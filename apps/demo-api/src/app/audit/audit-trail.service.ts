@@ -5,7 +5,6 @@ import { SessionEvents } from '@tessera/session';
 import type { SessionEvent } from '@tessera/session';
 import type { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { currentRequestContext } from './request-context';
 
 /** One row of `auth_events`, and one line of the audit log. */
 export interface AuditRecord {
@@ -65,15 +64,14 @@ export class AuditTrailService implements OnModuleInit, BeforeApplicationShutdow
   }
 
   private record(event: SessionEvent): void {
-    const context = currentRequestContext();
     const record: AuditRecord = {
       type: event.type,
       outcome: FAILURES.has(event.type) ? 'failure' : 'success',
       userId: event.userId,
       sessionFingerprint: event.sessionFingerprint,
       reason: event.reason ?? null,
-      ip: event.ip ?? context?.ip ?? null,
-      userAgent: event.userAgent ?? context?.userAgent ?? null,
+      ip: event.ip ?? null,
+      userAgent: event.userAgent ?? null,
       at: event.at.toISOString(),
     };
     // JSON logs get the record as an object (one flat JSON line); text logs one line of JSON.

@@ -9,6 +9,7 @@ import {
   SessionService,
   SessionTransportService,
   SessionUnauthorizedException,
+  sessionContextOf,
 } from '@tessera/session';
 import type { AuthenticatedSession } from '@tessera/session';
 import type { Request, Response } from 'express';
@@ -76,32 +77,30 @@ export class AuthController {
     try {
       this.limiter.assertAllowed(key);
     } catch (error) {
-      this.loginFailed(null, 'rate_limited');
+      this.loginFailed(request, 'rate_limited');
       throw error;
     }
     const user = await this.users.verifyCredentials(body.email, body.password);
     if (!user) {
       this.limiter.recordFailure(key);
-      this.loginFailed(null, 'invalid_credentials');
+      this.loginFailed(request, 'invalid_credentials');
       throw new InvalidCredentialsException();
     }
     this.limiter.reset(key);
     // Always a new session, whatever the request carried (no fixation).
-    const issued = await this.sessions.create(
-      { id: user.id, roles: user.roles },
-      { userAgent: request.headers['user-agent'], ip: request.ip },
-    );
+    const issued = await this.sessions.create({ id: user.id, roles: user.roles }, sessionContextOf(request));
     return { ...this.transport.deliver(request, response, issued), user };
   }
 
   /** Audit: the library never sees credentials, so the app reports failed logins. */
-  private loginFailed(userId: string | null, reason: string): void {
+  private loginFailed(request: Request, reason: string): void {
     this.events.emit({
       type: 'login.failed',
       at: this.clock.now(),
-      userId,
+      userId: null,
       sessionFingerprint: null,
       reason,
+      ...sessionContextOf(request),
     });
   }
 
@@ -120,10 +119,11 @@ export class AuthController {
   ) {
     const bearer = this.transport.requestedMode(request) === 'bearer';
     try {
-      const issued = await this.sessions.refresh(this.transport.extractRefreshToken(request));
+      const context = sessionContextOf(request);
+      const issued = await this.sessions.refresh(this.transport.extractRefreshToken(request), context);
       const user = this.users.cachedPublic(issued.session.userId) ?? (await this.users.findPublic(issued.session.userId));
       if (!user) {
-        await this.sessions.revoke(issued.session.id, 'logout');
+        await this.sessions.revoke(issued.session.id, 'logout', context);
         throw new SessionUnauthorizedException('invalid_refresh_token');
       }
       return { ...this.transport.deliver(request, response, issued), user: { ...user, roles: issued.session.roles } };
@@ -141,8 +141,12 @@ export class AuthController {
   @ApiCookieAuth('access-cookie')
   @ApiOperation({ summary: 'End this session' })
   @ApiResponse({ status: 204, description: 'Session revoked, cookies cleared, `Clear-Site-Data: "cookies"`' })
-  async logout(@CurrentSession() session: AuthenticatedSession, @Res({ passthrough: true }) response: Response) {
-    await this.sessions.revoke(session.id, 'logout');
+  async logout(
+    @CurrentSession() session: AuthenticatedSession,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    await this.sessions.revoke(session.id, 'logout', sessionContextOf(request));
     this.transport.clear(response);
   }
 
@@ -160,10 +164,16 @@ export class AuthController {
   async logoutAll(
     @Body() body: LogoutAllDto,
     @CurrentSession() session: AuthenticatedSession,
+    @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ) {
     const keepCurrent = body.keepCurrent === true;
-    await this.sessions.revokeAllForUser(session.userId, 'logout_all', keepCurrent ? session.id : undefined);
+    await this.sessions.revokeAllForUser(
+      session.userId,
+      'logout_all',
+      keepCurrent ? session.id : undefined,
+      sessionContextOf(request),
+    );
     if (!keepCurrent) this.transport.clear(response);
   }
 }

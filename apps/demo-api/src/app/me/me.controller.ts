@@ -6,6 +6,7 @@ import {
   SessionService,
   SessionTransportService,
   SessionUnauthorizedException,
+  sessionContextOf,
 } from '@tessera/session';
 import type { AuthenticatedSession, AuthenticatedUser } from '@tessera/session';
 import type { Request, Response } from 'express';
@@ -90,11 +91,9 @@ export class MeController {
       throw new InvalidCredentialsException('The current password is wrong');
     }
     this.limiter.reset(key);
-    await this.sessions.revokeAllForUser(user.id, 'password_changed', session.id);
-    const issued = await this.sessions.reissue(session.id, {
-      userAgent: request.headers['user-agent'],
-      ip: request.ip,
-    });
+    const context = sessionContextOf(request);
+    await this.sessions.revokeAllForUser(user.id, 'password_changed', session.id, context);
+    const issued = await this.sessions.reissue(session.id, context);
     const delivered = this.transport.deliver(request, response, issued, session.transport);
     if (session.transport === 'bearer') return delivered;
     response.status(204);

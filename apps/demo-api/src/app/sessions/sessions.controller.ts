@@ -1,8 +1,8 @@
-import { Controller, Delete, Get, HttpCode, Param, Res } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { CurrentSession, SessionService, SessionTransportService } from '@tessera/session';
+import { CurrentSession, SessionService, SessionTransportService, sessionContextOf } from '@tessera/session';
 import type { AuthenticatedSession } from '@tessera/session';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { SessionNotFoundException } from './session-not-found.exception';
 import { SessionView, toSessionView } from './session-view';
 
@@ -53,10 +53,13 @@ export class SessionsController {
   async revoke(
     @Param('id') id: string,
     @CurrentSession() session: AuthenticatedSession,
+    @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<void> {
     if (!SESSION_ID.test(id)) throw new SessionNotFoundException();
-    if (!(await this.sessions.revokeOwned(session.userId, id, 'user_revoked'))) throw new SessionNotFoundException();
+    if (!(await this.sessions.revokeOwned(session.userId, id, 'user_revoked', sessionContextOf(request)))) {
+      throw new SessionNotFoundException();
+    }
     if (id === session.id) this.transport.clear(response);
   }
 }

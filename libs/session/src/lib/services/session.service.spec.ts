@@ -7,7 +7,9 @@ import { SessionStore } from '../interfaces/session-store.interface';
 import type { SessionModuleOptions } from '../interfaces/session-module-options.interface';
 import { SessionModule } from '../session.module';
 import { AccessTokenService } from './access-token.service';
-import { SessionService } from './session.service';
+import { SessionEvents } from './session-events.service';
+import type { SessionEvent } from './session-events.service';
+import { SessionService, sessionContextOf } from './session.service';
 
 const jwtSecret = 'session-service-spec-jwt-secret-0123456789';
 const sessionSecret = 'session-service-spec-session-secret-01234';
@@ -312,6 +314,43 @@ describe('SessionService', () => {
       expect([...revoked].sort()).toEqual([one.session.id, two.session.id].sort());
       expect(await sessions.listForUser('alice')).toEqual([]);
       expect((await store.findById(one.session.id))?.revokedReason).toBe('password_changed');
+    });
+  });
+
+  describe('request context on events', () => {
+    it('puts the IP and user agent passed to each action on its events, bounded like stored sessions', async () => {
+      const events: SessionEvent[] = [];
+      moduleRef.get(SessionEvents).subscribe((event) => void events.push(event));
+      const context = sessionContextOf({ ip: '203.0.113.7', headers: { 'user-agent': `agent/${'x'.repeat(600)}` } });
+      expect(context.userAgent).toHaveLength(606);
+
+      const first = await sessions.create({ id: 'user-ctx' }, context);
+      const refreshed = await sessions.refresh(first.refreshToken, { ip: '203.0.113.8', userAgent: 'refresher' });
+      clock.advance(MINUTE);
+      await expect(sessions.refresh(first.refreshToken, { ip: '198.51.100.9', userAgent: 'thief' })).rejects.toThrow();
+      const second = await sessions.create({ id: 'user-ctx' });
+      await sessions.revoke(second.session.id, 'logout', { ip: '203.0.113.10' });
+      const third = await sessions.create({ id: 'user-ctx' });
+      await sessions.revokeAllForUser('user-ctx', 'logout_all', undefined, { ip: '203.0.113.11', userAgent: 'all' });
+
+      const seen = events.map((event) => [event.type, event.reason ?? null, event.ip, event.userAgent?.slice(0, 10) ?? null]);
+      expect(seen).toEqual([
+        ['session.created', null, '203.0.113.7', 'agent/xxxx'],
+        ['session.refreshed', null, '203.0.113.8', 'refresher'],
+        ['refresh_token.reused', 'refresh_token_reused', '198.51.100.9', 'thief'],
+        ['session.created', null, null, null],
+        ['session.revoked', 'logout', '203.0.113.10', null],
+        ['session.created', null, null, null],
+        ['session.revoked', 'logout_all', '203.0.113.11', 'all'],
+      ]);
+      expect(events[0].userAgent).toHaveLength(512);
+      expect(refreshed.session.id).toBe(first.session.id);
+      expect(third.session.id).not.toBe(second.session.id);
+    });
+
+    it('reads an Express request: request.ip and the user-agent header', () => {
+      expect(sessionContextOf({ ip: '::1', headers: { 'user-agent': 'curl/8' } })).toEqual({ ip: '::1', userAgent: 'curl/8' });
+      expect(sessionContextOf({ headers: {} })).toEqual({ ip: null, userAgent: null });
     });
   });
 

@@ -20,10 +20,19 @@ export interface SessionUser {
   roles?: string[];
 }
 
-/** Request details recorded with a session. */
+/**
+ * Who is on the other end: recorded with a new session, and put on the audit events
+ * of every action it is passed to. `sessionContextOf(request)` builds it from a request.
+ */
 export interface SessionContext {
   userAgent?: string | null;
   ip?: string | null;
+}
+
+/** The `SessionContext` of an HTTP request: its client IP (Express's `request.ip`) and user agent. */
+export function sessionContextOf(request: { ip?: string; headers: Record<string, string | string[] | undefined> }): SessionContext {
+  const userAgent = request.headers['user-agent'];
+  return { ip: request.ip ?? null, userAgent: typeof userAgent === 'string' ? userAgent : null };
 }
 
 /** What a login or a refresh hands back to the client. */
@@ -75,8 +84,8 @@ export class SessionService {
     const now = this.options.clock.now();
     const absoluteExpiresAt = new Date(now.getTime() + this.options.absoluteTimeoutMs);
     const issued = await this.start(user.id, user.roles ?? [], now, absoluteExpiresAt, context);
-    this.emit('session.created', issued.session, { ip: issued.session.ip, userAgent: issued.session.userAgent });
-    await this.evictBeyondLimit(user.id, issued.session.id, now);
+    this.emit('session.created', issued.session, context);
+    await this.evictBeyondLimit(user.id, issued.session.id, now, context);
     return issued;
   }
 
@@ -91,7 +100,7 @@ export class SessionService {
    * - Otherwise `invalid_refresh_token`, or `session_expired` for an idle or
    *   absolutely expired session.
    */
-  async refresh(refreshToken: unknown): Promise<IssuedSession> {
+  async refresh(refreshToken: unknown, context: SessionContext = {}): Promise<IssuedSession> {
     const presented = this.parse(refreshToken);
     if (!presented) throw new SessionUnauthorizedException(AuthErrorCode.InvalidRefreshToken);
     const now = this.options.clock.now();
@@ -103,10 +112,10 @@ export class SessionService {
       expiresAt: new Date(now.getTime() + this.options.idleTimeoutMs),
     });
     if (rotated) {
-      this.emit('session.refreshed', rotated);
+      this.emit('session.refreshed', rotated, context);
       return this.issue(rotated, successor);
     }
-    return this.afterFailedRotation(presented, successor, now);
+    return this.afterFailedRotation(presented, successor, now, context);
   }
 
   /**
@@ -123,7 +132,7 @@ export class SessionService {
       ip: context.ip ?? current.ip,
     });
     if (await this.store.revoke(current.id, 'reissued', now)) this.revocations.add([current.id]);
-    this.emit('session.reissued', current, { successorFingerprint: this.events.fingerprint(issued.session.id) });
+    this.emit('session.reissued', current, context, { successorFingerprint: this.events.fingerprint(issued.session.id) });
     return issued;
   }
 
@@ -142,13 +151,13 @@ export class SessionService {
   }
 
   /** Revokes one session; returns false when it was already revoked or never existed. */
-  async revoke(sessionId: string, reason: RevocationReason = 'logout'): Promise<boolean> {
+  async revoke(sessionId: string, reason: RevocationReason = 'logout', context: SessionContext = {}): Promise<boolean> {
     const now = this.options.clock.now();
     const revoked = await this.store.revoke(sessionId, reason, now);
     if (revoked) {
       this.revocations.add([sessionId]);
       const session = await this.store.findById(sessionId);
-      if (session) this.emit('session.revoked', session, { reason });
+      if (session) this.emit('session.revoked', session, context, { reason });
     }
     return revoked;
   }
@@ -157,19 +166,36 @@ export class SessionService {
    * Revokes a session only if it belongs to `userId` and is not revoked yet; false
    * otherwise (so a user cannot learn whether someone else's session id exists).
    */
-  async revokeOwned(userId: string, sessionId: string, reason: RevocationReason): Promise<boolean> {
+  async revokeOwned(
+    userId: string,
+    sessionId: string,
+    reason: RevocationReason,
+    context: SessionContext = {},
+  ): Promise<boolean> {
     const session = await this.store.findById(sessionId);
     if (!session || session.userId !== userId || session.revokedAt) return false;
-    return this.revoke(sessionId, reason);
+    return this.revoke(sessionId, reason, context);
   }
 
   /** Revokes every session of a user, or all but `exceptSessionId`; returns the revoked ids. */
-  async revokeAllForUser(userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<string[]> {
+  async revokeAllForUser(
+    userId: string,
+    reason: RevocationReason,
+    exceptSessionId?: string,
+    context: SessionContext = {},
+  ): Promise<string[]> {
     const now = this.options.clock.now();
     const revoked = await this.store.revokeByUser(userId, reason, now, exceptSessionId);
     this.revocations.add(revoked);
     for (const id of revoked) {
-      this.events.emit({ type: 'session.revoked', at: now, userId, sessionFingerprint: this.events.fingerprint(id), reason });
+      this.events.emit({
+        type: 'session.revoked',
+        at: now,
+        userId,
+        sessionFingerprint: this.events.fingerprint(id),
+        reason,
+        ...this.eventContext(context),
+      });
     }
     return revoked;
   }
@@ -233,7 +259,7 @@ export class SessionService {
     return this.issue(record, refreshToken);
   }
 
-  private async evictBeyondLimit(userId: string, keepId: string, now: Date): Promise<void> {
+  private async evictBeyondLimit(userId: string, keepId: string, now: Date, context: SessionContext): Promise<void> {
     const limit = this.options.maxSessionsPerUser;
     if (limit === 0) return;
     const live = await this.store.listByUser(userId, now);
@@ -242,7 +268,7 @@ export class SessionService {
     for (const session of live.filter((candidate) => candidate.id !== keepId).slice(0, excess)) {
       if (await this.store.revoke(session.id, 'evicted', now)) {
         this.revocations.add([session.id]);
-        this.emit('session.evicted', session, { reason: 'evicted' });
+        this.emit('session.evicted', session, context, { reason: 'evicted' });
       }
     }
   }
@@ -251,6 +277,7 @@ export class SessionService {
     presented: ParsedRefreshToken,
     successor: string,
     now: Date,
+    context: SessionContext,
   ): Promise<IssuedSession> {
     const session = await this.store.findById(presented.sessionId);
     if (!session || session.revokedAt) throw new SessionUnauthorizedException(AuthErrorCode.InvalidRefreshToken);
@@ -272,7 +299,7 @@ export class SessionService {
     if (this.isEarlierTokenOf(session, presented)) {
       if (await this.store.revoke(session.id, 'refresh_token_reused', now)) {
         this.revocations.add([session.id]);
-        this.emit('refresh_token.reused', session, { reason: 'refresh_token_reused' });
+        this.emit('refresh_token.reused', session, context, { reason: 'refresh_token_reused' });
       }
       throw new SessionUnauthorizedException(AuthErrorCode.RefreshTokenReused);
     }
@@ -318,13 +345,27 @@ export class SessionService {
     return session.expiresAt.getTime() <= at || session.absoluteExpiresAt.getTime() <= at;
   }
 
-  private emit(type: SessionEventType, session: SessionRecord, extra: Partial<Parameters<SessionEvents['emit']>[0]> = {}) {
+  private emit(
+    type: SessionEventType,
+    session: SessionRecord,
+    context: SessionContext,
+    extra: Partial<Parameters<SessionEvents['emit']>[0]> = {},
+  ) {
     this.events.emit({
       type,
       at: this.options.clock.now(),
       userId: session.userId,
       sessionFingerprint: this.events.fingerprint(session.id),
+      ...this.eventContext(context),
       ...extra,
     });
+  }
+
+  /** The context as audit events carry it: the same bounds as stored sessions. */
+  private eventContext(context: SessionContext): { ip: string | null; userAgent: string | null } {
+    return {
+      ip: context.ip ? context.ip.slice(0, MAX_IP) : null,
+      userAgent: context.userAgent ? context.userAgent.slice(0, MAX_USER_AGENT) : null,
+    };
   }
 }
