@@ -53,6 +53,17 @@ describe('readCookie', () => {
     expect(readCookie('a', 'a')).toBeUndefined();
   });
 
+  it('tells a longer name from the one asked for, also with whitespace before "="', () => {
+    expect(readCookie('ab=1; a b=2; a\t=3', 'a')).toBe('3');
+    expect(readCookie('ab=1', 'a')).toBeUndefined();
+    expect(readCookie('a b=2', 'a')).toBeUndefined();
+  });
+
+  it('leaves values without "%" as they are', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+    expect(readCookie(`other=1;__Host-tessera-at=${jwt}`, '__Host-tessera-at')).toBe(jwt);
+  });
+
   it('returns an empty string for an empty value', () => {
     expect(readCookie('a=; b=2', 'a')).toBe('');
   });
