@@ -386,6 +386,9 @@ async function propagationScenario() {
 
 /** Scenario 6: the cleanup job (`node main.js cleanup`) on expired sessions. */
 async function cleanupScenario() {
+  // Run alone (BENCH_ONLY=cleanup), no app has migrated the database yet: one start does.
+  const { rows } = await db.query(`SELECT to_regclass('tessera_sessions') IS NOT NULL AS migrated`);
+  if (!rows[0]?.migrated) await stop(await start('app-migrate', 'cached'));
   const tag = `old-${randomBytes(4).toString('hex')}`;
   const insertStarted = performance.now();
   // Same rows as insertOldSessions in apps/demo-api/test/cleanup-audit.spec.ts: half
