@@ -1,16 +1,15 @@
 // One load run in its own process: a warm-up, then a measured run, with autocannon.
 // Usage: node bench/load.mjs '<json>' where the JSON holds
-//   { url, method?, path, headers?, body?, connections, warmup (s), duration (s),
-//     overallRate?, refreshTokens?, warmupRefreshTokens? (one per connection, for
-//     POST /auth/refresh rotation in the measured run and in the warm-up) }
+//   { url, method?, path, headers?, body?, connections, warmup (s), duration (s), overallRate? }
 // After the warm-up it lets in-flight requests finish, prints "BENCH_PHASE ready" on
 // stderr and waits for a line on stdin (the parent reads its counters meanwhile), then
 // runs the measured run and prints exactly one JSON line with its results on stdout.
 //
 // Interleaved mode, when the JSON holds `routes: [{ name, method?, path, headers?, body?,
 // refresh? }, ...]` (and optionally `sliceMs`, default 250; `pid` and `counterUrl` of the
-// app): one autocannon run whose connections switch route every sliceMs, with the app's
-// CPU time and query counter read at every switch; see bench/lib/interleaved-load.mjs.
+// app; refreshTokens / warmupRefreshTokens, one per connection, for a `refresh` route):
+// one autocannon run whose connections switch route every sliceMs; see
+// bench/lib/interleaved-load.mjs.
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { runInterleaved } from './lib/interleaved-load.mjs';
@@ -43,55 +42,13 @@ async function singleRoute() {
     warmup = 3,
     duration = 8,
     overallRate,
-    refreshTokens,
-    warmupRefreshTokens,
   } = options;
 
-  /**
-   * Refresh rotation: each connection keeps its own refresh token and sends the one the
-   * previous response returned. autocannon resets a request's `context` every time it
-   * loops over `requests` (after every request when there is one), so the token lives
-   * in `tokens[slot]`, and each connection's slot is put in its initial context. The
-   * warm-up uses other sessions: its connections are dropped with requests in flight,
-   * whose rotated tokens it never sees.
-   */
-  function refreshRequests(tokens) {
-    return [
-      {
-        method: 'POST',
-        path,
-        setupRequest(request, context) {
-          const token = context.slot === undefined ? tokens[0] : tokens[context.slot];
-          request.body = JSON.stringify({ refreshToken: token });
-          return request;
-        },
-        onResponse(status, responseBody, context) {
-          if (status !== 200 || context.slot === undefined) return;
-          try {
-            tokens[context.slot] = JSON.parse(responseBody).refreshToken;
-          } catch {
-            // keep the old token; the next response shows the problem as a non-2xx
-          }
-        },
-      },
-    ];
-  }
-
-  function run(seconds, refreshTokenSet) {
-    const tokens = refreshTokenSet ? [...refreshTokenSet] : undefined;
-    let nextSlot = 0;
-    const setupClient = tokens
-      ? (client) => {
-          const slot = nextSlot++ % tokens.length;
-          client.requestIterator.initialContext = { slot };
-          client.requestIterator.resetContext();
-          client.requestIterator.rebuildRequest();
-        }
-      : undefined;
+  function run(seconds) {
     return autocannon({
       url: `${url}${path}`,
       method,
-      headers: { ...(body !== undefined || tokens ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
       connections,
       duration: seconds,
@@ -99,21 +56,19 @@ async function singleRoute() {
       // autocannon's correction uses 1 ms as the expected interval whatever the rate,
       // which adds made-up samples; we report what the probe actually saw.
       ignoreCoordinatedOmission: overallRate !== undefined ? true : undefined,
-      requests: tokens ? refreshRequests(tokens) : undefined,
-      setupClient,
       timeout: 20,
     });
   }
 
   let warmupSent = 0;
   if (warmup > 0) {
-    const warm = await run(warmup, warmupRefreshTokens ?? refreshTokens);
+    const warm = await run(warmup);
     warmupSent = warm.requests.sent;
     // autocannon drops the connections of the warm-up: let the server finish what was in flight.
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
   await waitForGo();
-  const result = await run(duration, refreshTokens);
+  const result = await run(duration);
   const latency = result.latency;
   process.stdout.write(
     `${JSON.stringify({

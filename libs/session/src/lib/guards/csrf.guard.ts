@@ -9,6 +9,7 @@ import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
 import { CsrfService } from '../services/csrf.service';
 import { SessionEvents } from '../services/session-events.service';
+import { sessionContextOf } from '../services/session.service';
 import { SessionTransportService } from '../services/session-transport.service';
 import { safeEqual } from '../utils/crypto.util';
 
@@ -116,8 +117,7 @@ export class CsrfGuard implements CanActivate {
       userId: session?.userId ?? null,
       sessionFingerprint: session ? this.events.fingerprint(session.id) : null,
       reason,
-      ip: request.ip ?? null,
-      userAgent: request.headers['user-agent'] ?? null,
+      ...sessionContextOf(request),
     });
     return new CsrfFailedException();
   }

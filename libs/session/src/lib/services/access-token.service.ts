@@ -124,20 +124,15 @@ export class AccessTokenService {
   verify(token: string): AccessTokenClaims {
     const known = this.verified.get(token);
     if (known) return this.checkTimes(known, token);
-    const claims = this.verifyUncached(token);
-    const entry: VerifiedToken = {
-      claims,
-      iatMs: claims.iat * 1000,
-      nbfMs: (claims.nbf ?? 0) * 1000,
-      expMs: claims.exp * 1000,
-    };
+    const verified = this.verifyUncached(token);
+    this.checkTimes(verified, token);
     const limit = this.options.verifiedTokenCacheSize;
     if (limit > 0 && token.length <= MAX_CACHED_TOKEN_LENGTH) {
       // Oldest first out: Map keeps insertion order.
       if (this.verified.size >= limit) this.verified.delete(this.verified.keys().next().value as string);
-      this.verified.set(token, entry);
+      this.verified.set(token, verified);
     }
-    return claims;
+    return verified.claims;
   }
 
   /** Number of remembered verified tokens (for tests and metrics). */
@@ -145,7 +140,8 @@ export class AccessTokenService {
     return this.verified.size;
   }
 
-  private verifyUncached(token: string): AccessTokenClaims {
+  /** Signature, header and claim shapes; the times are left to `checkTimes`. */
+  private verifyUncached(token: string): VerifiedToken {
     const invalid = () => new SessionUnauthorizedException(AuthErrorCode.TokenInvalid);
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw invalid();
     const first = token.indexOf('.');
@@ -162,18 +158,22 @@ export class AccessTokenService {
     return this.checkClaims(payload);
   }
 
-  /** The time checks of `checkClaims`, for a remembered token; forgets it once expired. */
-  private checkTimes(known: VerifiedToken, token: string): AccessTokenClaims {
+  /**
+   * `iat` and `nbf` not in the future, `exp` not past, on the injected clock with the
+   * skew leeway; run on every use of a token, remembered or not. An expired token is
+   * forgotten.
+   */
+  private checkTimes(verified: VerifiedToken, token: string): AccessTokenClaims {
     const nowMs = this.options.clock.now().getTime();
     const skew = this.options.clockSkewMs;
-    if (known.expMs <= nowMs - skew) {
+    if (verified.iatMs > nowMs + skew || verified.nbfMs > nowMs + skew) {
+      throw new SessionUnauthorizedException(AuthErrorCode.TokenInvalid);
+    }
+    if (verified.expMs <= nowMs - skew) {
       this.verified.delete(token);
       throw new SessionUnauthorizedException(AuthErrorCode.TokenExpired);
     }
-    if (known.iatMs > nowMs + skew || known.nbfMs > nowMs + skew) {
-      throw new SessionUnauthorizedException(AuthErrorCode.TokenInvalid);
-    }
-    return known.claims;
+    return verified.claims;
   }
 
   /**
@@ -218,8 +218,8 @@ export class AccessTokenService {
     return given.length === 64 && verifyBytes(null, Buffer.from(input), key.verifyKey, given);
   }
 
-  /** Checks the claims' shapes, issuer, audience, and `exp` / `iat` / `nbf` against the injected clock. */
-  private checkClaims(payload: Record<string, unknown>): AccessTokenClaims {
+  /** Checks the claims' shapes, issuer and audience; returns them frozen, with their times in milliseconds. */
+  private checkClaims(payload: Record<string, unknown>): VerifiedToken {
     const invalid = () => new SessionUnauthorizedException(AuthErrorCode.TokenInvalid);
     const { iss, aud, sub, sid, jti, iat, exp, nbf, roles } = payload;
     if (iss !== this.options.issuer) throw invalid();
@@ -230,14 +230,13 @@ export class AccessTokenService {
     if (typeof iat !== 'number' || typeof exp !== 'number' || exp <= iat) throw invalid();
     if (!Array.isArray(roles) || roles.some((role) => typeof role !== 'string')) throw invalid();
     if (nbf !== undefined && typeof nbf !== 'number') throw invalid();
-
-    const nowMs = this.options.clock.now().getTime();
-    const skew = this.options.clockSkewMs;
-    if (iat * 1000 > nowMs + skew) throw invalid();
-    if (typeof nbf === 'number' && nbf * 1000 > nowMs + skew) throw invalid();
-    if (exp * 1000 <= nowMs - skew) throw new SessionUnauthorizedException(AuthErrorCode.TokenExpired);
     // Frozen: the same object is handed out for every request that carries this token.
     Object.freeze(roles);
-    return Object.freeze(payload) as unknown as AccessTokenClaims;
+    return {
+      claims: Object.freeze(payload) as unknown as AccessTokenClaims,
+      iatMs: iat * 1000,
+      nbfMs: typeof nbf === 'number' ? nbf * 1000 : 0,
+      expMs: exp * 1000,
+    };
   }
 }

@@ -54,6 +54,14 @@ const MAX_CHAIN_WALK = 10_000;
 const MAX_USER_AGENT = 512;
 const MAX_IP = 64;
 
+/** A context as sessions store it and events carry it: both fields present, bounded in length. */
+function bounded(context: SessionContext): { ip: string | null; userAgent: string | null } {
+  return {
+    ip: context.ip ? context.ip.slice(0, MAX_IP) : null,
+    userAgent: context.userAgent ? context.userAgent.slice(0, MAX_USER_AGENT) : null,
+  };
+}
+
 interface ParsedRefreshToken {
   token: string;
   sessionId: string;
@@ -194,7 +202,7 @@ export class SessionService {
         userId,
         sessionFingerprint: this.events.fingerprint(id),
         reason,
-        ...this.eventContext(context),
+        ...bounded(context),
       });
     }
     return revoked;
@@ -252,8 +260,7 @@ export class SessionService {
       absoluteExpiresAt,
       revokedAt: null,
       revokedReason: null,
-      userAgent: context.userAgent ? context.userAgent.slice(0, MAX_USER_AGENT) : null,
-      ip: context.ip ? context.ip.slice(0, MAX_IP) : null,
+      ...bounded(context),
     };
     await this.store.create(record);
     return this.issue(record, refreshToken);
@@ -356,16 +363,8 @@ export class SessionService {
       at: this.options.clock.now(),
       userId: session.userId,
       sessionFingerprint: this.events.fingerprint(session.id),
-      ...this.eventContext(context),
+      ...bounded(context),
       ...extra,
     });
-  }
-
-  /** The context as audit events carry it: the same bounds as stored sessions. */
-  private eventContext(context: SessionContext): { ip: string | null; userAgent: string | null } {
-    return {
-      ip: context.ip ? context.ip.slice(0, MAX_IP) : null,
-      userAgent: context.userAgent ? context.userAgent.slice(0, MAX_USER_AGENT) : null,
-    };
   }
 }
