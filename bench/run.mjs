@@ -136,6 +136,8 @@ async function loadInterleaved(app, spec) {
 }
 
 const baselineRoute = { name: 'baseline', path: '/bench/me' };
+/** Sequential refreshes of the "refresh alone" check. */
+const ALONE_REFRESHES = 200;
 
 /** "bearer 0.832× (whole slices 0.847×), …": a round's req/s ratios to its baseline. */
 function describeRatios(label, run, names) {
@@ -233,9 +235,10 @@ async function refreshAndLoginScenarios({ refresh, loginToo }) {
       // A fresh session per connection for every warm-up and measured run (a rotated
       // token is spent), all made up front so that no login falls in a database segment.
       const perRun = 2 * settings.connections;
-      const sessions = await mapLimit(Array.from({ length: perRun * settings.rounds }), 8, () =>
+      const sessions = await mapLimit(Array.from({ length: perRun * settings.rounds + 1 }), 8, () =>
         login(app.url, email, PASSWORD),
       );
+      const spare = sessions.pop();
       pgStat.activity();
       // The opening pg_stat_database reading; then one after each round.
       await pgStat.close();
@@ -258,7 +261,27 @@ async function refreshAndLoginScenarios({ refresh, loginToo }) {
         say(describeRatios(`refresh ratio #${round}`, run, ['refresh']));
         await pgStat.close();
       }
-      out.refresh = { baseline, rows: [{ name: 'bearer', runs }] };
+      // Alone: one refresh at a time. Under load the store rotates the refreshes that
+      // arrive together in one statement; a refresh on its own must still be one.
+      const alone = { refreshes: ALONE_REFRESHES, byKind: {} };
+      const before = await app.queries();
+      let token = spare.refreshToken;
+      for (let i = 0; i < ALONE_REFRESHES; i++) {
+        const response = await expectStatus(200, app.url, 'POST', '/auth/refresh', {
+          headers: { 'x-auth-mode': 'bearer' },
+          body: { refreshToken: token },
+        });
+        token = response.body.refreshToken;
+      }
+      const after = await app.queries();
+      pgStat.activity();
+      for (const [kind, n] of Object.entries(after.byKind)) {
+        const delta = n - (before.byKind[kind] ?? 0);
+        if (delta > 0) alone.byKind[kind] = delta / ALONE_REFRESHES;
+      }
+      alone.updatesPerRefresh = alone.byKind['UPDATE tessera_sessions'] ?? 0;
+      say(`refresh alone: ${alone.updatesPerRefresh.toFixed(3)} UPDATE tessera_sessions per refresh over ${ALONE_REFRESHES} sequential refreshes`);
+      out.refresh = { baseline, rows: [{ name: 'bearer', runs }], alone };
     }
     if (loginToo) {
       const probeSpec = {

@@ -5,8 +5,10 @@ const TARGETS = {
   cached: 0.9,
   strict: 0.5,
   refresh: 0.4,
-  // Queries per refresh, counted in the app: requests cut off at a run's edges and the
-  // batched audit insert (one per up to 200 events) may move it by a hundredth or two.
+  // Round trips per refresh, counted in the app: exactly one rotation statement per
+  // refresh alone; under load the store rotates the refreshes that arrive together in one
+  // statement, so never more than one. Requests cut off at a run's edges and the batched
+  // audit insert (one per up to 200 events) may move the count by a hundredth or two.
   refreshQueries: 1,
   refreshQueriesTolerance: 0.02,
   propagationP99Ms: 100,
@@ -156,13 +158,24 @@ export function renderReport({ date, machine, database, settings, results, profi
     const s = summarizeRuns(results.refresh.rows[0].runs);
     const paired = pairedRpsRatio(results.refresh.rows[0].runs, results.refresh.baseline);
     const speed = atLeast('POST /auth/refresh', paired, TARGETS.refresh);
-    const dbMet = s.db !== undefined && Math.abs(s.db - TARGETS.refreshQueries) <= TARGETS.refreshQueriesTolerance;
+    const alone = results.refresh.alone;
+    const aloneMet = alone !== undefined && Math.abs(alone.updatesPerRefresh - TARGETS.refreshQueries) <= 1e-9;
+    const loadMet = s.db !== undefined && s.db <= TARGETS.refreshQueries + TARGETS.refreshQueriesTolerance;
+    const updates = s.byKind['UPDATE tessera_sessions'];
+    const perStatement = updates > 0 && s.sent > 0 ? s.sent / updates : undefined;
+    const dbMet = aloneMet && loadMet;
     const dbCheck = {
       name: 'POST /auth/refresh: one DB round trip per refresh',
-      measured: `${fmt(s.db, 3)} queries/refresh (pg: ${fmt(s.pg, 3)} xacts)`,
-      goal: `= 1 (±${TARGETS.refreshQueriesTolerance})`,
+      measured:
+        `alone: ${alone ? fmt(alone.updatesPerRefresh, 3) : '–'} UPDATE/refresh; under load: ${fmt(s.db, 3)} ` +
+        `queries/refresh (pg: ${fmt(s.pg, 3)} xacts)`,
+      goal: `alone = 1; under load ≤ 1 (+${TARGETS.refreshQueriesTolerance})`,
       met: dbMet,
-      short: dbMet || s.db === undefined ? undefined : `${fmt(s.db - 1, 3)} per refresh off`,
+      short: dbMet
+        ? undefined
+        : !aloneMet
+          ? `alone ${alone ? fmt(alone.updatesPerRefresh, 3) : 'not measured'} per refresh`
+          : `${fmt(s.db - 1, 3)} per refresh over`,
     };
     checks.push(speed, dbCheck);
     const row = scenarioRow('`POST /auth/refresh`', s, base, speed, paired);
@@ -175,7 +188,15 @@ export function renderReport({ date, machine, database, settings, results, profi
         `run's warm-up and measured run give each of their ${settings.connections} connections a session of its own, and ` +
         `each connection sends, in its refresh slices, the refresh token its previous refresh response returned.\n\n` +
         table(HTTP_HEADER, [baselineRow('`GET /bench/me` (baseline)', base), row]) +
-        `\n\nQueries per refresh sent, by statement: ${breakdown(s) || '–'}.`,
+        `\n\nQueries per refresh sent, by statement: ${breakdown(s) || '–'}` +
+        (perStatement ? ` (the store rotated ${fmt(perStatement, 1)} refreshes per \`UPDATE\` on average)` : '') +
+        `.` +
+        (alone
+          ? ` Alone (${alone.refreshes} sequential refreshes on one connection, after the rounds): ` +
+            `${Object.entries(alone.byKind)
+              .map(([kind, n]) => `${fmt(n, 3)} \`${kind}\``)
+              .join(' + ')} per refresh.`
+          : ''),
     );
   }
 

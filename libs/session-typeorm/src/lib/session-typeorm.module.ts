@@ -30,7 +30,11 @@ export class SessionTypeOrmModule {
           provide: TypeOrmSessionStore,
           inject: [getRepositoryToken(SessionEntity, options.dataSource)],
           useFactory: (repository: Repository<SessionEntity>) =>
-            new TypeOrmSessionStore(repository, { feed: options.feed, preparedStatements: options.preparedStatements }),
+            new TypeOrmSessionStore(repository, {
+              feed: options.feed,
+              preparedStatements: options.preparedStatements,
+              batchRotations: options.batchRotations,
+            }),
         },
       ],
       exports: [TypeOrmSessionStore],

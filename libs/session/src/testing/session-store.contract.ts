@@ -163,6 +163,63 @@ export function describeSessionStoreContract(name: string, hooks: SessionStoreCo
       }
     });
 
+    it('rotates many sessions at once, each on its own terms', async () => {
+      // Issued together, as concurrent refreshes of many users are: a store may run them
+      // as one operation, but each session's outcome must be the one it would get alone.
+      const live = Array.from({ length: 30 }, () => sessionRecordFixture());
+      const stale = sessionRecordFixture();
+      const revoked = sessionRecordFixture();
+      const expired = sessionRecordFixture({ expiresAt: new Date('2030-01-01T00:30:00.000Z') });
+      const chained = sessionRecordFixture();
+      const all = [...live, stale, revoked, expired, chained];
+      await Promise.all(all.map((record) => store.create(record)));
+      await store.revoke(revoked.id, 'logout', at(revoked, 0.5));
+      const rotate = (record: SessionRecord, expected: string, next: string, hours = 1) =>
+        store.rotateRefresh(record.id, {
+          expectedRefreshHash: expected,
+          refreshHash: next,
+          now: at(record, hours),
+          expiresAt: at(record, hours + 24),
+        });
+
+      const results = await Promise.all([
+        ...live.map((record, i) => rotate(record, record.refreshHash, `live-${i}`)),
+        rotate(stale, 'not-the-current-hash', 'stale-next'),
+        rotate(revoked, revoked.refreshHash, 'revoked-next'),
+        rotate(expired, expired.refreshHash, 'expired-next'),
+        // Two rotations of one session in a row: the second expects what the first writes.
+        rotate(chained, chained.refreshHash, 'chained-1'),
+        rotate(chained, 'chained-1', 'chained-2', 2),
+        // And a late duplicate of the first, which must lose.
+        rotate(chained, chained.refreshHash, 'chained-duplicate'),
+      ]);
+
+      const [staleResult, revokedResult, expiredResult, first, second, duplicate] = results.slice(live.length);
+      results.slice(0, live.length).forEach((rotated, i) => {
+        expect(rotated).toEqual({
+          ...live[i],
+          refreshHash: `live-${i}`,
+          previousRefreshHash: live[i].refreshHash,
+          generation: 1,
+          rotatedAt: at(live[i], 1),
+          lastSeenAt: at(live[i], 1),
+          expiresAt: at(live[i], 25),
+        });
+      });
+      expect([staleResult, revokedResult, expiredResult]).toEqual([null, null, null]);
+      expect(first).toMatchObject({ refreshHash: 'chained-1', generation: 1 });
+      expect(second).toMatchObject({ refreshHash: 'chained-2', previousRefreshHash: 'chained-1', generation: 2 });
+      expect(duplicate).toBeNull();
+      const stored = await Promise.all(all.map((record) => store.findById(record.id)));
+      expect(stored.slice(0, live.length).map((record) => record?.refreshHash)).toEqual(live.map((_, i) => `live-${i}`));
+      expect(stored.slice(live.length).map((record) => record?.refreshHash)).toEqual([
+        stale.refreshHash,
+        revoked.refreshHash,
+        expired.refreshHash,
+        'chained-2',
+      ]);
+    });
+
     it('records activity on a live session, never moving times backwards, capped at the absolute expiry', async () => {
       const record = sessionRecordFixture();
       await store.create(record);

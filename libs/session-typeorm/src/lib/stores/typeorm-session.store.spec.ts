@@ -1,5 +1,6 @@
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { SessionRecord } from '@tessera/session';
 import { describeSessionStoreContract, sessionRecordFixture } from '@tessera/session/testing';
 import { DataSource } from 'typeorm';
 import { sessionEntities, sessionMigrations, SessionTypeOrmModule, TypeOrmSessionStore } from '../../index';
@@ -38,9 +39,11 @@ describeSessionStoreContract('PostgreSQL server (TypeORM)', {
   setup: () => storeOn(process.env.TESSERA_TEST_DATABASE_URL, opened),
 });
 
-// The second server also covers the store without prepared statements (for poolers that cannot carry them).
+// The second server also covers the store without prepared statements (for poolers that cannot carry them)
+// and without batched rotations.
 describeSessionStoreContract('embedded PostgreSQL (TypeORM, preparedStatements: false)', {
-  setup: () => storeOn(process.env.TESSERA_EMBEDDED_DATABASE_URL, opened, { preparedStatements: false }),
+  setup: () =>
+    storeOn(process.env.TESSERA_EMBEDDED_DATABASE_URL, opened, { preparedStatements: false, batchRotations: false }),
 });
 
 describe('TypeOrmSessionStore schema and wiring', () => {
@@ -91,6 +94,77 @@ describe('TypeOrmSessionStore schema and wiring', () => {
     );
     expect(rows.map((row) => row.name.split('_')[1])).toEqual(kinds);
     expect(rows.every((row) => /^tessera_[a-z]+_[0-9a-f]{12}$/.test(row.name))).toBe(true);
+  });
+
+  /** Counts the UPDATE statements the store sends through its data source's pool (passing them on unchanged). */
+  function countUpdates(dataSource: DataSource): { count: number } {
+    const pool = (dataSource.driver as unknown as { master: { query: (...args: unknown[]) => unknown } }).master;
+    const query = pool.query.bind(pool);
+    const counter = { count: 0 };
+    pool.query = (...args: unknown[]) => {
+      const config = args[0] as { text?: string } | string;
+      if (/^\s*UPDATE/i.test(typeof config === 'string' ? config : (config.text ?? ''))) counter.count++;
+      return query(...args);
+    };
+    return counter;
+  }
+
+  const rotationOf = (record: SessionRecord, next: string) => {
+    const now = new Date(record.createdAt.getTime() + 60_000);
+    return { expectedRefreshHash: record.refreshHash, refreshHash: next, now, expiresAt: new Date(now.getTime() + 60_000) };
+  };
+
+  it.each([
+    [true, 1],
+    [false, 40],
+  ])('rotates the refreshes that arrive together in one statement (batchRotations: %p: %p UPDATEs for 40)', async (batch, statements) => {
+    const store = await storeOn(process.env.TESSERA_TEST_DATABASE_URL, opened, { batchRotations: batch });
+    const records = Array.from({ length: 40 }, () => sessionRecordFixture());
+    await Promise.all(records.map((record) => store.create(record)));
+    const updates = countUpdates(opened[opened.length - 1]);
+    const rotated = await Promise.all(records.map((record, i) => store.rotateRefresh(record.id, rotationOf(record, `next-${i}`))));
+    expect(rotated.map((record) => record?.refreshHash)).toEqual(records.map((_, i) => `next-${i}`));
+    expect(updates.count).toBe(statements);
+  });
+
+  it('runs a batch that PostgreSQL rolled back for a deadlock again row by row, and fails a batch on any other error', async () => {
+    const store = await storeOn(process.env.TESSERA_TEST_DATABASE_URL, opened);
+    const dataSource = opened[opened.length - 1];
+    const [deadlocked, failing] = [0, 1].map(() => [sessionRecordFixture(), sessionRecordFixture()]);
+    await Promise.all([...deadlocked, ...failing].map((record) => store.create(record)));
+    // A real PostgreSQL error from inside the batched statement (the only one using
+    // unnest), for this test's sessions only: 40P01 as a deadlock victim gets it.
+    await dataSource.query(`CREATE TABLE IF NOT EXISTS tessera_test_batch_errors (id text PRIMARY KEY, code text NOT NULL)`);
+    await dataSource.query(`INSERT INTO tessera_test_batch_errors (id, code) SELECT unnest($1::text[]), unnest($2::text[])`, [
+      [...deadlocked, ...failing].map((record) => record.id),
+      ['40P01', '40P01', 'XX000', 'XX000'],
+    ]);
+    await dataSource.query(`
+      CREATE OR REPLACE FUNCTION tessera_test_batch_error() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE wanted text;
+      BEGIN
+        SELECT code INTO wanted FROM tessera_test_batch_errors WHERE id = NEW.id;
+        IF wanted IS NOT NULL AND current_query() LIKE '%unnest%' THEN
+          RAISE EXCEPTION 'simulated batch failure' USING ERRCODE = wanted;
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await dataSource.query(`
+      CREATE TRIGGER tessera_test_batch_error BEFORE UPDATE ON tessera_sessions
+        FOR EACH ROW EXECUTE FUNCTION tessera_test_batch_error()`);
+    try {
+      const updates = countUpdates(dataSource);
+      const retried = await Promise.all(deadlocked.map((record, i) => store.rotateRefresh(record.id, rotationOf(record, `d-${i}`))));
+      expect(retried.map((record) => record?.refreshHash)).toEqual(['d-0', 'd-1']);
+      expect(updates.count).toBe(3);
+      const outcomes = await Promise.allSettled(failing.map((record, i) => store.rotateRefresh(record.id, rotationOf(record, `f-${i}`))));
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+      expect((await store.findById(failing[0].id))?.refreshHash).toBe(failing[0].refreshHash);
+    } finally {
+      await dataSource.query(`DROP TRIGGER tessera_test_batch_error ON tessera_sessions`);
+      await dataSource.query(`DROP FUNCTION tessera_test_batch_error()`);
+      await dataSource.query(`DROP TABLE tessera_test_batch_errors`);
+    }
   });
 
   it('is provided by SessionTypeOrmModule.forFeature on the connection the app owns', async () => {

@@ -28,6 +28,15 @@ export interface TypeOrmSessionStoreOptions {
    * `max_prepared_statements`). Default: `true`.
    */
   preparedStatements?: boolean;
+  /**
+   * Refreshes that reach the store in the same turn of the event loop rotate in one
+   * `UPDATE ... FROM unnest(...)` statement: one round trip and one commit for all of
+   * them instead of one each. Each row is still its own compare-and-swap (a stale hash,
+   * a revoked or expired session fails alone), two rotations of one session never share
+   * a statement or run at once (the later one waits for the earlier), and a refresh that
+   * arrives alone uses the single-row statement. Default: `true`.
+   */
+  batchRotations?: boolean;
 }
 
 interface SessionRow {
@@ -51,6 +60,20 @@ interface SessionRow {
 // pg_try_advisory_lock key naming "the Tessera session cleanup".
 const CLEANUP_LOCK_KEY = 1_949_283_721;
 
+/** Most rotations one batched statement carries. */
+const MAX_ROTATION_BATCH = 100;
+
+/** SQLSTATEs after which a batch is rolled back as a whole and worth running row by row. */
+const RETRY_ALONE = new Set(['40P01', '40001']);
+
+/** A `rotateRefresh` call waiting for its batch. */
+interface PendingRotation {
+  id: string;
+  rotation: RefreshRotation;
+  resolve(record: SessionRecord | null): void;
+  reject(error: unknown): void;
+}
+
 /** The part of pg's Pool this store uses. */
 interface PgPool {
   query(config: { text: string; values: unknown[]; name?: string }): Promise<{ rows: unknown[]; rowCount: number | null }>;
@@ -67,9 +90,24 @@ function statement(kind: string, text: string): Statement {
   return { text, name: `tessera_${kind}_${createHash('sha256').update(text).digest('hex').slice(0, 12)}` };
 }
 
-const COLUMNS =
-  'id, user_id, roles, refresh_hash, previous_refresh_hash, generation, rotated_at, created_at, ' +
-  'last_seen_at, expires_at, absolute_expires_at, revoked_at, revoked_reason, user_agent, ip';
+const COLUMN_NAMES = [
+  'id',
+  'user_id',
+  'roles',
+  'refresh_hash',
+  'previous_refresh_hash',
+  'generation',
+  'rotated_at',
+  'created_at',
+  'last_seen_at',
+  'expires_at',
+  'absolute_expires_at',
+  'revoked_at',
+  'revoked_reason',
+  'user_agent',
+  'ip',
+] as const;
+const COLUMNS = COLUMN_NAMES.join(', ');
 
 function toRecord(row: SessionRow): SessionRecord {
   return {
@@ -100,7 +138,16 @@ export class TypeOrmSessionStore implements SessionStore {
   private readonly table: string;
 
   private pool: PgPool | undefined;
-  private readonly statements: Record<'create' | 'findById' | 'rotateRefresh' | 'touch' | 'revoke', Statement>;
+  private readonly statements: Record<
+    'create' | 'findById' | 'rotateRefresh' | 'rotateRefreshBatch' | 'touch' | 'revoke',
+    Statement
+  >;
+
+  /** Rotations waiting for the next batch, in arrival order. */
+  private pendingRotations: PendingRotation[] = [];
+  private rotationFlushScheduled = false;
+  /** Sessions with a rotation in flight: a second rotation of one waits for the first. */
+  private readonly rotating = new Set<string>();
 
   constructor(
     private readonly repository: Repository<SessionEntity>,
@@ -126,6 +173,23 @@ export class TypeOrmSessionStore implements SessionStore {
                 expires_at = LEAST($5::timestamptz, absolute_expires_at)
           WHERE id = $1 AND refresh_hash = $2 AND revoked_at IS NULL AND expires_at > $4
           RETURNING ${COLUMNS}`,
+      ),
+      // The same compare-and-swap as `rotateRefresh`, for many sessions at once; PostgreSQL
+      // updates each matching row atomically, and rows whose condition fails are skipped.
+      rotateRefreshBatch: statement(
+        'rotatebatch',
+        `UPDATE ${this.table} AS s
+            SET previous_refresh_hash = s.refresh_hash,
+                refresh_hash = r.refresh_hash,
+                generation = s.generation + 1,
+                rotated_at = r.now,
+                last_seen_at = r.now,
+                expires_at = LEAST(r.expires_at, s.absolute_expires_at)
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+                AS r(id, expected_refresh_hash, refresh_hash, now, expires_at)
+          WHERE s.id = r.id AND s.refresh_hash = r.expected_refresh_hash
+            AND s.revoked_at IS NULL AND s.expires_at > r.now
+          RETURNING ${COLUMN_NAMES.map((column) => `s.${column}`).join(', ')}`,
       ),
       touch: statement(
         'touch',
@@ -187,7 +251,87 @@ export class TypeOrmSessionStore implements SessionStore {
     return rows.length > 0 ? toRecord(rows[0]) : null;
   }
 
-  async rotateRefresh(id: string, rotation: RefreshRotation): Promise<SessionRecord | null> {
+  rotateRefresh(id: string, rotation: RefreshRotation): Promise<SessionRecord | null> {
+    if (this.storeOptions.batchRotations === false) return this.rotateAlone(id, rotation);
+    return new Promise((resolve, reject) => {
+      this.pendingRotations.push({ id, rotation, resolve, reject });
+      this.scheduleRotations();
+    });
+  }
+
+  /** Sends what is pending once the current turn of the event loop has queued all it will. */
+  private scheduleRotations(): void {
+    if (this.rotationFlushScheduled) return;
+    this.rotationFlushScheduled = true;
+    setImmediate(() => {
+      this.rotationFlushScheduled = false;
+      this.flushRotations();
+    });
+  }
+
+  private flushRotations(): void {
+    const pending = this.pendingRotations;
+    this.pendingRotations = [];
+    let batch: PendingRotation[] = [];
+    for (const item of pending) {
+      // A session already rotating (in flight, or earlier in this batch) waits its turn:
+      // its rotation must see the outcome of the one before it.
+      if (this.rotating.has(item.id)) {
+        this.pendingRotations.push(item);
+        continue;
+      }
+      this.rotating.add(item.id);
+      batch.push(item);
+      if (batch.length === MAX_ROTATION_BATCH) {
+        void this.runRotations(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) void this.runRotations(batch);
+  }
+
+  private async runRotations(batch: PendingRotation[]): Promise<void> {
+    try {
+      if (batch.length === 1) {
+        const [item] = batch;
+        item.resolve(await this.rotateAlone(item.id, item.rotation));
+        return;
+      }
+      let results: Map<string, SessionRecord>;
+      try {
+        results = await this.rotateTogether(batch);
+      } catch (error) {
+        // A deadlock (a concurrent multi-row update of the same sessions in another
+        // order) rolled back the whole statement; each rotation is tried again alone.
+        if (!RETRY_ALONE.has((error as { code?: string }).code ?? '')) throw error;
+        await Promise.all(
+          batch.map((item) => this.rotateAlone(item.id, item.rotation).then(item.resolve, item.reject)),
+        );
+        return;
+      }
+      for (const item of batch) item.resolve(results.get(item.id) ?? null);
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    } finally {
+      for (const item of batch) this.rotating.delete(item.id);
+      if (this.pendingRotations.length > 0) this.scheduleRotations();
+    }
+  }
+
+  private async rotateTogether(batch: PendingRotation[]): Promise<Map<string, SessionRecord>> {
+    // Sorted by id, so concurrent batches take their row locks in one order.
+    const sorted = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const { rows } = await this.query<SessionRow>(this.statements.rotateRefreshBatch, [
+      sorted.map((item) => item.id),
+      sorted.map((item) => item.rotation.expectedRefreshHash),
+      sorted.map((item) => item.rotation.refreshHash),
+      sorted.map((item) => item.rotation.now),
+      sorted.map((item) => item.rotation.expiresAt),
+    ]);
+    return new Map(rows.map((row) => [row.id, toRecord(row)]));
+  }
+
+  private async rotateAlone(id: string, rotation: RefreshRotation): Promise<SessionRecord | null> {
     const { rows } = await this.query<SessionRow>(this.statements.rotateRefresh, [
       id,
       rotation.expectedRefreshHash,
