@@ -170,16 +170,16 @@ export function describeSessionStoreContract(name: string, hooks: SessionStoreCo
       const stale = sessionRecordFixture();
       const revoked = sessionRecordFixture();
       const expired = sessionRecordFixture({ expiresAt: new Date('2030-01-01T00:30:00.000Z') });
-      const chained = sessionRecordFixture();
-      const all = [...live, stale, revoked, expired, chained];
+      const twice = sessionRecordFixture();
+      const all = [...live, stale, revoked, expired, twice];
       await Promise.all(all.map((record) => store.create(record)));
       await store.revoke(revoked.id, 'logout', at(revoked, 0.5));
-      const rotate = (record: SessionRecord, expected: string, next: string, hours = 1) =>
+      const rotate = (record: SessionRecord, expected: string, next: string) =>
         store.rotateRefresh(record.id, {
           expectedRefreshHash: expected,
           refreshHash: next,
-          now: at(record, hours),
-          expiresAt: at(record, hours + 24),
+          now: at(record, 1),
+          expiresAt: at(record, 25),
         });
 
       const results = await Promise.all([
@@ -187,14 +187,12 @@ export function describeSessionStoreContract(name: string, hooks: SessionStoreCo
         rotate(stale, 'not-the-current-hash', 'stale-next'),
         rotate(revoked, revoked.refreshHash, 'revoked-next'),
         rotate(expired, expired.refreshHash, 'expired-next'),
-        // Two rotations of one session in a row: the second expects what the first writes.
-        rotate(chained, chained.refreshHash, 'chained-1'),
-        rotate(chained, 'chained-1', 'chained-2', 2),
-        // And a late duplicate of the first, which must lose.
-        rotate(chained, chained.refreshHash, 'chained-duplicate'),
+        // Two rotations of one session from the same token: exactly one may win.
+        rotate(twice, twice.refreshHash, 'twice-a'),
+        rotate(twice, twice.refreshHash, 'twice-b'),
       ]);
 
-      const [staleResult, revokedResult, expiredResult, first, second, duplicate] = results.slice(live.length);
+      const [staleResult, revokedResult, expiredResult, a, b] = results.slice(live.length);
       results.slice(0, live.length).forEach((rotated, i) => {
         expect(rotated).toEqual({
           ...live[i],
@@ -207,16 +205,16 @@ export function describeSessionStoreContract(name: string, hooks: SessionStoreCo
         });
       });
       expect([staleResult, revokedResult, expiredResult]).toEqual([null, null, null]);
-      expect(first).toMatchObject({ refreshHash: 'chained-1', generation: 1 });
-      expect(second).toMatchObject({ refreshHash: 'chained-2', previousRefreshHash: 'chained-1', generation: 2 });
-      expect(duplicate).toBeNull();
+      const winners = [a, b].filter((result) => result !== null);
+      expect(winners).toHaveLength(1);
+      expect(winners[0]).toMatchObject({ previousRefreshHash: twice.refreshHash, generation: 1 });
       const stored = await Promise.all(all.map((record) => store.findById(record.id)));
       expect(stored.slice(0, live.length).map((record) => record?.refreshHash)).toEqual(live.map((_, i) => `live-${i}`));
       expect(stored.slice(live.length).map((record) => record?.refreshHash)).toEqual([
         stale.refreshHash,
         revoked.refreshHash,
         expired.refreshHash,
-        'chained-2',
+        winners[0]?.refreshHash,
       ]);
     });
 

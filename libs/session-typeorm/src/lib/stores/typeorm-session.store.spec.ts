@@ -31,6 +31,10 @@ async function storeOn(
 }
 
 const opened: DataSource[] = [];
+// A test that fakes timers and times out must not leave them faked for the next one.
+afterEach(() => {
+  jest.useRealTimers();
+});
 afterAll(async () => {
   await Promise.all(opened.map((dataSource) => dataSource.destroy()));
 });
@@ -125,6 +129,16 @@ describe('TypeOrmSessionStore schema and wiring', () => {
     const rotated = await Promise.all(records.map((record, i) => store.rotateRefresh(record.id, rotationOf(record, `next-${i}`))));
     expect(rotated.map((record) => record?.refreshHash)).toEqual(records.map((_, i) => `next-${i}`));
     expect(updates.count).toBe(statements);
+  });
+
+  it('rotates while a test fakes timers (the batch is scheduled with the real setImmediate)', async () => {
+    const store = await storeOn(process.env.TESSERA_TEST_DATABASE_URL, opened);
+    const records = [sessionRecordFixture(), sessionRecordFixture()];
+    await Promise.all(records.map((record) => store.create(record)));
+    // pg itself needs process.nextTick; setImmediate and the rest are faked.
+    jest.useFakeTimers({ doNotFake: ['nextTick'] });
+    const rotated = await Promise.all(records.map((record, i) => store.rotateRefresh(record.id, rotationOf(record, `t-${i}`))));
+    expect(rotated.map((record) => record?.generation)).toEqual([1, 1]);
   });
 
   it('runs a batch that PostgreSQL rolled back for a deadlock again row by row, and fails a batch on any other error', async () => {

@@ -60,6 +60,10 @@ interface SessionRow {
 // pg_try_advisory_lock key naming "the Tessera session cleanup".
 const CLEANUP_LOCK_KEY = 1_949_283_721;
 
+// The real one, taken at load: a test that fakes timers afterwards (jest.useFakeTimers)
+// must not leave every refresh waiting for a timer tick that never comes.
+const runAfterIo = setImmediate;
+
 /** Most rotations one batched statement carries. */
 const MAX_ROTATION_BATCH = 100;
 
@@ -263,7 +267,7 @@ export class TypeOrmSessionStore implements SessionStore {
   private scheduleRotations(): void {
     if (this.rotationFlushScheduled) return;
     this.rotationFlushScheduled = true;
-    setImmediate(() => {
+    runAfterIo(() => {
       this.rotationFlushScheduled = false;
       this.flushRotations();
     });
