@@ -305,8 +305,9 @@ export class TypeOrmSessionStore implements SessionStore {
       try {
         results = await this.rotateTogether(batch);
       } catch (error) {
-        // A deadlock (a concurrent multi-row update of the same sessions in another
-        // order) rolled back the whole statement; each rotation is tried again alone.
+        // A deadlock (with a concurrent multi-row update of the same sessions, such as
+        // a revocation of all of a user's sessions) rolled back the whole statement;
+        // each rotation is tried again alone.
         if (!RETRY_ALONE.has((error as { code?: string }).code ?? '')) throw error;
         await Promise.all(
           batch.map((item) => this.rotateAlone(item.id, item.rotation).then(item.resolve, item.reject)),
@@ -323,7 +324,10 @@ export class TypeOrmSessionStore implements SessionStore {
   }
 
   private async rotateTogether(batch: PendingRotation[]): Promise<Map<string, SessionRecord>> {
-    // Sorted by id, so concurrent batches take their row locks in one order.
+    // Sorted by id. This instance never puts one session in two batches at once, but
+    // another instance may: taking row locks in one order (PostgreSQL joins the unnest
+    // rows to the primary key in input order) keeps such batches from deadlocking. What
+    // is left (a deadlock with another multi-row update) is retried row by row above.
     const sorted = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const { rows } = await this.query<SessionRow>(this.statements.rotateRefreshBatch, [
       sorted.map((item) => item.id),
