@@ -85,6 +85,30 @@ describe('demo-api: refresh tokens that resist theft (real PostgreSQL)', () => {
     await refresh(last.refreshToken).expect(200);
   });
 
+  it('rotates the refreshes of many sessions arriving at once, each on its own, and still catches a replayed one', async () => {
+    // Sessions of several users (MAX_SESSIONS_PER_USER=3), refreshed all at once: the store
+    // may rotate them in one statement, but every session gets its own outcome.
+    const firsts = await Promise.all(Array.from({ length: 6 }, () => bearerLogin()));
+    const logins = [...firsts, ...(await Promise.all(firsts.map((first) => bearerLogin(first.email))))];
+    const responses = await Promise.all(logins.map((login) => refresh(login.refreshToken)));
+    expect(responses.map((response) => response.status)).toEqual(Array(logins.length).fill(200));
+    for (const [i, login] of logins.entries()) {
+      expect(responses[i].body.session.id).toBe(login.session.id);
+      expect(await row(login.session.id)).toMatchObject({ generation: 1, revoked_at: null });
+    }
+    // One stolen token replayed after the window, next to the others' fresh refreshes.
+    demo.clock.advance(11 * SECOND);
+    const [replayed, ...fresh] = await Promise.all([
+      refresh(logins[0].refreshToken),
+      ...responses.slice(1).map((response) => refresh(response.body.refreshToken)),
+    ]);
+    expect(replayed.status).toBe(401);
+    expect(replayed.body.code).toBe('refresh_token_reused');
+    expect(fresh.map((response) => response.status)).toEqual(Array(logins.length - 1).fill(200));
+    expect(await row(logins[0].session.id)).toMatchObject({ revoked_reason: 'refresh_token_reused' });
+    expect(await row(logins[1].session.id)).toMatchObject({ generation: 2, revoked_at: null });
+  });
+
   it('keeps cookie-mode tabs signed in when they refresh at once', async () => {
     const email = uniqueEmail('tabs');
     const browser = new CookieClient(demo.url, { origin: PAGE_ORIGIN });
