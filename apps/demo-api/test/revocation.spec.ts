@@ -153,6 +153,30 @@ describe('revocation modes in the demo app', () => {
     }
   });
 
+  it('strict: requests of many sessions at once each get their own session checked', async () => {
+    const strict = await startDemoApp({ REVOCATION_MODE: 'strict' });
+    const admin = new Client({ connectionString: process.env.TESSERA_TEST_DATABASE_URL });
+    await admin.connect();
+    try {
+      const logins = await Promise.all(Array.from({ length: 12 }, () => bearerLogin(strict)));
+      // The store may read these sessions in one statement; each answer is still its own.
+      const first = await Promise.all(logins.map((login) => me(strict, login.accessToken)));
+      expect(first.map((response) => response.status)).toEqual(Array(logins.length).fill(200));
+      expect(first.map((response) => response.body.sessionId)).toEqual(logins.map((login) => login.session.id));
+      await admin.query(`UPDATE tessera_sessions SET revoked_at = now(), revoked_reason = 'admin' WHERE id = $1`, [
+        logins[5].session.id,
+      ]);
+      const second = await Promise.all(logins.flatMap((login) => [me(strict, login.accessToken), me(strict, login.accessToken)]));
+      expect(second.map((response) => response.status)).toEqual(
+        logins.flatMap((_, i) => (i === 5 ? [401, 401] : [200, 200])),
+      );
+      expect(second[10].body.code).toBe('session_revoked');
+    } finally {
+      await admin.end();
+      await strict.close();
+    }
+  });
+
   it('refuses an unknown REVOCATION_MODE at boot', async () => {
     await expect(startDemoApp({ REVOCATION_MODE: 'sometimes' })).rejects.toThrow('REVOCATION_MODE');
   });

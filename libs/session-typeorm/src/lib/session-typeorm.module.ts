@@ -34,6 +34,7 @@ export class SessionTypeOrmModule {
               feed: options.feed,
               preparedStatements: options.preparedStatements,
               batchRotations: options.batchRotations,
+              batchLookups: options.batchLookups,
             }),
         },
       ],

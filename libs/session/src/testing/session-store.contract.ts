@@ -65,6 +65,24 @@ export function describeSessionStoreContract(name: string, hooks: SessionStoreCo
       expect(await store.findById(record.id)).toEqual(record);
     });
 
+    it('finds many sessions at once, each caller with its own copy', async () => {
+      const records = Array.from({ length: 20 }, (_, i) => sessionRecordFixture({ roles: [`role-${i}`] }));
+      await Promise.all(records.map((record) => store.create(record)));
+      const unknown = id();
+      const [found, again, missing] = await Promise.all([
+        Promise.all(records.map((record) => store.findById(record.id))),
+        Promise.all(records.map((record) => store.findById(record.id))),
+        store.findById(unknown),
+      ]);
+      expect(found).toEqual(records);
+      expect(again).toEqual(records);
+      expect(missing).toBeNull();
+      // Two callers asking for one session at once must not share an object.
+      (found[0] as SessionRecord).roles.push('changed by the first caller');
+      expect(again[0]?.roles).toEqual(['role-0']);
+      expect(found[0]).not.toBe(again[0]);
+    });
+
     it('returns null for an unknown id', async () => {
       expect(await store.findById(id())).toBeNull();
     });

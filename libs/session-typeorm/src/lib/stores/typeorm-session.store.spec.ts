@@ -44,10 +44,14 @@ describeSessionStoreContract('PostgreSQL server (TypeORM)', {
 });
 
 // The second server also covers the store without prepared statements (for poolers that cannot carry them)
-// and without batched rotations.
-describeSessionStoreContract('embedded PostgreSQL (TypeORM, preparedStatements: false)', {
+// and without batched rotations and lookups.
+describeSessionStoreContract('embedded PostgreSQL (TypeORM, no prepared statements, no batching)', {
   setup: () =>
-    storeOn(process.env.TESSERA_EMBEDDED_DATABASE_URL, opened, { preparedStatements: false, batchRotations: false }),
+    storeOn(process.env.TESSERA_EMBEDDED_DATABASE_URL, opened, {
+      preparedStatements: false,
+      batchRotations: false,
+      batchLookups: false,
+    }),
 });
 
 describe('TypeOrmSessionStore schema and wiring', () => {
@@ -100,14 +104,14 @@ describe('TypeOrmSessionStore schema and wiring', () => {
     expect(rows.every((row) => /^tessera_[a-z]+_[0-9a-f]{12}$/.test(row.name))).toBe(true);
   });
 
-  /** Counts the UPDATE statements the store sends through its data source's pool (passing them on unchanged). */
-  function countUpdates(dataSource: DataSource): { count: number } {
+  /** Counts the `verb` statements the store sends through its data source's pool (passing them on unchanged). */
+  function countStatements(dataSource: DataSource, verb: 'UPDATE' | 'SELECT'): { count: number } {
     const pool = (dataSource.driver as unknown as { master: { query: (...args: unknown[]) => unknown } }).master;
     const query = pool.query.bind(pool);
     const counter = { count: 0 };
     pool.query = (...args: unknown[]) => {
       const config = args[0] as { text?: string } | string;
-      if (/^\s*UPDATE/i.test(typeof config === 'string' ? config : (config.text ?? ''))) counter.count++;
+      if ((typeof config === 'string' ? config : (config.text ?? '')).trimStart().startsWith(verb)) counter.count++;
       return query(...args);
     };
     return counter;
@@ -125,10 +129,25 @@ describe('TypeOrmSessionStore schema and wiring', () => {
     const store = await storeOn(process.env.TESSERA_TEST_DATABASE_URL, opened, { batchRotations: batch });
     const records = Array.from({ length: 40 }, () => sessionRecordFixture());
     await Promise.all(records.map((record) => store.create(record)));
-    const updates = countUpdates(opened[opened.length - 1]);
+    const updates = countStatements(opened[opened.length - 1], 'UPDATE');
     const rotated = await Promise.all(records.map((record, i) => store.rotateRefresh(record.id, rotationOf(record, `next-${i}`))));
     expect(rotated.map((record) => record?.refreshHash)).toEqual(records.map((_, i) => `next-${i}`));
     expect(updates.count).toBe(statements);
+  });
+
+  it.each([
+    [true, 1],
+    [false, 40],
+  ])('looks up the sessions asked for together in one statement (batchLookups: %p: %p SELECTs for 40)', async (batch, statements) => {
+    const store = await storeOn(process.env.TESSERA_TEST_DATABASE_URL, opened, { batchLookups: batch });
+    const records = Array.from({ length: 30 }, () => sessionRecordFixture());
+    await Promise.all(records.map((record) => store.create(record)));
+    const selects = countStatements(opened[opened.length - 1], 'SELECT');
+    // 30 sessions, 10 of them asked for twice.
+    const asked = [...records, ...records.slice(0, 10)];
+    const found = await Promise.all(asked.map((record) => store.findById(record.id)));
+    expect(found).toEqual(asked);
+    expect(selects.count).toBe(statements);
   });
 
   it('rotates while a test fakes timers (the batch is scheduled with the real setImmediate)', async () => {
@@ -167,7 +186,7 @@ describe('TypeOrmSessionStore schema and wiring', () => {
       CREATE TRIGGER tessera_test_batch_error BEFORE UPDATE ON tessera_sessions
         FOR EACH ROW EXECUTE FUNCTION tessera_test_batch_error()`);
     try {
-      const updates = countUpdates(dataSource);
+      const updates = countStatements(dataSource, 'UPDATE');
       const retried = await Promise.all(deadlocked.map((record, i) => store.rotateRefresh(record.id, rotationOf(record, `d-${i}`))));
       expect(retried.map((record) => record?.refreshHash)).toEqual(['d-0', 'd-1']);
       expect(updates.count).toBe(3);

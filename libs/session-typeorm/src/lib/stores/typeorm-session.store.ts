@@ -37,6 +37,13 @@ export interface TypeOrmSessionStoreOptions {
    * arrives alone uses the single-row statement. Default: `true`.
    */
   batchRotations?: boolean;
+  /**
+   * Session lookups (`strict` mode reads one per request) that reach the store in the
+   * same turn of the event loop share one `SELECT ... WHERE id = ANY(...)`; callers
+   * asking for the same session share the row (each gets its own copy). A lookup alone
+   * uses the single-row statement. Default: `true`.
+   */
+  batchLookups?: boolean;
 }
 
 interface SessionRow {
@@ -64,11 +71,17 @@ const CLEANUP_LOCK_KEY = 1_949_283_721;
 // must not leave every refresh waiting for a timer tick that never comes.
 const runAfterIo = setImmediate;
 
-/** Most rotations one batched statement carries. */
-const MAX_ROTATION_BATCH = 100;
+/** Most rotations or lookups one batched statement carries. */
+const MAX_BATCH = 100;
 
 /** SQLSTATEs after which a batch is rolled back as a whole and worth running row by row. */
 const RETRY_ALONE = new Set(['40P01', '40001']);
+
+/** A `findById` call waiting for its batch. */
+interface PendingLookup {
+  resolve(record: SessionRecord | null): void;
+  reject(error: unknown): void;
+}
 
 /** A `rotateRefresh` call waiting for its batch. */
 interface PendingRotation {
@@ -133,6 +146,22 @@ function toRecord(row: SessionRow): SessionRecord {
   };
 }
 
+const copyDate = (date: Date) => new Date(date.getTime());
+
+/** A record sharing nothing mutable with `record`. */
+function detached(record: SessionRecord): SessionRecord {
+  return {
+    ...record,
+    roles: [...record.roles],
+    rotatedAt: record.rotatedAt && copyDate(record.rotatedAt),
+    createdAt: copyDate(record.createdAt),
+    lastSeenAt: copyDate(record.lastSeenAt),
+    expiresAt: copyDate(record.expiresAt),
+    absoluteExpiresAt: copyDate(record.absoluteExpiresAt),
+    revokedAt: record.revokedAt && copyDate(record.revokedAt),
+  };
+}
+
 /**
  * `SessionStore` on PostgreSQL through TypeORM. Every operation is one SQL statement,
  * one round trip; rotation is a conditional `UPDATE ... RETURNING`, which PostgreSQL
@@ -143,9 +172,13 @@ export class TypeOrmSessionStore implements SessionStore {
 
   private pool: PgPool | undefined;
   private readonly statements: Record<
-    'create' | 'findById' | 'rotateRefresh' | 'rotateRefreshBatch' | 'touch' | 'revoke',
+    'create' | 'findById' | 'findByIds' | 'rotateRefresh' | 'rotateRefreshBatch' | 'touch' | 'revoke',
     Statement
   >;
+
+  /** Lookups waiting for the next batch, by session id. */
+  private pendingLookups = new Map<string, PendingLookup[]>();
+  private lookupFlushScheduled = false;
 
   /** Rotations waiting for the next batch, in arrival order. */
   private pendingRotations: PendingRotation[] = [];
@@ -166,6 +199,7 @@ export class TypeOrmSessionStore implements SessionStore {
         `INSERT INTO ${this.table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
       ),
       findById: statement('find', `SELECT ${COLUMNS} FROM ${this.table} WHERE id = $1`),
+      findByIds: statement('findmany', `SELECT ${COLUMNS} FROM ${this.table} WHERE id = ANY($1::text[])`),
       rotateRefresh: statement(
         'rotate',
         `UPDATE ${this.table}
@@ -250,7 +284,45 @@ export class TypeOrmSessionStore implements SessionStore {
     ]);
   }
 
-  async findById(id: string): Promise<SessionRecord | null> {
+  findById(id: string): Promise<SessionRecord | null> {
+    if (this.storeOptions.batchLookups === false) return this.findAlone(id);
+    return new Promise((resolve, reject) => {
+      const waiting = this.pendingLookups.get(id);
+      if (waiting) waiting.push({ resolve, reject });
+      else this.pendingLookups.set(id, [{ resolve, reject }]);
+      if (this.lookupFlushScheduled) return;
+      this.lookupFlushScheduled = true;
+      runAfterIo(() => {
+        this.lookupFlushScheduled = false;
+        const pending = this.pendingLookups;
+        this.pendingLookups = new Map();
+        const ids = [...pending.keys()];
+        for (let start = 0; start < ids.length; start += MAX_BATCH) {
+          void this.runLookups(ids.slice(start, start + MAX_BATCH), pending);
+        }
+      });
+    });
+  }
+
+  private async runLookups(ids: string[], pending: Map<string, PendingLookup[]>): Promise<void> {
+    let rows: SessionRow[];
+    try {
+      rows = (await this.query<SessionRow>(ids.length === 1 ? this.statements.findById : this.statements.findByIds, [
+        ids.length === 1 ? ids[0] : ids,
+      ])).rows;
+    } catch (error) {
+      for (const id of ids) for (const waiter of pending.get(id) ?? []) waiter.reject(error);
+      return;
+    }
+    const byId = new Map(rows.map((row) => [row.id, toRecord(row)]));
+    for (const id of ids) {
+      const record = byId.get(id) ?? null;
+      // Callers of one session each get their own copy: none sees another's changes.
+      (pending.get(id) ?? []).forEach((waiter, i) => waiter.resolve(record && i > 0 ? detached(record) : record));
+    }
+  }
+
+  private async findAlone(id: string): Promise<SessionRecord | null> {
     const { rows } = await this.query<SessionRow>(this.statements.findById, [id]);
     return rows.length > 0 ? toRecord(rows[0]) : null;
   }
@@ -286,7 +358,7 @@ export class TypeOrmSessionStore implements SessionStore {
       }
       this.rotating.add(item.id);
       batch.push(item);
-      if (batch.length === MAX_ROTATION_BATCH) {
+      if (batch.length === MAX_BATCH) {
         void this.runRotations(batch);
         batch = [];
       }
