@@ -157,7 +157,7 @@ export function renderReport({ date, machine, database, settings, results, profi
         (lookups.length > 0
           ? `\n\nSession lookups: ${lookups.join('; ')}. The PostgreSQL store reads the sessions of the requests that ` +
             `arrive in one turn of the event loop with one \`SELECT … WHERE id = ANY(…)\` (\`batchLookups\`; a request ` +
-            `alone gets a single-row \`SELECT\`). Under this closed-loop load (each connection sends its next request ` +
+            `alone gets a \`SELECT\` of its own). Under this closed-loop load (each connection sends its next request ` +
             `when its answer arrives) that also lines the connections up: the answers of a batch are written back to back ` +
             `and the next requests arrive together, and each write then costs the app less (in a \`BENCH_CPU_PROF=1\` ` +
             `run, \`writev\` took about 10 µs per strict request against 19 µs per baseline request), which is how ` +

@@ -117,6 +117,14 @@ describe('TypeOrmSessionStore schema and wiring', () => {
     return counter;
   }
 
+  /** A store on the test server, its data source, and `count` new sessions in it. */
+  async function storeWithSessions(count: number, options: TypeOrmSessionStoreOptions = {}) {
+    const store = await storeOn(process.env.TESSERA_TEST_DATABASE_URL, opened, options);
+    const records = Array.from({ length: count }, () => sessionRecordFixture());
+    await Promise.all(records.map((record) => store.create(record)));
+    return { store, records, dataSource: opened[opened.length - 1] };
+  }
+
   const rotationOf = (record: SessionRecord, next: string) => {
     const now = new Date(record.createdAt.getTime() + 60_000);
     return { expectedRefreshHash: record.refreshHash, refreshHash: next, now, expiresAt: new Date(now.getTime() + 60_000) };
@@ -126,10 +134,8 @@ describe('TypeOrmSessionStore schema and wiring', () => {
     [true, 1],
     [false, 40],
   ])('rotates the refreshes that arrive together in one statement (batchRotations: %p: %p UPDATEs for 40)', async (batch, statements) => {
-    const store = await storeOn(process.env.TESSERA_TEST_DATABASE_URL, opened, { batchRotations: batch });
-    const records = Array.from({ length: 40 }, () => sessionRecordFixture());
-    await Promise.all(records.map((record) => store.create(record)));
-    const updates = countStatements(opened[opened.length - 1], 'UPDATE');
+    const { store, records, dataSource } = await storeWithSessions(40, { batchRotations: batch });
+    const updates = countStatements(dataSource, 'UPDATE');
     const rotated = await Promise.all(records.map((record, i) => store.rotateRefresh(record.id, rotationOf(record, `next-${i}`))));
     expect(rotated.map((record) => record?.refreshHash)).toEqual(records.map((_, i) => `next-${i}`));
     expect(updates.count).toBe(statements);
@@ -139,10 +145,8 @@ describe('TypeOrmSessionStore schema and wiring', () => {
     [true, 1],
     [false, 40],
   ])('looks up the sessions asked for together in one statement (batchLookups: %p: %p SELECTs for 40)', async (batch, statements) => {
-    const store = await storeOn(process.env.TESSERA_TEST_DATABASE_URL, opened, { batchLookups: batch });
-    const records = Array.from({ length: 30 }, () => sessionRecordFixture());
-    await Promise.all(records.map((record) => store.create(record)));
-    const selects = countStatements(opened[opened.length - 1], 'SELECT');
+    const { store, records, dataSource } = await storeWithSessions(30, { batchLookups: batch });
+    const selects = countStatements(dataSource, 'SELECT');
     // 30 sessions, 10 of them asked for twice.
     const asked = [...records, ...records.slice(0, 10)];
     const found = await Promise.all(asked.map((record) => store.findById(record.id)));
@@ -151,9 +155,7 @@ describe('TypeOrmSessionStore schema and wiring', () => {
   });
 
   it('rotates while a test fakes timers (the batch is scheduled with the real setImmediate)', async () => {
-    const store = await storeOn(process.env.TESSERA_TEST_DATABASE_URL, opened);
-    const records = [sessionRecordFixture(), sessionRecordFixture()];
-    await Promise.all(records.map((record) => store.create(record)));
+    const { store, records } = await storeWithSessions(2);
     // pg itself needs process.nextTick; setImmediate and the rest are faked.
     jest.useFakeTimers({ doNotFake: ['nextTick'] });
     const rotated = await Promise.all(records.map((record, i) => store.rotateRefresh(record.id, rotationOf(record, `t-${i}`))));
@@ -161,15 +163,16 @@ describe('TypeOrmSessionStore schema and wiring', () => {
   });
 
   it('runs a batch that PostgreSQL rolled back for a deadlock again row by row, and fails a batch on any other error', async () => {
-    const store = await storeOn(process.env.TESSERA_TEST_DATABASE_URL, opened);
-    const dataSource = opened[opened.length - 1];
-    const [deadlocked, failing] = [0, 1].map(() => [sessionRecordFixture(), sessionRecordFixture()]);
-    await Promise.all([...deadlocked, ...failing].map((record) => store.create(record)));
-    // A real PostgreSQL error from inside the batched statement (the only one using
-    // unnest), for this test's sessions only: 40P01 as a deadlock victim gets it.
+    const { store, records, dataSource } = await storeWithSessions(4);
+    const [deadlocked, failing] = [records.slice(0, 2), records.slice(2)];
+    // A real PostgreSQL error from inside the rotation statement, for this test's sessions
+    // and only on the first row it reaches (a sequence counts across rollbacks): 40P01 as
+    // a deadlock victim gets it, so the batch fails once and its rows alone do not.
     await dataSource.query(`CREATE TABLE IF NOT EXISTS tessera_test_batch_errors (id text PRIMARY KEY, code text NOT NULL)`);
+    await dataSource.query(`DROP SEQUENCE IF EXISTS tessera_test_batch_attempts`);
+    await dataSource.query(`CREATE SEQUENCE tessera_test_batch_attempts`);
     await dataSource.query(`INSERT INTO tessera_test_batch_errors (id, code) SELECT unnest($1::text[]), unnest($2::text[])`, [
-      [...deadlocked, ...failing].map((record) => record.id),
+      records.map((record) => record.id),
       ['40P01', '40P01', 'XX000', 'XX000'],
     ]);
     await dataSource.query(`
@@ -177,7 +180,7 @@ describe('TypeOrmSessionStore schema and wiring', () => {
       DECLARE wanted text;
       BEGIN
         SELECT code INTO wanted FROM tessera_test_batch_errors WHERE id = NEW.id;
-        IF wanted IS NOT NULL AND current_query() LIKE '%unnest%' THEN
+        IF wanted IS NOT NULL AND nextval('tessera_test_batch_attempts') = 1 THEN
           RAISE EXCEPTION 'simulated batch failure' USING ERRCODE = wanted;
         END IF;
         RETURN NEW;
@@ -190,6 +193,7 @@ describe('TypeOrmSessionStore schema and wiring', () => {
       const retried = await Promise.all(deadlocked.map((record, i) => store.rotateRefresh(record.id, rotationOf(record, `d-${i}`))));
       expect(retried.map((record) => record?.refreshHash)).toEqual(['d-0', 'd-1']);
       expect(updates.count).toBe(3);
+      await dataSource.query(`SELECT setval('tessera_test_batch_attempts', 1, false)`);
       const outcomes = await Promise.allSettled(failing.map((record, i) => store.rotateRefresh(record.id, rotationOf(record, `f-${i}`))));
       expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
       expect((await store.findById(failing[0].id))?.refreshHash).toBe(failing[0].refreshHash);
@@ -197,6 +201,7 @@ describe('TypeOrmSessionStore schema and wiring', () => {
       await dataSource.query(`DROP TRIGGER tessera_test_batch_error ON tessera_sessions`);
       await dataSource.query(`DROP FUNCTION tessera_test_batch_error()`);
       await dataSource.query(`DROP TABLE tessera_test_batch_errors`);
+      await dataSource.query(`DROP SEQUENCE tessera_test_batch_attempts`);
     }
   });
 

@@ -34,14 +34,16 @@ export interface TypeOrmSessionStoreOptions {
    * them instead of one each. Each row is still its own compare-and-swap (a stale hash,
    * a revoked or expired session fails alone), two rotations of one session never share
    * a statement or run at once (the later one waits for the earlier), and a refresh that
-   * arrives alone uses the single-row statement. Default: `true`.
+   * arrives alone is a statement of its own. `false`: one statement per refresh, sent at
+   * once. Default: `true`.
    */
   batchRotations?: boolean;
   /**
    * Session lookups (`strict` mode reads one per request) that reach the store in the
    * same turn of the event loop share one `SELECT ... WHERE id = ANY(...)`; callers
    * asking for the same session share the row (each gets its own copy). A lookup alone
-   * uses the single-row statement. Default: `true`.
+   * is a statement of its own. `false`: one statement per lookup, sent at once.
+   * Default: `true`.
    */
   batchLookups?: boolean;
 }
@@ -70,6 +72,22 @@ const CLEANUP_LOCK_KEY = 1_949_283_721;
 // The real one, taken at load: a test that fakes timers afterwards (jest.useFakeTimers)
 // must not leave every refresh waiting for a timer tick that never comes.
 const runAfterIo = setImmediate;
+
+/**
+ * A function that runs `flush` once, after the current turn of the event loop has done
+ * its I/O callbacks, however many times it is called in that turn.
+ */
+function onceAfterThisTurn(flush: () => void): () => void {
+  let scheduled = false;
+  return () => {
+    if (scheduled) return;
+    scheduled = true;
+    runAfterIo(() => {
+      scheduled = false;
+      flush();
+    });
+  };
+}
 
 /** Most rotations or lookups one batched statement carries. */
 const MAX_BATCH = 100;
@@ -164,25 +182,26 @@ function detached(record: SessionRecord): SessionRecord {
 
 /**
  * `SessionStore` on PostgreSQL through TypeORM. Every operation is one SQL statement,
- * one round trip; rotation is a conditional `UPDATE ... RETURNING`, which PostgreSQL
- * runs atomically per row (a concurrent loser re-checks the hash and matches nothing).
+ * one round trip (refreshes and lookups that arrive together share theirs); rotation is
+ * a conditional `UPDATE ... RETURNING`, which PostgreSQL runs atomically per row (a
+ * concurrent loser re-checks the hash and matches nothing).
  */
 export class TypeOrmSessionStore implements SessionStore {
   private readonly table: string;
 
   private pool: PgPool | undefined;
   private readonly statements: Record<
-    'create' | 'findById' | 'findByIds' | 'rotateRefresh' | 'rotateRefreshBatch' | 'touch' | 'revoke',
+    'create' | 'find' | 'rotate' | 'touch' | 'revoke',
     Statement
   >;
 
   /** Lookups waiting for the next batch, by session id. */
   private pendingLookups = new Map<string, PendingLookup[]>();
-  private lookupFlushScheduled = false;
+  private readonly scheduleLookups = onceAfterThisTurn(() => this.flushLookups());
 
   /** Rotations waiting for the next batch, in arrival order. */
   private pendingRotations: PendingRotation[] = [];
-  private rotationFlushScheduled = false;
+  private readonly scheduleRotations = onceAfterThisTurn(() => this.flushRotations());
   /** Sessions with a rotation in flight: a second rotation of one waits for the first. */
   private readonly rotating = new Set<string>();
 
@@ -198,24 +217,12 @@ export class TypeOrmSessionStore implements SessionStore {
         'create',
         `INSERT INTO ${this.table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
       ),
-      findById: statement('find', `SELECT ${COLUMNS} FROM ${this.table} WHERE id = $1`),
-      findByIds: statement('findmany', `SELECT ${COLUMNS} FROM ${this.table} WHERE id = ANY($1::text[])`),
-      rotateRefresh: statement(
-        'rotate',
-        `UPDATE ${this.table}
-            SET previous_refresh_hash = refresh_hash,
-                refresh_hash = $3,
-                generation = generation + 1,
-                rotated_at = $4,
-                last_seen_at = $4,
-                expires_at = LEAST($5::timestamptz, absolute_expires_at)
-          WHERE id = $1 AND refresh_hash = $2 AND revoked_at IS NULL AND expires_at > $4
-          RETURNING ${COLUMNS}`,
-      ),
-      // The same compare-and-swap as `rotateRefresh`, for many sessions at once; PostgreSQL
+      // One statement for one session or many: a lookup alone sends a one-element array.
+      find: statement('find', `SELECT ${COLUMNS} FROM ${this.table} WHERE id = ANY($1::text[])`),
+      // The compare-and-swap of a refresh, for one session or many at once: PostgreSQL
       // updates each matching row atomically, and rows whose condition fails are skipped.
-      rotateRefreshBatch: statement(
-        'rotatebatch',
+      rotate: statement(
+        'rotate',
         `UPDATE ${this.table} AS s
             SET previous_refresh_hash = s.refresh_hash,
                 refresh_hash = r.refresh_hash,
@@ -285,63 +292,51 @@ export class TypeOrmSessionStore implements SessionStore {
   }
 
   findById(id: string): Promise<SessionRecord | null> {
-    if (this.storeOptions.batchLookups === false) return this.findAlone(id);
+    if (this.storeOptions.batchLookups === false) return this.lookUp([id]).then((found) => found.get(id) ?? null);
     return new Promise((resolve, reject) => {
       const waiting = this.pendingLookups.get(id);
       if (waiting) waiting.push({ resolve, reject });
       else this.pendingLookups.set(id, [{ resolve, reject }]);
-      if (this.lookupFlushScheduled) return;
-      this.lookupFlushScheduled = true;
-      runAfterIo(() => {
-        this.lookupFlushScheduled = false;
-        const pending = this.pendingLookups;
-        this.pendingLookups = new Map();
-        const ids = [...pending.keys()];
-        for (let start = 0; start < ids.length; start += MAX_BATCH) {
-          void this.runLookups(ids.slice(start, start + MAX_BATCH), pending);
-        }
-      });
+      this.scheduleLookups();
     });
   }
 
+  private flushLookups(): void {
+    const pending = this.pendingLookups;
+    this.pendingLookups = new Map();
+    const ids = [...pending.keys()];
+    for (let start = 0; start < ids.length; start += MAX_BATCH) {
+      void this.runLookups(ids.slice(start, start + MAX_BATCH), pending);
+    }
+  }
+
   private async runLookups(ids: string[], pending: Map<string, PendingLookup[]>): Promise<void> {
-    let rows: SessionRow[];
+    let found: Map<string, SessionRecord>;
     try {
-      rows = (await this.query<SessionRow>(ids.length === 1 ? this.statements.findById : this.statements.findByIds, [
-        ids.length === 1 ? ids[0] : ids,
-      ])).rows;
+      found = await this.lookUp(ids);
     } catch (error) {
       for (const id of ids) for (const waiter of pending.get(id) ?? []) waiter.reject(error);
       return;
     }
-    const byId = new Map(rows.map((row) => [row.id, toRecord(row)]));
     for (const id of ids) {
-      const record = byId.get(id) ?? null;
+      const record = found.get(id) ?? null;
       // Callers of one session each get their own copy: none sees another's changes.
       (pending.get(id) ?? []).forEach((waiter, i) => waiter.resolve(record && i > 0 ? detached(record) : record));
     }
   }
 
-  private async findAlone(id: string): Promise<SessionRecord | null> {
-    const { rows } = await this.query<SessionRow>(this.statements.findById, [id]);
-    return rows.length > 0 ? toRecord(rows[0]) : null;
+  private async lookUp(ids: string[]): Promise<Map<string, SessionRecord>> {
+    const { rows } = await this.query<SessionRow>(this.statements.find, [ids]);
+    return new Map(rows.map((row) => [row.id, toRecord(row)]));
   }
 
   rotateRefresh(id: string, rotation: RefreshRotation): Promise<SessionRecord | null> {
-    if (this.storeOptions.batchRotations === false) return this.rotateAlone(id, rotation);
+    if (this.storeOptions.batchRotations === false) {
+      return this.rotate([{ id, rotation }]).then((rotated) => rotated.get(id) ?? null);
+    }
     return new Promise((resolve, reject) => {
       this.pendingRotations.push({ id, rotation, resolve, reject });
       this.scheduleRotations();
-    });
-  }
-
-  /** Sends what is pending once the current turn of the event loop has queued all it will. */
-  private scheduleRotations(): void {
-    if (this.rotationFlushScheduled) return;
-    this.rotationFlushScheduled = true;
-    runAfterIo(() => {
-      this.rotationFlushScheduled = false;
-      this.flushRotations();
     });
   }
 
@@ -368,25 +363,22 @@ export class TypeOrmSessionStore implements SessionStore {
 
   private async runRotations(batch: PendingRotation[]): Promise<void> {
     try {
-      if (batch.length === 1) {
-        const [item] = batch;
-        item.resolve(await this.rotateAlone(item.id, item.rotation));
-        return;
-      }
-      let results: Map<string, SessionRecord>;
+      let rotated: Map<string, SessionRecord>;
       try {
-        results = await this.rotateTogether(batch);
+        rotated = await this.rotate(batch);
       } catch (error) {
         // A deadlock (with a concurrent multi-row update of the same sessions, such as
         // a revocation of all of a user's sessions) rolled back the whole statement;
-        // each rotation is tried again alone.
-        if (!RETRY_ALONE.has((error as { code?: string }).code ?? '')) throw error;
+        // each rotation of a batch is tried again alone.
+        if (batch.length === 1 || !RETRY_ALONE.has((error as { code?: string }).code ?? '')) throw error;
         await Promise.all(
-          batch.map((item) => this.rotateAlone(item.id, item.rotation).then(item.resolve, item.reject)),
+          batch.map((item) =>
+            this.rotate([item]).then((alone) => item.resolve(alone.get(item.id) ?? null), item.reject),
+          ),
         );
         return;
       }
-      for (const item of batch) item.resolve(results.get(item.id) ?? null);
+      for (const item of batch) item.resolve(rotated.get(item.id) ?? null);
     } catch (error) {
       for (const item of batch) item.reject(error);
     } finally {
@@ -395,13 +387,14 @@ export class TypeOrmSessionStore implements SessionStore {
     }
   }
 
-  private async rotateTogether(batch: PendingRotation[]): Promise<Map<string, SessionRecord>> {
+  /** Rotates these sessions (distinct ids) in one statement; returns the rotated records by id. */
+  private async rotate(items: Array<{ id: string; rotation: RefreshRotation }>): Promise<Map<string, SessionRecord>> {
     // Sorted by id. This instance never puts one session in two batches at once, but
     // another instance may: taking row locks in one order (PostgreSQL joins the unnest
     // rows to the primary key in input order) keeps such batches from deadlocking. What
     // is left (a deadlock with another multi-row update) is retried row by row above.
-    const sorted = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const { rows } = await this.query<SessionRow>(this.statements.rotateRefreshBatch, [
+    const sorted = items.length > 1 ? [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) : items;
+    const { rows } = await this.query<SessionRow>(this.statements.rotate, [
       sorted.map((item) => item.id),
       sorted.map((item) => item.rotation.expectedRefreshHash),
       sorted.map((item) => item.rotation.refreshHash),
@@ -409,17 +402,6 @@ export class TypeOrmSessionStore implements SessionStore {
       sorted.map((item) => item.rotation.expiresAt),
     ]);
     return new Map(rows.map((row) => [row.id, toRecord(row)]));
-  }
-
-  private async rotateAlone(id: string, rotation: RefreshRotation): Promise<SessionRecord | null> {
-    const { rows } = await this.query<SessionRow>(this.statements.rotateRefresh, [
-      id,
-      rotation.expectedRefreshHash,
-      rotation.refreshHash,
-      rotation.now,
-      rotation.expiresAt,
-    ]);
-    return rows.length > 0 ? toRecord(rows[0]) : null;
   }
 
   async touch(id: string, at: Date, expiresAt: Date): Promise<boolean> {
