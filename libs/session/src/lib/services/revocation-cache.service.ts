@@ -58,8 +58,12 @@ export class RevocationCache implements OnApplicationBootstrap, OnApplicationShu
     return this.revoked.has(sessionId);
   }
 
-  /** Records revocations (from the feed, or made by this instance). */
+  /**
+   * Records revocations (from the feed, or made by this instance). Only `cached` mode
+   * reads them, and only there does the sweep bound the map, so other modes keep nothing.
+   */
   add(sessionIds: Iterable<string>, atMs = this.options.clock.now().getTime()): void {
+    if (this.options.revocationMode !== 'cached') return;
     for (const id of sessionIds) {
       const known = this.revoked.get(id);
       if (known === undefined || known < atMs) this.revoked.set(id, atMs);

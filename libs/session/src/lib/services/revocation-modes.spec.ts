@@ -128,6 +128,24 @@ describe('revocation modes (two instances on one in-memory store)', () => {
     expect((await probe(a, login.accessToken).expect(401)).body.code).toBe('session_revoked');
   });
 
+  // Issue 12, finding 5: only `cached` mode reads and sweeps the cache, so the others
+  // must not fill it (it grew for the life of the process).
+  it.each(['stateless', 'strict'] as const)(
+    'finding 5: %s mode keeps no revocations in memory, however many it makes',
+    async (mode) => {
+      const a = await instance(mode);
+      const sessions = a.get(SessionService);
+      for (let i = 0; i < 50; i++) {
+        const login = await sessions.create({ id: `u${i % 5}` });
+        await sessions.revoke(login.session.id);
+      }
+      await sessions.revokeAllForUser('u1', 'logout_all');
+      const spare = await sessions.create({ id: 'u9' });
+      await sessions.reissue(spare.session.id);
+      expect(a.get(RevocationCache).size).toBe(0);
+    },
+  );
+
   it('refuses an unknown mode at boot', async () => {
     await expect(instance('sometimes' as RevocationMode)).rejects.toThrow('"revocationMode"');
   });
