@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { RevocationReason } from '../interfaces/session-store.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
+import { boundedContext, exceedsContextBounds } from '../utils/context.util';
 import { hmac } from '../utils/crypto.util';
 
 /** What happened to a session. */
@@ -13,6 +14,8 @@ export type SessionEventType =
   | 'session.reissued'
   | 'refresh_token.reused'
   | 'csrf.refused'
+  /** A request carried a session cookie twice, or cookies of two sessions (`reason`). */
+  | 'cookie.conflict'
   /** Emitted by the app (the library never sees credentials). */
   | 'login.failed';
 
@@ -60,8 +63,12 @@ export class SessionEvents {
     return hmac(this.options.sessionKey, `tessera.fingerprint.${sessionId}`).slice(0, 16);
   }
 
-  /** Delivers an event to every listener. */
+  /**
+   * Delivers an event to every listener, with its IP and user agent cut to the same
+   * bounds as a stored session's, whoever emitted it (the library or the app).
+   */
   emit(event: SessionEvent): void {
+    if (exceedsContextBounds(event)) event = { ...event, ...boundedContext(event) };
     for (const listener of this.listeners) {
       try {
         const result = listener(event);

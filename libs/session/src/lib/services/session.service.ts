@@ -6,6 +6,7 @@ import { SessionStore } from '../interfaces/session-store.interface';
 import type { RevocationReason, SessionRecord } from '../interfaces/session-store.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
+import { boundedContext } from '../utils/context.util';
 import { hmac, randomToken } from '../utils/crypto.util';
 import { AccessTokenService } from './access-token.service';
 import { RevocationCache } from './revocation-cache.service';
@@ -51,16 +52,6 @@ export interface IssuedSession {
 // as such (reuse) without storing it.
 const REFRESH_TOKEN_PATTERN = /^([A-Za-z0-9_-]{22})\.(0|[1-9][0-9]{0,8})\.[A-Za-z0-9_-]{43}$/;
 const MAX_CHAIN_WALK = 10_000;
-const MAX_USER_AGENT = 512;
-const MAX_IP = 64;
-
-/** A context as sessions store it and events carry it: both fields present, bounded in length. */
-function bounded(context: SessionContext): { ip: string | null; userAgent: string | null } {
-  return {
-    ip: context.ip ? context.ip.slice(0, MAX_IP) : null,
-    userAgent: context.userAgent ? context.userAgent.slice(0, MAX_USER_AGENT) : null,
-  };
-}
 
 interface ParsedRefreshToken {
   token: string;
@@ -202,7 +193,7 @@ export class SessionService {
         userId,
         sessionFingerprint: this.events.fingerprint(id),
         reason,
-        ...bounded(context),
+        ...boundedContext(context),
       });
     }
     return revoked;
@@ -260,7 +251,7 @@ export class SessionService {
       absoluteExpiresAt,
       revokedAt: null,
       revokedReason: null,
-      ...bounded(context),
+      ...boundedContext(context),
     };
     await this.store.create(record);
     return this.issue(record, refreshToken);
@@ -363,7 +354,7 @@ export class SessionService {
       at: this.options.clock.now(),
       userId: session.userId,
       sessionFingerprint: this.events.fingerprint(session.id),
-      ...bounded(context),
+      ...boundedContext(context),
       ...extra,
     });
   }
