@@ -357,25 +357,21 @@ describe('demo-api: CSRF protection over HTTP (real PostgreSQL)', () => {
 
   describe('the token', () => {
     it('GET /auth/csrf binds to a session only for whoever holds its current refresh token', async () => {
+      const page = browser();
       const email = uniqueEmail('csrf-bind');
-      await request(demo.url).post('/auth/register').set('X-Auth-Mode', 'bearer').send({ email, password: PASSWORD }).expect(201);
-      const login = await request(demo.url)
-        .post('/auth/login')
-        .set('X-Auth-Mode', 'bearer')
-        .send({ email, password: PASSWORD })
-        .expect(200);
+      await page.post('/auth/register').send({ email, password: PASSWORD }).expect(201);
+      const login = await page.post('/auth/login').send({ email, password: PASSWORD }).expect(200);
       const sid: string = login.body.session.id;
+      const refreshToken = String(page.cookie(REFRESH_COOKIE));
+      const held = `${CSRF_COOKIE}=${page.csrfToken}`;
       const csrf = demo.app.get(CsrfService);
       // Someone who merely knows the (public) session id gets an unbound token.
       const forged = `${sid}.0.${randomBytes(32).toString('base64url')}`;
-      const guessed = await request(demo.url).get('/auth/csrf').set('Cookie', `__Secure-tessera-rt=${forged}`).expect(200);
+      const guessed = await request(demo.url).get('/auth/csrf').set('Cookie', `${REFRESH_COOKIE}=${forged}; ${held}`).expect(200);
       expect(csrf.isValid(guessed.body.csrfToken, sid)).toBe(false);
       expect(csrf.isValid(guessed.body.csrfToken, undefined)).toBe(true);
-      // The holder of the real refresh token gets one bound to the session.
-      const owner = await request(demo.url)
-        .get('/auth/csrf')
-        .set('Cookie', `__Secure-tessera-rt=${login.body.refreshToken}`)
-        .expect(200);
+      // The holder of the real refresh token (whose access cookie has expired) gets one bound to the session.
+      const owner = await request(demo.url).get('/auth/csrf').set('Cookie', `${REFRESH_COOKIE}=${refreshToken}; ${held}`).expect(200);
       expect(csrf.isValid(owner.body.csrfToken, sid)).toBe(true);
     });
 

@@ -23,6 +23,7 @@ export type { SessionPrincipal } from './lib/strategies/session-jwt.strategy';
 export * from './lib/guards/session.guard';
 export * from './lib/guards/csrf.guard';
 export * from './lib/services/csrf.service';
+export * from './lib/services/session-cookies.service';
 export * from './lib/services/session-cleanup.service';
 export * from './lib/decorators/skip-csrf.decorator';
 export * from './lib/decorators/public.decorator';

@@ -24,6 +24,7 @@ export const AuthErrorCode = {
   RefreshTokenReused: 'refresh_token_reused',
   Forbidden: 'forbidden',
   CsrfFailed: 'csrf_failed',
+  CookieConflict: 'cookie_conflict',
 } as const;
 /** One of the `AuthErrorCode` values. */
 export type AuthErrorCode = (typeof AuthErrorCode)[keyof typeof AuthErrorCode];
@@ -39,6 +40,7 @@ export const AUTH_ERROR_MESSAGES: Record<AuthErrorCode, string> = {
   refresh_token_reused: 'Refresh token was already used; the session has been revoked',
   forbidden: 'Insufficient role',
   csrf_failed: 'CSRF check failed: send the X-CSRF-Token header from a page of this site',
+  cookie_conflict: "The request carries conflicting session cookies (some were set by another site): clear this site's cookies and sign in again",
 };
 
 /** Messages of configuration errors, raised once at boot. */

@@ -14,6 +14,7 @@ import { SessionService } from './services/session.service';
 import { SessionActivityService } from './services/session-activity.service';
 import { SessionEvents } from './services/session-events.service';
 import { CsrfService } from './services/csrf.service';
+import { SessionCookies } from './services/session-cookies.service';
 import { SessionCleanupService } from './services/session-cleanup.service';
 import { RevocationCache } from './services/revocation-cache.service';
 import { SessionTransportService } from './services/session-transport.service';
@@ -47,6 +48,7 @@ import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
     RevocationCache,
     SessionService,
     SessionActivityService,
+    SessionCookies,
     CsrfService,
     SessionCleanupService,
     SessionTransportService,
@@ -64,6 +66,7 @@ import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
     RevocationCache,
     SessionService,
     SessionActivityService,
+    SessionCookies,
     CsrfService,
     SessionCleanupService,
     SessionTransportService,

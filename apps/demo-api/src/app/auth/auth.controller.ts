@@ -111,7 +111,7 @@ export class AuthController {
   @ApiCookieAuth('refresh-cookie')
   @ApiOperation({ summary: 'Rotate the refresh token and get a new access token' })
   @ApiResponse({ status: 200, description: 'Same shapes as login' })
-  @ApiResponse({ status: 401, description: '`invalid_refresh_token`, `session_expired`' })
+  @ApiResponse({ status: 401, description: '`invalid_refresh_token`, `refresh_token_reused`, `session_expired`, `cookie_conflict` (a session cookie sent twice, or cookies of two sessions)' })
   async refresh(
     @Body() _body: RefreshDto,
     @Req() request: Request,

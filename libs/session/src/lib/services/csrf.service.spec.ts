@@ -246,9 +246,30 @@ describe('CsrfService', () => {
       expect(csrf.bindingFor(request)).toBe(a.session.id);
     });
 
-    it('then takes the session of a valid access cookie over the refresh cookie', () => {
-      expect(csrf.bindingFor(requestWith(cookies(b.accessToken, c.refreshToken)))).toBe(b.session.id);
+    it('then the session of a valid access cookie, alone or with the refresh cookie of the same session', () => {
+      expect(csrf.bindingFor(requestWith(cookies(b.accessToken, b.refreshToken)))).toBe(b.session.id);
       expect(csrf.bindingFor(requestWith(cookies(b.accessToken)))).toBe(b.session.id);
+    });
+
+    // Issue 12, finding 4: the access cookie used to win, so a refresh acting on a tossed
+    // refresh cookie passed CSRF with the victim's token.
+    it('finding 4: refuses an access cookie and a refresh cookie of two sessions (cookie_conflict)', () => {
+      expect(() => csrf.bindingFor(requestWith(cookies(b.accessToken, c.refreshToken)))).toThrow(
+        expect.objectContaining({ code: 'cookie_conflict' }),
+      );
+    });
+
+    it('finding 4: refuses a session cookie sent twice (cookie_conflict)', () => {
+      const twice = [
+        `__Secure-tessera-rt=${c.refreshToken}; ${cookies(b.accessToken, b.refreshToken)}`,
+        `${cookies(b.accessToken)}; __Host-tessera-at=${b.accessToken}`,
+      ];
+      for (const header of twice) {
+        expect(() => csrf.bindingFor(requestWith(header))).toThrow(expect.objectContaining({ code: 'cookie_conflict' }));
+      }
+      expect(() => csrf.presented(requestWith('__Host-tessera-csrf=a; __Host-tessera-csrf=b'))).toThrow(
+        expect.objectContaining({ code: 'cookie_conflict' }),
+      );
     });
 
     it('then the session named by the refresh cookie when the access cookie is invalid', () => {
@@ -284,7 +305,7 @@ describe('CsrfService', () => {
       await boot({ cookies: { secure: false } });
       const d = await sessions.create({ id: 'user-d' });
       const e = await sessions.create({ id: 'user-e' });
-      expect(csrf.bindingFor(requestWith(`tessera-at=${d.accessToken}; tessera-rt=${e.refreshToken}`))).toBe(d.session.id);
+      expect(csrf.bindingFor(requestWith(`tessera-at=${d.accessToken}; tessera-rt=${d.refreshToken}`))).toBe(d.session.id);
       expect(csrf.bindingFor(requestWith(`tessera-rt=${e.refreshToken}`))).toBe(e.session.id);
       expect(csrf.bindingFor(requestWith(`__Host-tessera-at=${d.accessToken}`))).toBeUndefined();
     });
@@ -292,7 +313,7 @@ describe('CsrfService', () => {
     it('yields a binding under which a token issued for that session verifies', () => {
       const token = mint(c.session.id);
       expect(csrf.isValid(token, csrf.bindingFor(requestWith(cookies(undefined, c.refreshToken))))).toBe(true);
-      expect(csrf.isValid(token, csrf.bindingFor(requestWith(cookies(b.accessToken, c.refreshToken))))).toBe(false);
+      expect(csrf.isValid(token, csrf.bindingFor(requestWith(cookies(b.accessToken))))).toBe(false);
     });
   });
 });

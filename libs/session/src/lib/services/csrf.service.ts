@@ -4,13 +4,11 @@ import { SESSION_REQUEST_KEY } from '../constants';
 import type { AuthenticatedSession } from '../interfaces/authenticated.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
-import { readCookie } from '../utils/cookie.util';
 import { hmac, randomToken, safeEqual } from '../utils/crypto.util';
-import { AccessTokenService } from './access-token.service';
+import { SessionCookies } from './session-cookies.service';
 import { SessionService } from './session.service';
 
 const TOKEN_PATTERN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
-const SESSION_PREFIX = /^([A-Za-z0-9_-]{22})\./;
 
 /**
  * Signed double-submit CSRF tokens (OWASP CSRF cheat sheet, "signed double-submit
@@ -26,10 +24,10 @@ export class CsrfService {
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
-    private readonly tokens: AccessTokenService,
     private readonly sessions: SessionService,
+    private readonly cookies: SessionCookies,
   ) {
-    this.cookieName = options.cookies.secure ? `__Host-${options.csrf.cookieName}` : options.csrf.cookieName;
+    this.cookieName = cookies.csrfName;
   }
 
   /**
@@ -53,23 +51,23 @@ export class CsrfService {
 
   /**
    * The session a freshly minted token may be bound to (`GET /auth/csrf`): the
-   * authenticated one, the one a valid access cookie names, or the one whose current
-   * refresh token is in the refresh cookie (checked against the store, so nobody can
-   * obtain a token bound to a session id they merely know).
+   * authenticated one, or the one a valid access cookie names. Failing those, the one
+   * whose current refresh token is in the refresh cookie, but only when this browser's
+   * CSRF cookie is already bound to that session: the `__Host-` CSRF cookie cannot be
+   * set by a sibling subdomain, while a `__Secure-` refresh cookie can ("cookie
+   * tossing"); without that anchor the page would get a token for the attacker's
+   * session and refresh into it (login CSRF). Cookies that conflict are refused.
    */
   async verifiedBindingFor(request: Request): Promise<string | undefined> {
     const authenticated = (request as Request & Record<string, AuthenticatedSession | undefined>)[SESSION_REQUEST_KEY];
     if (authenticated) return authenticated.id;
-    const access = readCookie(request.headers.cookie, this.accessCookieName());
-    if (access) {
-      try {
-        return this.tokens.verify(access).sid;
-      } catch {
-        // expired or invalid: try the refresh cookie
-      }
-    }
-    const refresh = readCookie(request.headers.cookie, this.refreshCookieName());
-    return refresh ? this.sessions.sessionOfRefreshToken(refresh) : undefined;
+    const claimed = this.cookies.cookieSession(request);
+    if (claimed === undefined) return undefined;
+    if (claimed === this.cookies.accessCookieSession(request)) return claimed;
+    const refresh = this.cookies.refreshCookie(request);
+    const held = this.cookies.read(request, this.cookieName);
+    if (!refresh || !held || !this.isValid(held, claimed)) return undefined;
+    return this.sessions.sessionOfRefreshToken(refresh);
   }
 
   /** Expires the token cookie. */
@@ -83,47 +81,32 @@ export class CsrfService {
     return match !== null && safeEqual(match[2], this.mac(sessionId ?? '', match[1]));
   }
 
-  /** The header and cookie values of a request (undefined when absent or repeated). */
+  /**
+   * The header and cookie values of a request (the header undefined when absent or
+   * repeated; a repeated cookie is refused with 401 `cookie_conflict`).
+   */
   presented(request: Request): { header: string | undefined; cookie: string | undefined } {
     const header = request.headers[this.options.csrf.headerName];
     return {
       header: typeof header === 'string' ? header : undefined,
-      cookie: readCookie(request.headers.cookie, this.cookieName),
+      cookie: this.cookies.read(request, this.cookieName),
     };
   }
 
   /**
    * The session a request's token must be bound to (the guard's expectation; the MAC
-   * makes an unverified id harmless here): the authenticated one when a guard
-   * ran, else the one its access cookie names (if the token verifies), else the one its
-   * refresh cookie names (a refresh whose access cookie has expired), else none.
+   * makes an unverified id harmless here): the authenticated one when a guard ran, else
+   * the one its cookies name (a valid access cookie, or the refresh cookie: a refresh
+   * whose access cookie has expired is bound to the session it rotates), else none.
+   * An access cookie and a refresh cookie of two sessions are refused (`cookie_conflict`).
    */
   bindingFor(request: Request): string | undefined {
     const authenticated = (request as Request & Record<string, AuthenticatedSession | undefined>)[SESSION_REQUEST_KEY];
     if (authenticated) return authenticated.id;
-    const access = readCookie(request.headers.cookie, this.accessCookieName());
-    if (access) {
-      try {
-        return this.tokens.verify(access).sid;
-      } catch {
-        // expired or invalid: fall through to the refresh cookie
-      }
-    }
-    const refresh = readCookie(request.headers.cookie, this.refreshCookieName());
-    return refresh ? SESSION_PREFIX.exec(refresh)?.[1] : undefined;
+    return this.cookies.cookieSession(request);
   }
 
   private mac(binding: string, nonce: string): string {
     return hmac(this.options.sessionKey, `tessera.csrf.${binding}.${nonce}`);
-  }
-
-  private accessCookieName(): string {
-    const { secure, accessTokenName } = this.options.cookies;
-    return secure ? `__Host-${accessTokenName}` : accessTokenName;
-  }
-
-  private refreshCookieName(): string {
-    const { secure, refreshTokenName } = this.options.cookies;
-    return secure ? `__Secure-${refreshTokenName}` : refreshTokenName;
   }
 }

@@ -4,8 +4,8 @@ import { AUTH_MODE_HEADER } from '../constants';
 import type { TokenTransport } from '../interfaces/authenticated.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
-import { readCookie } from '../utils/cookie.util';
 import { CsrfService } from './csrf.service';
+import { SessionCookies } from './session-cookies.service';
 import type { IssuedSession } from './session.service';
 
 /** The public part of a session that responses may show. */
@@ -49,12 +49,12 @@ export class SessionTransportService {
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     private readonly csrf: CsrfService,
+    private readonly cookies: SessionCookies,
   ) {
-    const { secure, accessTokenName, refreshTokenName } = options.cookies;
     // __Host- pins the cookie to this host, Path=/ and Secure; the refresh cookie needs a
     // narrower Path, which __Host- forbids, so it gets __Secure- (OWASP session cheat sheet).
-    this.accessCookieName = secure ? `__Host-${accessTokenName}` : accessTokenName;
-    this.refreshCookieName = secure ? `__Secure-${refreshTokenName}` : refreshTokenName;
+    this.accessCookieName = cookies.accessName;
+    this.refreshCookieName = cookies.refreshName;
   }
 
   /** Mode a register/login/refresh request asks for: bearer when it sends `X-Auth-Mode: bearer`. */
@@ -72,17 +72,21 @@ export class SessionTransportService {
     if (authorization !== undefined && /^bearer(\s|$)/i.test(authorization)) {
       return { token: BEARER.exec(authorization)?.[1] ?? '', transport: 'bearer' };
     }
-    const token = readCookie(request.headers.cookie, this.accessCookieName);
+    const token = this.cookies.read(request, this.accessCookieName);
     return token ? { token, transport: 'cookie' } : undefined;
   }
 
-  /** The refresh token of a refresh/logout request: from the body in bearer mode, the cookie otherwise. */
+  /**
+   * The refresh token of a refresh/logout request: from the body in bearer mode, the
+   * cookie otherwise. A refresh cookie sent twice, or naming another session than a valid
+   * access cookie, is refused (401 `cookie_conflict`).
+   */
   extractRefreshToken(request: Request): string | undefined {
     if (this.requestedMode(request) === 'bearer') {
       const body = request.body as Record<string, unknown> | undefined;
       return typeof body?.refreshToken === 'string' ? body.refreshToken : undefined;
     }
-    return readCookie(request.headers.cookie, this.refreshCookieName);
+    return this.cookies.refreshCookie(request);
   }
 
   /**

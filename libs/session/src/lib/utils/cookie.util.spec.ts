@@ -1,4 +1,4 @@
-import { readCookie } from './cookie.util';
+import { DuplicateCookieError, readCookie } from './cookie.util';
 
 describe('readCookie', () => {
   it('returns undefined without a header', () => {
@@ -48,9 +48,21 @@ describe('readCookie', () => {
     expect(readCookie('a=100%', 'a')).toBeUndefined();
   });
 
-  it('skips parts without "=" and returns the first of duplicate cookies', () => {
-    expect(readCookie('flag; a=1; a=2', 'a')).toBe('1');
+  it('skips parts without "="', () => {
+    expect(readCookie('flag; a=1; b=2', 'a')).toBe('1');
     expect(readCookie('a', 'a')).toBeUndefined();
+  });
+
+  // Issue 12, finding 4: the first of two cookies is the one with the longest path, which
+  // a sibling subdomain's tossed `Domain=` cookie can claim; neither may be trusted.
+  it('finding 4: refuses a name that appears twice instead of taking the first', () => {
+    expect(() => readCookie('flag; a=1; a=2', 'a')).toThrow(DuplicateCookieError);
+    expect(() => readCookie('a=1;b=2; a =1', 'a')).toThrow(DuplicateCookieError);
+    expect(() => readCookie('__Secure-tessera-rt=tossed; x=1; __Secure-tessera-rt=mine', '__Secure-tessera-rt')).toThrow(
+      expect.objectContaining({ cookieName: '__Secure-tessera-rt' }),
+    );
+    // Other names repeating do not matter.
+    expect(readCookie('b=1; a=1; b=2', 'a')).toBe('1');
   });
 
   it('tells a longer name from the one asked for, also with whitespace before "="', () => {
