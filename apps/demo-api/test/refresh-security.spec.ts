@@ -1,3 +1,5 @@
+import { SessionStore } from '@tessera/session';
+import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import request from 'supertest';
 import { CookieClient, PAGE_ORIGIN } from './support/cookie-client';
@@ -69,6 +71,66 @@ describe('demo-api: refresh tokens that resist theft (real PostgreSQL)', () => {
     expect((await refresh(rotated.body.refreshToken).expect(401)).body.code).toBe('invalid_refresh_token');
     expect((await me(rotated.body.accessToken).expect(401)).body.code).toBe('session_revoked');
     expect((await me(login.accessToken).expect(401)).body.code).toBe('session_revoked');
+  });
+
+  describe('finding 2: a forged refresh token costs O(1) work, whatever the generation of its session', () => {
+    const ROTATIONS = 40;
+    const random = () => randomBytes(32).toString('base64url');
+
+    /** Records which store methods the app calls while `action` runs. */
+    async function storeCallsDuring(action: () => Promise<void>): Promise<string[]> {
+      const store = demo.app.get<SessionStore>(SessionStore);
+      const calls: string[] = [];
+      const spies = (['create', 'findById', 'rotateRefresh', 'touch', 'revoke', 'revokeByUser'] as const).map((method) => {
+        const original = (store[method] as (...args: unknown[]) => unknown).bind(store);
+        const recorded = (...args: unknown[]) => {
+          calls.push(method);
+          return original(...args);
+        };
+        return jest.spyOn(store, method).mockImplementation(recorded as never);
+      });
+      try {
+        await action();
+      } finally {
+        for (const spy of spies) spy.mockRestore();
+      }
+      return calls;
+    }
+
+    it('refuses forged tokens naming a live session without a database round trip and without revoking it', async () => {
+      const login = await bearerLogin();
+      let current = login.refreshToken;
+      for (let i = 0; i < ROTATIONS; i++) current = (await refresh(current).expect(200)).body.refreshToken;
+      const sid = login.session.id;
+      const seed = current.split('.')[2];
+      const forged = [
+        `${sid}.0.${random()}`, // the former `<sid>.<generation>.<secret>`
+        `${sid}.0.${random()}.${random()}`,
+        `${sid}.0.${seed}.${random()}`, // the real seed, a made-up mac
+        `${sid}.${ROTATIONS - 1}.${seed}.${random()}`,
+      ];
+      let responses: request.Response[] = [];
+      const calls = await storeCallsDuring(async () => {
+        responses = await Promise.all(forged.flatMap((token) => Array.from({ length: 5 }, () => refresh(token))));
+      });
+      expect(responses.map((response) => [response.status, response.body.code])).toEqual(
+        Array(forged.length * 5).fill([401, 'invalid_refresh_token']),
+      );
+      expect(calls).toEqual([]);
+      expect(await row(sid)).toMatchObject({ generation: ROTATIONS, revoked_at: null });
+
+      // A genuine refresh is still exactly one store call, the rotation's compare-and-swap.
+      const rotation = await storeCallsDuring(async () => {
+        current = (await refresh(current).expect(200)).body.refreshToken;
+      });
+      expect(rotation).toEqual(['rotateRefresh']);
+
+      // The genuine first token, many rotations behind, still revokes the session.
+      demo.clock.advance(11 * SECOND);
+      expect((await refresh(login.refreshToken).expect(401)).body.code).toBe('refresh_token_reused');
+      expect(await row(sid)).toMatchObject({ revoked_reason: 'refresh_token_reused' });
+      expect((await refresh(current).expect(401)).body.code).toBe('invalid_refresh_token');
+    });
   });
 
   it('lets 10 parallel refreshes with one token inside the window succeed and leave a working token', async () => {

@@ -17,7 +17,7 @@ export interface ResolvedSessionOptions {
   store: SessionStore;
   /** Access-token keys by `kid`, and the one that signs. */
   keys: ResolvedKeyRing;
-  /** Key for the server's own HMACs (refresh-token hashes and successors, fingerprints). */
+  /** Key for the server's own HMACs (refresh-token MACs and hashes, CSRF tokens, fingerprints). */
   sessionKey: KeyObject;
   issuer: string;
   audience: string;

@@ -123,10 +123,12 @@ describe('SessionService: rotation, reuse detection, limits, re-issue (in-memory
     it('does not revoke for a forged token of the right session (it is merely invalid)', async () => {
       const login = await sessions.create({ id: 'u1' });
       await sessions.refresh(login.refreshToken);
+      const [, , seed] = login.refreshToken.split('.');
       const forgeries = [
-        `${login.session.id}.0.${'A'.repeat(43)}`,
-        `${login.session.id}.1.${'B'.repeat(43)}`,
-        `${login.session.id}.7.${'C'.repeat(43)}`,
+        `${login.session.id}.0.${'A'.repeat(43)}.${'A'.repeat(43)}`,
+        `${login.session.id}.1.${'B'.repeat(43)}.${'B'.repeat(43)}`,
+        `${login.session.id}.7.${'C'.repeat(43)}.${'C'.repeat(43)}`,
+        `${login.session.id}.0.${seed}.${'D'.repeat(43)}`, // the real seed, a made-up mac
       ];
       for (const forged of forgeries) {
         expect(await failureCode(sessions.refresh(forged))).toBe('invalid_refresh_token');
@@ -136,10 +138,14 @@ describe('SessionService: rotation, reuse detection, limits, re-issue (in-memory
 
     it('refuses malformed generations without touching the store', async () => {
       const login = await sessions.create({ id: 'u1' });
-      const [id, , secret] = login.refreshToken.split('.');
-      for (const token of [`${id}.01.${secret}`, `${id}.-1.${secret}`, `${id}.1e3.${secret}`, `${id}..${secret}`]) {
+      const [id, rest] = login.refreshToken.split(/\.0\./); // rest: `<seed>.<mac>`, a mac over generation 0
+      const rotate = jest.spyOn(store, 'rotateRefresh');
+      const find = jest.spyOn(store, 'findById');
+      for (const token of [`${id}.00.${rest}`, `${id}.-0.${rest}`, `${id}.0e0.${rest}`, `${id}..${rest}`]) {
         expect(await failureCode(sessions.refresh(token))).toBe('invalid_refresh_token');
       }
+      expect(rotate).not.toHaveBeenCalled();
+      expect(find).not.toHaveBeenCalled();
     });
   });
 

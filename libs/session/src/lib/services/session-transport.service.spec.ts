@@ -140,7 +140,7 @@ describe('SessionTransportService (HTTP)', () => {
       const [access, refresh, csrfCookie] = setCookies(response);
       const claims = tokens.verify(access.value);
       expect(claims).toMatchObject({ sub: 'user-1', roles: ['user'] });
-      expect(refresh.value).toMatch(new RegExp(`^${claims.sid}\\.0\\.[A-Za-z0-9_-]{43}$`));
+      expect(refresh.value).toMatch(new RegExp(`^${claims.sid}\\.0\\.[A-Za-z0-9_-]{43}\\.[A-Za-z0-9_-]{43}$`));
       expect(response.body).toEqual({
         session: { id: claims.sid, expiresAt: '2030-01-08T00:00:00.000Z' },
         csrfToken: csrfCookie.value,
@@ -296,7 +296,7 @@ describe('SessionTransportService (HTTP)', () => {
       expect(response.headers['cache-control']).toBe('no-store');
       expect(response.body).toEqual({
         accessToken: expect.any(String),
-        refreshToken: expect.stringMatching(/^[A-Za-z0-9_-]{22}\.0\.[A-Za-z0-9_-]{43}$/),
+        refreshToken: expect.stringMatching(/^[A-Za-z0-9_-]{22}\.0\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/),
         tokenType: 'Bearer',
         expiresIn: 600,
         session: { id: expect.any(String), expiresAt: '2030-01-08T00:00:00.000Z' },

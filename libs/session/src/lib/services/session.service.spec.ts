@@ -52,15 +52,18 @@ describe('SessionService', () => {
   afterEach(() => moduleRef.close());
 
   describe('create', () => {
-    it('issues a refresh token "<sessionId>.0.<secret>" with a 256-bit base64url secret', async () => {
+    it('issues a refresh token "<sessionId>.0.<seed>.<mac>" with a 256-bit base64url seed', async () => {
       const issued = await sessions.create({ id: 'user-1', roles: ['user'] });
-      const [sessionId, generation, secret, ...rest] = issued.refreshToken.split('.');
+      const [sessionId, generation, seed, mac, ...rest] = issued.refreshToken.split('.');
       expect(rest).toEqual([]);
       expect(generation).toBe('0');
       expect(sessionId).toBe(issued.session.id);
       expect(sessionId).toMatch(/^[A-Za-z0-9_-]{22}$/);
-      expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      expect(Buffer.from(secret, 'base64url')).toHaveLength(32);
+      expect(seed).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(Buffer.from(seed, 'base64url')).toHaveLength(32);
+      expect(mac).toBe(
+        createHmac('sha256', sessionSecret).update(`tessera.refresh.v2.${sessionId}.0.${seed}`).digest('base64url'),
+      );
     });
 
     it('stores the session with only an HMAC of the refresh token', async () => {
@@ -83,11 +86,13 @@ describe('SessionService', () => {
         userAgent: 'jest',
         ip: '10.0.0.1',
       });
-      const secret = issued.refreshToken.split('.')[2];
+      const [, , seed, mac] = issued.refreshToken.split('.');
       const stored = JSON.stringify(record);
       expect(stored).not.toContain(issued.refreshToken);
-      expect(stored).not.toContain(secret);
-      expect(stored).not.toContain(Buffer.from(secret, 'base64url').toString('hex'));
+      for (const part of [seed, mac]) {
+        expect(stored).not.toContain(part);
+        expect(stored).not.toContain(Buffer.from(part, 'base64url').toString('hex'));
+      }
       expect(stored).not.toContain(issued.accessToken);
     });
 
@@ -140,7 +145,7 @@ describe('SessionService', () => {
       // Past the grace window the replaced token is a reuse: the whole session goes.
       clock.advance(11_000);
       const third = await sessions.refresh(second.refreshToken);
-      expect(third.refreshToken).toMatch(new RegExp(`^${first.session.id}\\.2\\.[A-Za-z0-9_-]{43}$`));
+      expect(third.refreshToken).toMatch(new RegExp(`^${first.session.id}\\.2\\.[A-Za-z0-9_-]{43}\\.[A-Za-z0-9_-]{43}$`));
       expect(third.session.generation).toBe(2);
       expect(tokens.verify(third.accessToken)).toMatchObject({ sub: 'user-1', sid: first.session.id, roles: ['user'] });
     });
@@ -149,9 +154,11 @@ describe('SessionService', () => {
       ['an empty string', ''],
       ['garbage', 'garbage'],
       ['a JWT', 'eyJhbGciOiJIUzI1NiJ9.e30.c2ln'],
-      ['a token without secret', 'AAAAAAAAAAAAAAAAAAAAAA.'],
-      ['a too short secret', `AAAAAAAAAAAAAAAAAAAAAA.${'A'.repeat(42)}`],
-      ['a too long secret', `AAAAAAAAAAAAAAAAAAAAAA.${'A'.repeat(44)}`],
+      ['a token without seed and mac', 'AAAAAAAAAAAAAAAAAAAAAA.0.'],
+      ['a token without mac', `AAAAAAAAAAAAAAAAAAAAAA.0.${'A'.repeat(43)}`],
+      ['a too short seed', `AAAAAAAAAAAAAAAAAAAAAA.0.${'A'.repeat(42)}.${'A'.repeat(43)}`],
+      ['a too long mac', `AAAAAAAAAAAAAAAAAAAAAA.0.${'A'.repeat(43)}.${'A'.repeat(44)}`],
+      ['a token with a fifth part', `AAAAAAAAAAAAAAAAAAAAAA.0.${'A'.repeat(43)}.${'A'.repeat(43)}.A`],
       ['a number', 12345],
       ['null', null],
       ['undefined', undefined],
@@ -162,14 +169,14 @@ describe('SessionService', () => {
     });
 
     it('refuses a well-formed token for an unknown session', async () => {
-      const unknown = `${randomBytes(16).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
+      const unknown = `${randomBytes(16).toString('base64url')}.0.${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
       expect(await failureCode(sessions.refresh(unknown))).toBe('invalid_refresh_token');
     });
 
     it("refuses someone else's session id with a forged secret, and leaves that session untouched", async () => {
       const victim = await sessions.create({ id: 'victim' });
       const before = await store.findById(victim.session.id);
-      const forged = `${victim.session.id}.${randomBytes(32).toString('base64url')}`;
+      const forged = `${victim.session.id}.0.${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
       expect(await failureCode(sessions.refresh(forged))).toBe('invalid_refresh_token');
       expect(await store.findById(victim.session.id)).toEqual(before);
       expect((await sessions.refresh(victim.refreshToken)).session.userId).toBe('victim');
@@ -178,7 +185,7 @@ describe('SessionService', () => {
     it("refuses one session's secret combined with another session's id", async () => {
       const mine = await sessions.create({ id: 'attacker' });
       const theirs = await sessions.create({ id: 'victim' });
-      const spliced = `${theirs.session.id}.${mine.refreshToken.split('.')[1]}`;
+      const spliced = `${theirs.session.id}.${mine.refreshToken.split('.').slice(1).join('.')}`;
       expect(await failureCode(sessions.refresh(spliced))).toBe('invalid_refresh_token');
     });
 

@@ -7,7 +7,9 @@ import type { RevocationReason, SessionRecord } from '../interfaces/session-stor
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
 import { boundedContext } from '../utils/context.util';
-import { hmac, randomToken } from '../utils/crypto.util';
+import { hmac, randomToken, safeEqual } from '../utils/crypto.util';
+import { mintRefreshToken, successorOf, verifyRefreshToken } from '../utils/refresh-token.util';
+import type { RefreshToken } from '../utils/refresh-token.util';
 import { AccessTokenService } from './access-token.service';
 import { RevocationCache } from './revocation-cache.service';
 import { SessionEvents } from './session-events.service';
@@ -43,20 +45,6 @@ export interface IssuedSession {
   /** Opaque refresh token; shown to the client once, stored only as a hash. */
   refreshToken: string;
   session: SessionRecord;
-}
-
-// `<session id>.<generation>.<secret>`. The first secret of a session is 32 random bytes
-// (256 bits, RFC 9700 §4.14); each successor is an HMAC of its predecessor under the
-// server key, so a rotation is deterministic: a repeated refresh inside the grace window
-// gets the very same successor, and any earlier token of the chain can be recognised
-// as such (reuse) without storing it.
-const REFRESH_TOKEN_PATTERN = /^([A-Za-z0-9_-]{22})\.(0|[1-9][0-9]{0,8})\.[A-Za-z0-9_-]{43}$/;
-const MAX_CHAIN_WALK = 10_000;
-
-interface ParsedRefreshToken {
-  token: string;
-  sessionId: string;
-  generation: number;
 }
 
 /**
@@ -100,10 +88,11 @@ export class SessionService {
    *   absolutely expired session.
    */
   async refresh(refreshToken: unknown, context: SessionContext = {}): Promise<IssuedSession> {
-    const presented = this.parse(refreshToken);
+    // A malformed or forged token costs one HMAC and never reaches the store.
+    const presented = verifyRefreshToken(this.options.sessionKey, refreshToken);
     if (!presented) throw new SessionUnauthorizedException(AuthErrorCode.InvalidRefreshToken);
     const now = this.options.clock.now();
-    const successor = this.successorOf(presented);
+    const successor = successorOf(this.options.sessionKey, presented).token;
     const rotated = await this.store.rotateRefresh(presented.sessionId, {
       expectedRefreshHash: this.hashRefreshToken(presented.token),
       refreshHash: this.hashRefreshToken(successor),
@@ -209,7 +198,7 @@ export class SessionService {
    * just replaced within the grace window), without rotating anything; else undefined.
    */
   async sessionOfRefreshToken(refreshToken: unknown): Promise<string | undefined> {
-    const presented = this.parse(refreshToken);
+    const presented = verifyRefreshToken(this.options.sessionKey, refreshToken);
     if (!presented) return undefined;
     const session = await this.store.findById(presented.sessionId);
     const now = this.options.clock.now();
@@ -236,7 +225,7 @@ export class SessionService {
     context: SessionContext,
   ): Promise<IssuedSession> {
     const id = randomToken(16);
-    const refreshToken = `${id}.0.${randomToken(32)}`;
+    const refreshToken = mintRefreshToken(this.options.sessionKey, id, 0).token;
     const record: SessionRecord = {
       id,
       userId,
@@ -272,7 +261,7 @@ export class SessionService {
   }
 
   private async afterFailedRotation(
-    presented: ParsedRefreshToken,
+    presented: RefreshToken,
     successor: string,
     now: Date,
     context: SessionContext,
@@ -304,20 +293,16 @@ export class SessionService {
     throw new SessionUnauthorizedException(AuthErrorCode.InvalidRefreshToken);
   }
 
-  /** Whether the token belongs to this session's chain, before its current token. */
-  private isEarlierTokenOf(session: SessionRecord, presented: ParsedRefreshToken): boolean {
-    const steps = session.generation - presented.generation;
-    if (steps < 1 || steps > MAX_CHAIN_WALK) return false;
-    let token = presented;
-    for (let step = 0; step < steps; step++) {
-      token = { ...token, token: this.successorOf(token), generation: token.generation + 1 };
-    }
-    return this.hashRefreshToken(token.token) === session.refreshHash;
-  }
-
-  private successorOf(token: ParsedRefreshToken): string {
-    const secret = hmac(this.options.sessionKey, `tessera.refresh.successor.${token.token}`);
-    return `${token.sessionId}.${token.generation + 1}.${secret}`;
+  /**
+   * Whether a verified token is an earlier token of this session (RFC 9700 §4.14.2): an
+   * earlier generation with this session's seed, i.e. the session's current token rebuilt
+   * from the presented seed is the one stored. Two HMACs whatever the distance. The seed
+   * check keeps a token minted for another seed (only a key holder could) from revoking.
+   */
+  private isEarlierTokenOf(session: SessionRecord, presented: RefreshToken): boolean {
+    if (presented.generation >= session.generation) return false;
+    const current = mintRefreshToken(this.options.sessionKey, presented.sessionId, session.generation, presented.seed);
+    return safeEqual(this.hashRefreshToken(current.token), session.refreshHash);
   }
 
   private issue(session: SessionRecord, refreshToken: string): IssuedSession {
@@ -330,12 +315,6 @@ export class SessionService {
       notAfter: session.absoluteExpiresAt,
     });
     return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, session };
-  }
-
-  private parse(refreshToken: unknown): ParsedRefreshToken | undefined {
-    if (typeof refreshToken !== 'string') return undefined;
-    const match = REFRESH_TOKEN_PATTERN.exec(refreshToken);
-    return match ? { token: refreshToken, sessionId: match[1], generation: Number(match[2]) } : undefined;
   }
 
   private isExpired(session: SessionRecord, now: Date): boolean {
