@@ -41,6 +41,9 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     logger: options.logger ?? appLogger(config),
   });
   app.disable('x-powered-by');
+  // request.ip (login throttling, session records, audit) comes from X-Forwarded-For only
+  // through the proxies TRUST_PROXY names; by default it is the socket's peer.
+  app.set('trust proxy', config.trustProxy);
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
   // After the parsers, so it sees their errors (Nest's filters never do).

@@ -14,9 +14,10 @@ import {
 import type { AuthenticatedSession } from '@tessera/session';
 import type { Request, Response } from 'express';
 import { UsersService } from '../users/users.service';
+import type { PublicUser } from '../users/users.service';
 import { CredentialsDto, LogoutAllDto, RefreshDto } from './auth.dto';
 import { InvalidCredentialsException } from './invalid-credentials.exception';
-import { LoginRateLimiter } from './login-rate-limiter';
+import { LoginRateLimiter, TooManyLoginAttemptsException } from './login-rate-limiter';
 
 const AUTH_MODE_HEADER = {
   name: 'X-Auth-Mode',
@@ -73,20 +74,17 @@ export class AuthController {
   @ApiResponse({ status: 401, description: '`invalid_credentials`, the same for an unknown email and a wrong password' })
   @ApiResponse({ status: 429, description: '`too_many_attempts`' })
   async login(@Body() body: CredentialsDto, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
-    const key = this.limiter.key(body.email, request.ip);
+    let user: PublicUser | null;
     try {
-      this.limiter.assertAllowed(key);
+      user = await this.limiter.guard(body.email, request.ip, () => this.users.verifyCredentials(body.email, body.password));
     } catch (error) {
-      this.loginFailed(request, 'rate_limited');
+      if (error instanceof TooManyLoginAttemptsException) this.loginFailed(request, 'rate_limited');
       throw error;
     }
-    const user = await this.users.verifyCredentials(body.email, body.password);
     if (!user) {
-      this.limiter.recordFailure(key);
       this.loginFailed(request, 'invalid_credentials');
       throw new InvalidCredentialsException();
     }
-    this.limiter.reset(key);
     // Always a new session, whatever the request carried (no fixation).
     const issued = await this.sessions.create({ id: user.id, roles: user.roles }, sessionContextOf(request));
     return { ...this.transport.deliver(request, response, issued), user };

@@ -1,10 +1,17 @@
 import { HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { SessionClock } from '@tessera/session';
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
+import { AttemptCounter } from './attempt-counter';
+import type { AttemptWindow } from './attempt-counter';
+import { throttleAddress } from './client-address';
 
 const WINDOW_MS = 15 * 60_000;
 const MAX_KEYS = 100_000;
+/** First wait once an account has used up its failures across all addresses; doubles per further failure. */
+const ACCOUNT_BASE_DELAY_MS = 1_000;
+/** Longest wait between two attempts for one account: a few seconds, never a lockout. */
+const ACCOUNT_MAX_DELAY_MS = 5_000;
 
 /** 429 `too_many_attempts`; the exception filter turns `retryAfterSeconds` into `Retry-After`. */
 export class TooManyLoginAttemptsException extends HttpException {
@@ -21,73 +28,112 @@ export class TooManyLoginAttemptsException extends HttpException {
   }
 }
 
-interface Window {
-  failures: number;
-  startedAt: number;
+/** One reserved attempt, counted in both windows until it is settled. */
+interface Reservation {
+  addressKey: string;
+  address: AttemptWindow;
+  accountKey: string;
+  account: AttemptWindow;
 }
 
 /**
- * Counts failed logins per email and client IP over 15 minutes (`LOGIN_RATE_LIMIT`)
- * and refuses further attempts with 429 until the window ends. In memory, per
- * instance: a shared store belongs with the Redis adapter.
+ * Throttles password checks (login, password change) on two levels, in memory, per
+ * instance (a shared store belongs with the Redis adapter):
+ *
+ * - per account and client address: `LOGIN_RATE_LIMIT` failures within 15 minutes refuse
+ *   that address for the rest of the window (OWASP Authentication cheat sheet,
+ *   "Protect against automated attacks"; ASVS V6.3.1);
+ * - per account across all addresses (password spraying from many addresses): once the
+ *   account has as many failures within the window, each further attempt must wait 1 s,
+ *   2 s, 4 s, then 5 s after the previous failure, one at a time. A progressive delay, not
+ *   a lockout: anyone can make an account's failures pile up (the cheat sheet warns that
+ *   lockout is a denial of service), so the wait stays a few seconds; an attacker who keeps
+ *   failing only makes the owner compete for one attempt per 5 s. The wait is a `429` with
+ *   `Retry-After`, never a sleep, so throttled requests hold no server resources (a sleep
+ *   would also not slow a sprayer down, who simply sends more requests in parallel).
+ *
+ * Attempts are reserved before the password is checked and count against both limits while
+ * in flight, so however requests interleave, no more passwords are checked than the limits
+ * allow. Keys are HMACs under a per-process random key: the maps hold no email address.
  */
 @Injectable()
 export class LoginRateLimiter {
-  private readonly windows = new Map<string, Window>();
+  private readonly perAddress = new AttemptCounter(WINDOW_MS, MAX_KEYS);
+  private readonly perAccount = new AttemptCounter(WINDOW_MS, MAX_KEYS);
+  private readonly keySecret = randomBytes(32);
 
   constructor(
     private readonly config: AppConfig,
     @Inject(SessionClock) private readonly clock: SessionClock,
   ) {}
 
-  /** Key for an email and IP; hashed so the map holds no email addresses. */
-  key(email: string, ip: string | undefined): string {
-    return createHash('sha256').update(`${email.trim().toLowerCase()}\u0000${ip ?? ''}`).digest('base64url');
-  }
-
-  /** Throws 429 `too_many_attempts` (with `Retry-After`) when the key has used up its failures. */
-  assertAllowed(key: string): void {
-    const window = this.current(key);
-    if (window && window.failures >= this.config.loginRateLimit) {
-      const retryAfter = Math.max(1, Math.ceil((window.startedAt + WINDOW_MS - this.clock.now().getTime()) / 1000));
-      throw new TooManyLoginAttemptsException(retryAfter);
-    }
-  }
-
-  /** Records one failed attempt. */
-  recordFailure(key: string): void {
-    const window = this.current(key) ?? { failures: 0, startedAt: this.clock.now().getTime() };
-    window.failures += 1;
-    if (!this.windows.has(key) && this.windows.size >= MAX_KEYS) this.evictOldest();
-    this.windows.set(key, window);
-  }
-
-  /** Forgets the key after a successful login. */
-  reset(key: string): void {
-    this.windows.delete(key);
-  }
-
-  private current(key: string): Window | undefined {
-    const window = this.windows.get(key);
-    if (window && window.startedAt + WINDOW_MS <= this.clock.now().getTime()) {
-      this.windows.delete(key);
-      return undefined;
-    }
-    return window;
-  }
-
   /**
-   * Makes room when the map is full: first every ended window, then the oldest one.
-   * Evicting a live window could let a flood of other keys reset a victim's count;
-   * the bound exists so that the same flood cannot exhaust memory instead.
+   * Runs one password check for `account` (an email, or another stable account name) from
+   * client address `ip`, under both limits: throws `TooManyLoginAttemptsException` without
+   * calling `check` when either is used up. A falsy result counts as a failure; a truthy one
+   * forgets the address's failures; an exception counts nothing and is rethrown.
    */
-  private evictOldest(): void {
-    const now = this.clock.now().getTime();
-    for (const [key, window] of this.windows) {
-      if (window.startedAt + WINDOW_MS <= now) this.windows.delete(key);
+  async guard<T>(account: string, ip: string | undefined, check: () => Promise<T>): Promise<T> {
+    // Synchronous up to here: the attempt is reserved before anything awaits.
+    const reservation = this.reserve(account, ip);
+    let outcome: T;
+    try {
+      outcome = await check();
+    } catch (error) {
+      this.perAddress.release(reservation.addressKey, reservation.address);
+      this.perAccount.release(reservation.accountKey, reservation.account);
+      throw error;
     }
-    if (this.windows.size < MAX_KEYS) return;
-    const oldest = this.windows.keys().next().value;
-    if (oldest !== undefined) this.windows.delete(oldest);
+    if (outcome) {
+      this.perAddress.clear(reservation.addressKey, reservation.address);
+      // A success proves nothing about the other addresses guessing at this account.
+      this.perAccount.release(reservation.accountKey, reservation.account);
+    } else {
+      const now = this.clock.now().getTime();
+      this.perAddress.fail(reservation.addressKey, reservation.address, now);
+      this.perAccount.fail(reservation.accountKey, reservation.account, now);
+    }
+    return outcome;
+  }
+
+  private reserve(account: string, ip: string | undefined): Reservation {
+    const now = this.clock.now().getTime();
+    const name = account.trim().toLowerCase();
+    const addressKey = this.hash('address', name, throttleAddress(ip));
+    const accountKey = this.hash('account', name);
+    const limit = this.config.loginRateLimit;
+
+    const address = this.perAddress.get(addressKey, now);
+    if (address && address.failures + address.inFlight >= limit) {
+      // Used up by failures: until the window ends. By attempts still in flight: they end soon.
+      this.refuse(address.failures >= limit ? this.perAddress.endOf(address) - now : ACCOUNT_BASE_DELAY_MS);
+    }
+    const wait = this.accountWait(this.perAccount.get(accountKey, now), now);
+    if (wait > 0) this.refuse(wait);
+    return {
+      addressKey,
+      address: this.perAddress.reserve(addressKey, now),
+      accountKey,
+      account: this.perAccount.reserve(accountKey, now),
+    };
+  }
+
+  /** How long the account's next attempt must wait (ms); 0 or less: it may go now. */
+  private accountWait(window: AttemptWindow | undefined, now: number): number {
+    const limit = this.config.loginRateLimit;
+    if (!window || window.failures + window.inFlight < limit) return 0;
+    const excess = Math.max(0, window.failures - limit);
+    const delay = Math.min(ACCOUNT_MAX_DELAY_MS, ACCOUNT_BASE_DELAY_MS * 2 ** Math.min(excess, 16));
+    // Past the limit, attempts go one at a time: a burst cannot share one slot.
+    if (window.inFlight > 0) return delay;
+    return window.lastFailureAt + delay - now;
+  }
+
+  private refuse(waitMs: number): never {
+    throw new TooManyLoginAttemptsException(Math.max(1, Math.ceil(waitMs / 1000)));
+  }
+
+  private hash(...parts: string[]): string {
+    return createHmac('sha256', this.keySecret).update(JSON.stringify(parts)).digest('base64url');
   }
 }

@@ -423,6 +423,36 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('finding 10: TRUST_PROXY', () => {
+    it('trusts no proxy by default (X-Forwarded-For is ignored)', () => {
+      expect(loadConfig(devEnv()).trustProxy).toBe(false);
+      expect(loadConfig(devEnv({ TRUST_PROXY: 'false' })).trustProxy).toBe(false);
+      expect(loadConfig(devEnv({ TRUST_PROXY: '0' })).trustProxy).toBe(false);
+    });
+
+    it('reads a hop count', () => {
+      expect(loadConfig(devEnv({ TRUST_PROXY: '2' })).trustProxy).toBe(2);
+    });
+
+    it('reads comma-separated proxy addresses and CIDRs, trimmed', () => {
+      expect(loadConfig(devEnv({ TRUST_PROXY: ' 10.0.0.0/8, 127.0.0.1 ,::1,fd00::/8 ' })).trustProxy).toEqual([
+        '10.0.0.0/8',
+        '127.0.0.1',
+        '::1',
+        'fd00::/8',
+      ]);
+    });
+
+    it.each(['true', 'yes', '100', '-1', '1.5', '10.0.0.0/33', '::1/129', '10.0.0/8', '10.0.0.0/8,', 'loopback', '10.0.0.0/x'])(
+      'refuses %s, naming TRUST_PROXY',
+      (raw) => {
+        const message = configErrorFor(devEnv({ TRUST_PROXY: raw })).message;
+        expect(message).toContain('TRUST_PROXY');
+        expect(message).toContain(`"${raw}"`);
+      },
+    );
+  });
+
   it.each(['70000', '-1', '80.5', 'http'])('refuses PORT=%s, naming it', (raw) => {
     expect(configErrorFor(devEnv({ PORT: raw })).message).toContain('PORT');
   });

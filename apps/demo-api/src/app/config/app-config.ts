@@ -3,6 +3,8 @@ import type { KeyObject } from 'node:crypto';
 import { parseDuration } from '@tessera/session';
 import { CronTime } from 'cron';
 import type { RevocationMode } from '@tessera/session';
+import { parseTrustProxy, TRUST_PROXY_HINT } from './trust-proxy';
+import type { TrustProxy } from './trust-proxy';
 
 /** The demo's whole configuration, mapped from the environment in one place (`loadConfig`). */
 export class AppConfig {
@@ -30,6 +32,8 @@ export class AppConfig {
   allowedOrigins: string[];
   adminEmails: Set<string>;
   loginRateLimit: number;
+  /** Which proxies may name the client in `X-Forwarded-For` (TRUST_PROXY): Express's `trust proxy` setting. */
+  trustProxy: TrustProxy;
   /** Mounts `GET /bench/me`, the baseline route of `npm run bench` (BENCH_ROUTES=true). */
   benchRoutes: boolean;
   /** `json`: one JSON object per log line (Nest's JSON console logger); `text`: Nest's coloured lines. */
@@ -218,6 +222,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push(`LOGIN_RATE_LIMIT must be a positive integer (got "${value('LOGIN_RATE_LIMIT')}").`);
   }
 
+  const trustProxy = parseTrustProxy(value('TRUST_PROXY'));
+  if (trustProxy === undefined) problems.push(`${TRUST_PROXY_HINT} (got "${value('TRUST_PROXY')}").`);
+
   const revocationMode = (value('REVOCATION_MODE') ?? 'cached') as RevocationMode;
   if (!['stateless', 'cached', 'strict'].includes(revocationMode)) {
     problems.push(`REVOCATION_MODE must be stateless, cached or strict (got "${revocationMode}").`);
@@ -273,6 +280,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     allowedOrigins,
     adminEmails,
     loginRateLimit,
+    trustProxy: trustProxy ?? false,
     benchRoutes,
     logFormat: logFormat as AppConfig['logFormat'],
     warnings,

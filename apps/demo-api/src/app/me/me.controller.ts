@@ -84,13 +84,10 @@ export class MeController {
         code: 'password_unchanged',
       });
     }
-    const key = this.limiter.key(`user:${user.id}`, request.ip);
-    this.limiter.assertAllowed(key);
-    if (!(await this.users.changePassword(user.id, body.currentPassword, body.newPassword))) {
-      this.limiter.recordFailure(key);
-      throw new InvalidCredentialsException('The current password is wrong');
-    }
-    this.limiter.reset(key);
+    const changed = await this.limiter.guard(`user:${user.id}`, request.ip, () =>
+      this.users.changePassword(user.id, body.currentPassword, body.newPassword),
+    );
+    if (!changed) throw new InvalidCredentialsException('The current password is wrong');
     const context = sessionContextOf(request);
     await this.sessions.revokeAllForUser(user.id, 'password_changed', session.id, context);
     const issued = await this.sessions.reissue(session.id, context);
