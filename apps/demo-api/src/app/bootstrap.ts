@@ -8,6 +8,7 @@ import type { CleanupResult } from '@tessera/session';
 import { JsonLineLogger } from './common/json-line.logger';
 import { AppModule } from './app.module';
 import type { AppOverrides } from './app.module';
+import { bodyDepthMiddleware } from './common/body-depth';
 import { bodyErrorsMiddleware } from './common/body-errors.middleware';
 import { createValidationPipe } from './common/validation';
 import type { AppConfig } from './config/app-config';
@@ -43,6 +44,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.disable('x-powered-by');
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
+  app.use(bodyDepthMiddleware);
   // After the parsers, so it sees their errors (Nest's filters never do).
   app.use(bodyErrorsMiddleware);
   app.useGlobalPipes(createValidationPipe());
