@@ -1,6 +1,7 @@
 import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
+import { isStackOverflow } from './body-depth';
 
 const CODES_BY_STATUS: Record<number, string> = {
   400: 'bad_request',
@@ -45,6 +46,17 @@ function titleCase(name: string): string {
 }
 
 /**
+ * 400 `request_too_complex`: the answer to a stack overflow. Overflows that depend on
+ * the request come from its shape (bodies past MAX_BODY_DEPTH are refused before any
+ * pipe, so this is the net behind that guard), and DEMO-API allows no 500 for anything a
+ * client sends; a 5xx would also invite retrying the same request. A recursion bug would
+ * overflow on every request instead: the error log line makes either case visible.
+ */
+export function requestTooComplex(): ErrorBody {
+  return errorBody(400, 'The request is too complex to process', 'request_too_complex');
+}
+
+/**
  * Gives every error response the same shape with a stable `code`, and makes sure
  * nothing unexpected leaks: an unknown error becomes a bare 500 and is logged by
  * its name only (driver errors carry SQL and parameter values in their messages).
@@ -67,6 +79,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
       if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
       if (status >= 500) this.logger.error(`HTTP ${status} (${exception.name})`);
       response.status(status).json(body);
+      return;
+    }
+    if (isStackOverflow(exception)) {
+      this.logger.error('Stack overflow while handling a request; answered 400 request_too_complex');
+      response.status(400).json(requestTooComplex());
       return;
     }
     this.logger.error(`Unhandled ${exception instanceof Error ? exception.name : typeof exception}; answered 500`);

@@ -482,4 +482,64 @@ describe('loadConfig', () => {
     expect(error.message).toContain('PORT');
     expect(error.message).not.toContain('ALLOWED_ORIGINS');
   });
+
+  describe('finding 9: HTTP server limits', () => {
+    it('defaults to headers 10s, request 30s, keep-alive 5s and no connection limit', () => {
+      expect(loadConfig(devEnv()).serverLimits).toEqual({
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5_000,
+        maxConnections: undefined,
+      });
+    });
+
+    it('reads HEADERS_TIMEOUT, REQUEST_TIMEOUT, KEEP_ALIVE_TIMEOUT as durations and MAX_CONNECTIONS as an integer', () => {
+      const config = loadConfig(
+        devEnv({ HEADERS_TIMEOUT: '500ms', REQUEST_TIMEOUT: '2m', KEEP_ALIVE_TIMEOUT: '65s', MAX_CONNECTIONS: ' 1000 ' }),
+      );
+      expect(config.serverLimits).toEqual({
+        headersTimeoutMs: 500,
+        requestTimeoutMs: 2 * MINUTE,
+        keepAliveTimeoutMs: 65_000,
+        maxConnections: 1000,
+      });
+    });
+
+    it('allows HEADERS_TIMEOUT equal to REQUEST_TIMEOUT', () => {
+      const config = loadConfig(devEnv({ HEADERS_TIMEOUT: '30s', REQUEST_TIMEOUT: '30s' }));
+      expect(config.serverLimits.headersTimeoutMs).toBe(config.serverLimits.requestTimeoutMs);
+    });
+
+    it.each([
+      ['HEADERS_TIMEOUT', '0s'],
+      ['HEADERS_TIMEOUT', 'soon'],
+      ['REQUEST_TIMEOUT', '-1s'],
+      ['REQUEST_TIMEOUT', '30'],
+      ['KEEP_ALIVE_TIMEOUT', '5 seconds'],
+      ['KEEP_ALIVE_TIMEOUT', '25d'],
+      ['MAX_CONNECTIONS', '0'],
+      ['MAX_CONNECTIONS', '-5'],
+      ['MAX_CONNECTIONS', '1.5'],
+      ['MAX_CONNECTIONS', 'unlimited'],
+    ])('refuses %s=%s, naming the variable', (name, raw) => {
+      const error = configErrorFor(devEnv({ [name]: raw }));
+      expect(error.message).toContain(name);
+      expect(error.message).toContain(`"${raw}"`);
+    });
+
+    it('refuses HEADERS_TIMEOUT above REQUEST_TIMEOUT, naming both', () => {
+      const error = configErrorFor(devEnv({ HEADERS_TIMEOUT: '1m', REQUEST_TIMEOUT: '30s' }));
+      expect(error.message).toContain('HEADERS_TIMEOUT must not exceed REQUEST_TIMEOUT');
+    });
+
+    it('refuses a default HEADERS_TIMEOUT above a shorter REQUEST_TIMEOUT', () => {
+      expect(configErrorFor(devEnv({ REQUEST_TIMEOUT: '5s' })).message).toContain('HEADERS_TIMEOUT must not exceed REQUEST_TIMEOUT');
+    });
+
+    it('does not blame the relation on a REQUEST_TIMEOUT already reported as malformed', () => {
+      const error = configErrorFor(devEnv({ REQUEST_TIMEOUT: 'never' }));
+      expect(error.message).toContain('REQUEST_TIMEOUT must be a duration');
+      expect(error.message).not.toContain('must not exceed');
+    });
+  });
 });

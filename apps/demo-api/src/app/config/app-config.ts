@@ -5,6 +5,8 @@ import { CronTime } from 'cron';
 import type { RevocationMode } from '@tessera/session';
 import { parseTrustProxy, TRUST_PROXY_HINT } from './trust-proxy';
 import type { TrustProxy } from './trust-proxy';
+import { readServerLimits } from './server-limits';
+import type { ServerLimits } from './server-limits';
 
 /** The demo's whole configuration, mapped from the environment in one place (`loadConfig`). */
 export class AppConfig {
@@ -38,6 +40,8 @@ export class AppConfig {
   benchRoutes: boolean;
   /** `json`: one JSON object per log line (Nest's JSON console logger); `text`: Nest's coloured lines. */
   logFormat: 'json' | 'text';
+  /** HTTP server limits: HEADERS_TIMEOUT, REQUEST_TIMEOUT, KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS. */
+  serverLimits: ServerLimits;
   /** Things worth a warning at boot (generated development secrets, ...). */
   warnings: string[];
 }
@@ -257,6 +261,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push(`MAX_SESSIONS_PER_USER must be a whole number, 0 for no limit (got "${value('MAX_SESSIONS_PER_USER')}").`);
   }
 
+  const serverLimits = readServerLimits({ value, duration }, problems);
+
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
@@ -283,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     trustProxy: trustProxy ?? false,
     benchRoutes,
     logFormat: logFormat as AppConfig['logFormat'],
+    serverLimits,
     warnings,
   });
 }

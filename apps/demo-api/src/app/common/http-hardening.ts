@@ -1,0 +1,30 @@
+import type { SecurityHeadersOptions } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import type { AppConfig } from '../config/app-config';
+
+/**
+ * Options of `app.useSecurityHeaders()`: helmet's defaults (nosniff, frame options, a
+ * strict CSP that Swagger UI's external scripts and inline styles satisfy, ...). With
+ * COOKIE_SECURE=false the app is served over plain http on purpose, so the CSP does not
+ * ask browsers to upgrade the page's requests to https (Safari does so even on localhost,
+ * which would break /docs).
+ */
+export function securityHeadersOptions(config: AppConfig): SecurityHeadersOptions {
+  return config.cookieSecure ? {} : { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } };
+}
+
+/** Public, unchanging paths that may be cached: the Swagger UI, its assets and the OpenAPI document. */
+function cacheable(path: string): boolean {
+  return path === '/docs' || path.startsWith('/docs/') || path === '/docs-json';
+}
+
+/**
+ * `Cache-Control: no-store` on every response but the docs, set before anything else
+ * runs so that errors, 404s and routes added later get it too: nearly every answer of
+ * this API carries a token or personal data, and a list of exceptions is safer than a
+ * list of routes to protect (OWASP ASVS 5.0 V14.3.2). A handler may still override it.
+ */
+export function noStoreMiddleware(req: Request, res: Response, next: NextFunction): void {
+  if (!cacheable(req.path)) res.setHeader('Cache-Control', 'no-store');
+  next();
+}
