@@ -9,10 +9,10 @@ import type {
   SessionStore,
 } from '@tessera/session';
 import { createHash } from 'node:crypto';
-import type { ClientConfig } from 'pg';
 import type { Repository } from 'typeorm';
 import type { SessionEntity } from '../entities/session.entity';
 import { REVOCATION_CHANNEL } from '../migrations';
+import { feedConnectionConfig } from './feed-connection';
 import { PostgresRevocationFeed } from './postgres-revocation-feed';
 import type { PostgresRevocationFeedOptions } from './postgres-revocation-feed';
 import { reissueParameters, reissueStatement, revokeUserSessions } from './user-revocations';
@@ -500,34 +500,13 @@ export class TypeOrmSessionStore implements SessionStore {
   }
 
   /**
-   * LISTENs on its own connection (same server and credentials as the app's data
-   * source) to the channel the revocation trigger notifies; see `PostgresRevocationFeed`.
+   * LISTENs on its own connection, with the settings of the data source's own pool
+   * (`extra` and `replication.master` included; see `feedConnectionConfig`), to the
+   * channel the revocation trigger notifies; see `PostgresRevocationFeed`.
    */
   watchRevocations(listener: RevocationFeedListener): Promise<RevocationFeedSubscription> {
-    return new PostgresRevocationFeed(this.clientConfig(), REVOCATION_CHANNEL, listener, this.storeOptions.feed).start();
-  }
-
-  private clientConfig(): ClientConfig {
-    const options = this.repository.manager.connection.options as {
-      url?: string;
-      host?: string;
-      port?: number;
-      username?: string;
-      password?: string | (() => string | Promise<string>);
-      database?: string;
-      ssl?: ClientConfig['ssl'];
-      connectTimeoutMS?: number;
-    };
-    const config: ClientConfig = {};
-    if (options.url) config.connectionString = options.url;
-    if (options.host) config.host = options.host;
-    if (options.port) config.port = options.port;
-    if (options.username) config.user = options.username;
-    if (options.password) config.password = options.password;
-    if (options.database) config.database = options.database;
-    if (options.ssl !== undefined) config.ssl = options.ssl;
-    config.connectionTimeoutMillis = options.connectTimeoutMS ?? 10_000;
-    return config;
+    const connection = feedConnectionConfig(this.repository.manager.connection);
+    return new PostgresRevocationFeed(connection, REVOCATION_CHANNEL, listener, this.storeOptions.feed).start();
   }
 
   /** A short transaction under the user's advisory lock; see `revokeUserSessions`. */
