@@ -1,10 +1,13 @@
 /// <reference types="jest" />
-import { randomBytes } from 'node:crypto';
 import type {
   RevocationFeedListener,
   SessionRecord,
   SessionStore,
 } from '../lib/interfaces/session-store.interface';
+import { HOUR, randomTestId as id, sessionRecordFixture } from './session-record.fixture';
+import { describeReissueContract } from './session-store-reissue.contract';
+
+export { sessionRecordFixture } from './session-record.fixture';
 
 /** How the contract suite gets a store to test. */
 export interface SessionStoreContractHooks {
@@ -12,32 +15,6 @@ export interface SessionStoreContractHooks {
   setup(): Promise<SessionStore> | SessionStore;
   /** Releases what `setup` opened; called in `afterAll`. */
   teardown?(): Promise<void> | void;
-}
-
-const HOUR = 3_600_000;
-const id = () => randomBytes(16).toString('base64url');
-
-/** A valid session record for tests, with unique ids; override any field. */
-export function sessionRecordFixture(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  const now = new Date('2030-01-01T00:00:00.000Z');
-  return {
-    id: id(),
-    userId: `user-${id()}`,
-    roles: ['user'],
-    refreshHash: id(),
-    previousRefreshHash: null,
-    generation: 0,
-    rotatedAt: null,
-    createdAt: now,
-    lastSeenAt: now,
-    expiresAt: new Date(now.getTime() + 24 * HOUR),
-    absoluteExpiresAt: new Date(now.getTime() + 72 * HOUR),
-    revokedAt: null,
-    revokedReason: null,
-    userAgent: 'contract-test',
-    ip: '127.0.0.1',
-    ...overrides,
-  };
 }
 
 /**
@@ -431,5 +408,7 @@ export function describeSessionStoreContract(name: string, hooks: SessionStoreCo
       expect((await store.findById(others[0].id))?.revokedReason).toBe('logout_all');
       expect(await store.revokeByUser(userId, 'logout_all', at(keep, 3))).toEqual([keep.id]);
     });
+
+    describeReissueContract(() => store);
   });
 }

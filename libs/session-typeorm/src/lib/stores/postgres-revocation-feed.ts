@@ -61,7 +61,9 @@ export class PostgresRevocationFeed implements RevocationFeedSubscription {
   }
 
   private async connect(): Promise<void> {
-    const client = new Client({ ...this.connection, application_name: APPLICATION_NAME, keepAlive: true });
+    // Own descriptors, not a spread, which would drop a non-enumerable password (pg-pool hides it).
+    const settings = Object.defineProperties({}, Object.getOwnPropertyDescriptors(this.connection)) as ClientConfig;
+    const client = new Client(Object.assign(settings, { application_name: APPLICATION_NAME, keepAlive: true }));
     client.on('notification', (message: Notification) => {
       if (message.channel === this.channel && message.payload) this.listener.revoked([message.payload]);
     });

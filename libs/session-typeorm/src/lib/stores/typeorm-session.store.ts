@@ -9,12 +9,13 @@ import type {
   SessionStore,
 } from '@tessera/session';
 import { createHash } from 'node:crypto';
-import type { ClientConfig } from 'pg';
 import type { Repository } from 'typeorm';
 import type { SessionEntity } from '../entities/session.entity';
 import { REVOCATION_CHANNEL } from '../migrations';
+import { feedConnectionConfig } from './feed-connection';
 import { PostgresRevocationFeed } from './postgres-revocation-feed';
 import type { PostgresRevocationFeedOptions } from './postgres-revocation-feed';
+import { reissueParameters, reissueStatement, revokeUserSessions } from './user-revocations';
 
 /** Options of `TypeOrmSessionStore`. */
 export interface TypeOrmSessionStoreOptions {
@@ -164,6 +165,27 @@ function toRecord(row: SessionRow): SessionRecord {
   };
 }
 
+/** A record's values in `COLUMN_NAMES` order. */
+function columnValues(session: SessionRecord): unknown[] {
+  return [
+    session.id,
+    session.userId,
+    session.roles,
+    session.refreshHash,
+    session.previousRefreshHash,
+    session.generation,
+    session.rotatedAt,
+    session.createdAt,
+    session.lastSeenAt,
+    session.expiresAt,
+    session.absoluteExpiresAt,
+    session.revokedAt,
+    session.revokedReason,
+    session.userAgent,
+    session.ip,
+  ];
+}
+
 const copyDate = (date: Date) => new Date(date.getTime());
 
 /** A record sharing nothing mutable with `record`. */
@@ -181,13 +203,15 @@ function detached(record: SessionRecord): SessionRecord {
 }
 
 /**
- * `SessionStore` on PostgreSQL through TypeORM. Every operation is one SQL statement,
- * one round trip (refreshes and lookups that arrive together share theirs); rotation is
+ * `SessionStore` on PostgreSQL through TypeORM. Every operation but `revokeByUser` (a
+ * short transaction) is one SQL statement, one round trip (refreshes and lookups that
+ * arrive together share theirs); rotation is
  * a conditional `UPDATE ... RETURNING`, which PostgreSQL runs atomically per row (a
  * concurrent loser re-checks the hash and matches nothing).
  */
 export class TypeOrmSessionStore implements SessionStore {
   private readonly table: string;
+  private readonly reissueSql: string;
 
   private pool: PgPool | undefined;
   private readonly statements: Record<
@@ -212,6 +236,7 @@ export class TypeOrmSessionStore implements SessionStore {
     const { schema, tableName } = repository.metadata;
     const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
     this.table = schema ? `${quote(schema)}.${quote(tableName)}` : quote(tableName);
+    this.reissueSql = reissueStatement(this.table, COLUMN_NAMES);
     this.statements = {
       create: statement(
         'create',
@@ -272,23 +297,16 @@ export class TypeOrmSessionStore implements SessionStore {
   }
 
   async create(session: SessionRecord): Promise<void> {
-    await this.query(this.statements.create, [
-      session.id,
-      session.userId,
-      session.roles,
-      session.refreshHash,
-      session.previousRefreshHash,
-      session.generation,
-      session.rotatedAt,
-      session.createdAt,
-      session.lastSeenAt,
-      session.expiresAt,
-      session.absoluteExpiresAt,
-      session.revokedAt,
-      session.revokedReason,
-      session.userAgent,
-      session.ip,
+    await this.query(this.statements.create, columnValues(session));
+  }
+
+  /** One statement under the user's advisory lock; see `reissueStatement`. */
+  async reissue(oldId: string, successor: SessionRecord, reason: RevocationReason, at: Date): Promise<boolean> {
+    const { count } = await this.query(this.reissueSql, [
+      ...reissueParameters(oldId, reason, at),
+      ...columnValues(successor),
     ]);
+    return count > 0;
   }
 
   findById(id: string): Promise<SessionRecord | null> {
@@ -482,43 +500,17 @@ export class TypeOrmSessionStore implements SessionStore {
   }
 
   /**
-   * LISTENs on its own connection (same server and credentials as the app's data
-   * source) to the channel the revocation trigger notifies; see `PostgresRevocationFeed`.
+   * LISTENs on its own connection, with the settings of the data source's own pool
+   * (`extra` and `replication.master` included; see `feedConnectionConfig`), to the
+   * channel the revocation trigger notifies; see `PostgresRevocationFeed`.
    */
   watchRevocations(listener: RevocationFeedListener): Promise<RevocationFeedSubscription> {
-    return new PostgresRevocationFeed(this.clientConfig(), REVOCATION_CHANNEL, listener, this.storeOptions.feed).start();
+    const connection = feedConnectionConfig(this.repository.manager.connection);
+    return new PostgresRevocationFeed(connection, REVOCATION_CHANNEL, listener, this.storeOptions.feed).start();
   }
 
-  private clientConfig(): ClientConfig {
-    const options = this.repository.manager.connection.options as {
-      url?: string;
-      host?: string;
-      port?: number;
-      username?: string;
-      password?: string | (() => string | Promise<string>);
-      database?: string;
-      ssl?: ClientConfig['ssl'];
-      connectTimeoutMS?: number;
-    };
-    const config: ClientConfig = {};
-    if (options.url) config.connectionString = options.url;
-    if (options.host) config.host = options.host;
-    if (options.port) config.port = options.port;
-    if (options.username) config.user = options.username;
-    if (options.password) config.password = options.password;
-    if (options.database) config.database = options.database;
-    if (options.ssl !== undefined) config.ssl = options.ssl;
-    config.connectionTimeoutMillis = options.connectTimeoutMS ?? 10_000;
-    return config;
-  }
-
-  async revokeByUser(userId: string, reason: RevocationReason, at: Date, exceptId?: string): Promise<string[]> {
-    const { rows } = await this.query<{ id: string }>(
-      `UPDATE ${this.table} SET revoked_at = $2, revoked_reason = $3
-        WHERE user_id = $1 AND revoked_at IS NULL AND ($4::text IS NULL OR id <> $4)
-        RETURNING id`,
-      [userId, at, reason, exceptId ?? null],
-    );
-    return rows.map((row) => row.id);
+  /** A short transaction under the user's advisory lock; see `revokeUserSessions`. */
+  revokeByUser(userId: string, reason: RevocationReason, at: Date, exceptId?: string): Promise<string[]> {
+    return revokeUserSessions(this.repository.manager.connection, this.table, userId, reason, at, exceptId);
   }
 }

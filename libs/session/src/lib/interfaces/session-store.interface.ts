@@ -61,7 +61,7 @@ export interface RefreshRotation {
  * suite exported from `@tessera/session/testing`.
  *
  * The shape suits a key-value store as well as SQL: every hot operation addresses
- * one session by id, and rotation is a single atomic compare-and-swap.
+ * one session by id, and rotation and re-issue are each a single atomic operation.
  */
 export interface SessionStore {
   /** Inserts a new session. Ids are unique; inserting an existing id must fail. */
@@ -94,7 +94,26 @@ export interface SessionStore {
   /** Live (not revoked, not expired at `now`) sessions of a user, oldest first. */
   listByUser(userId: string, now: Date): Promise<SessionRecord[]>;
 
-  /** Revokes every not-yet-revoked session of a user except `exceptId`; returns the revoked ids. */
+  /**
+   * Moves a live session to a new id in one atomic step (a privilege change, OWASP ASVS
+   * V7.2.4): when, and only when, session `oldId` exists, belongs to `successor.userId`,
+   * is not revoked and is not expired at `at`, it is revoked (`reason`, `at`) and
+   * `successor` is inserted, together. Otherwise nothing changes and it returns false;
+   * it never leaves the successor stored with the old session live, nor the old session
+   * revoked without its successor (an insert that fails undoes the revocation).
+   *
+   * Atomic against every other revocation: of a `reissue` and a concurrent `revoke` of
+   * `oldId`, exactly one succeeds; and a `revokeByUser` of the user that runs concurrently
+   * either comes first (`reissue` returns false, nothing is created) or also revokes the
+   * successor. A successor never escapes a revocation of the user's sessions.
+   */
+  reissue(oldId: string, successor: SessionRecord, reason: RevocationReason, at: Date): Promise<boolean>;
+
+  /**
+   * Revokes every not-yet-revoked session of a user except `exceptId`; returns the revoked
+   * ids. A session created by a concurrent `reissue` of one of them is revoked too (see
+   * `reissue`).
+   */
   revokeByUser(userId: string, reason: RevocationReason, at: Date, exceptId?: string): Promise<string[]>;
 
   /** Sessions revoked at or after `since` (what a revocation cache needs after a gap). */

@@ -64,6 +64,7 @@ const STORE_METHODS = [
   'rotateRefresh',
   'touch',
   'revoke',
+  'reissue',
   'listByUser',
   'revokeByUser',
   'listRevokedSince',

@@ -70,7 +70,9 @@ export class SessionService {
   async create(user: SessionUser, context: SessionContext = {}): Promise<IssuedSession> {
     const now = this.options.clock.now();
     const absoluteExpiresAt = new Date(now.getTime() + this.options.absoluteTimeoutMs);
-    const issued = await this.start(user.id, user.roles ?? [], now, absoluteExpiresAt, context);
+    const { record, refreshToken } = this.newSession(user.id, user.roles ?? [], now, absoluteExpiresAt, context);
+    await this.store.create(record);
+    const issued = this.issue(record, refreshToken);
     this.emit('session.created', issued.session, context);
     await this.evictBeyondLimit(user.id, issued.session.id, now, context);
     return issued;
@@ -108,20 +110,27 @@ export class SessionService {
 
   /**
    * Gives a live session a new id and new tokens, revoking the old id (`reissued`),
-   * for privilege changes (OWASP ASVS V7.2.4). The absolute expiry is kept.
+   * for privilege changes (OWASP ASVS V7.2.4). The absolute expiry is kept. The store
+   * revokes the old id and creates the new one in one atomic step, so a revocation that
+   * lands first (reuse detection, a logout-all, a password change elsewhere) leaves no
+   * successor behind: `session_revoked`, and nothing is created.
    */
   async reissue(sessionId: string, context: SessionContext = {}): Promise<IssuedSession> {
     const now = this.options.clock.now();
     const current = await this.store.findById(sessionId);
     if (!current || current.revokedAt) throw new SessionUnauthorizedException(AuthErrorCode.SessionRevoked);
     if (this.isExpired(current, now)) throw new SessionUnauthorizedException(AuthErrorCode.SessionExpired);
-    const issued = await this.start(current.userId, current.roles, now, current.absoluteExpiresAt, {
+    const { record, refreshToken } = this.newSession(current.userId, current.roles, now, current.absoluteExpiresAt, {
       userAgent: context.userAgent ?? current.userAgent,
       ip: context.ip ?? current.ip,
     });
-    if (await this.store.revoke(current.id, 'reissued', now)) this.revocations.add([current.id]);
-    this.emit('session.reissued', current, context, { successorFingerprint: this.events.fingerprint(issued.session.id) });
-    return issued;
+    // Checked live at `now` above, so a refusal here means a revocation won the race.
+    if (!(await this.store.reissue(current.id, record, 'reissued', now))) {
+      throw new SessionUnauthorizedException(AuthErrorCode.SessionRevoked);
+    }
+    this.revocations.add([current.id]);
+    this.emit('session.reissued', current, context, { successorFingerprint: this.events.fingerprint(record.id) });
+    return this.issue(record, refreshToken);
   }
 
   /**
@@ -217,13 +226,14 @@ export class SessionService {
     return hmac(this.options.sessionKey, refreshToken);
   }
 
-  private async start(
+  /** A new session and its first refresh token, not stored yet. */
+  private newSession(
     userId: string,
     roles: string[],
     now: Date,
     absoluteExpiresAt: Date,
     context: SessionContext,
-  ): Promise<IssuedSession> {
+  ): { record: SessionRecord; refreshToken: string } {
     const id = randomToken(16);
     const refreshToken = mintRefreshToken(this.options.sessionKey, id, 0).token;
     const record: SessionRecord = {
@@ -242,8 +252,7 @@ export class SessionService {
       revokedReason: null,
       ...boundedContext(context),
     };
-    await this.store.create(record);
-    return this.issue(record, refreshToken);
+    return { record, refreshToken };
   }
 
   private async evictBeyondLimit(userId: string, keepId: string, now: Date, context: SessionContext): Promise<void> {

@@ -69,6 +69,17 @@ export class InMemorySessionStore implements SessionStore {
     return true;
   }
 
+  async reissue(oldId: string, successor: SessionRecord, reason: RevocationReason, at: Date): Promise<boolean> {
+    const record = this.sessions.get(oldId);
+    if (!record || record.userId !== successor.userId || !isLive(record, at)) return false;
+    if (this.sessions.has(successor.id)) throw new Error('Session id already exists');
+    record.revokedAt = at;
+    record.revokedReason = reason;
+    this.sessions.set(successor.id, copy(successor));
+    this.announce([oldId]);
+    return true;
+  }
+
   async listByUser(userId: string, now: Date): Promise<SessionRecord[]> {
     return [...this.sessions.values()]
       .filter((record) => record.userId === userId && isLive(record, now))

@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import type { SessionRecord } from '../lib/interfaces/session-store.interface';
+
+export const HOUR = 3_600_000;
+
+/** A fresh random id (session ids, user ids) for tests that need no empty store. */
+export const randomTestId = () => randomBytes(16).toString('base64url');
+const id = randomTestId;
+
+/** A valid session record for tests, with unique ids; override any field. */
+export function sessionRecordFixture(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  const now = new Date('2030-01-01T00:00:00.000Z');
+  return {
+    id: id(),
+    userId: `user-${id()}`,
+    roles: ['user'],
+    refreshHash: id(),
+    previousRefreshHash: null,
+    generation: 0,
+    rotatedAt: null,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: new Date(now.getTime() + 24 * HOUR),
+    absoluteExpiresAt: new Date(now.getTime() + 72 * HOUR),
+    revokedAt: null,
+    revokedReason: null,
+    userAgent: 'contract-test',
+    ip: '127.0.0.1',
+    ...overrides,
+  };
+}
