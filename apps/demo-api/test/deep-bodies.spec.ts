@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { startDemoApp, uniqueEmail } from './support/demo-app';
+import { bearerSignup, startDemoApp, uniqueEmail } from './support/demo-app';
 import type { DemoApp } from './support/demo-app';
 
 const PASSWORD = 'correct horse battery';
@@ -26,14 +26,7 @@ describe('finding 3: deeply nested JSON bodies answer 400, never 500', () => {
 
   beforeAll(async () => {
     demo = await startDemoApp();
-    const email = uniqueEmail('deep');
-    await request(demo.url).post('/auth/register').set('X-Auth-Mode', 'bearer').send({ email, password: PASSWORD }).expect(201);
-    const login = await request(demo.url)
-      .post('/auth/login')
-      .set('X-Auth-Mode', 'bearer')
-      .send({ email, password: PASSWORD })
-      .expect(200);
-    accessToken = login.body.accessToken;
+    ({ accessToken } = await bearerSignup(demo.url, 'deep', PASSWORD));
   });
 
   afterAll(async () => {

@@ -1,6 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { FakeClock } from '@tessera/session/testing';
 import { randomBytes } from 'node:crypto';
+import request from 'supertest';
 import { startApp } from '../../src/app/bootstrap';
 import { loadConfig } from '../../src/app/config/app-config';
 
@@ -32,6 +33,23 @@ export async function startDemoApp(env: Record<string, string> = {}): Promise<De
   const app = await startApp(config, { clock, logger: ['error', 'warn'] });
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return { app, url, clock, jwtSecret, sessionSecret, close: () => app.close() };
+}
+
+/** What a bearer-mode login answers. */
+export interface BearerLogin {
+  email: string;
+  accessToken: string;
+  refreshToken: string;
+  session: { id: string; expiresAt: string };
+  user: { id: string; email: string; roles: string[] };
+}
+
+/** Registers a new user (unique email from `label`) and logs it in in bearer mode. */
+export async function bearerSignup(url: string, label: string, password: string): Promise<BearerLogin> {
+  const email = uniqueEmail(label);
+  await request(url).post('/auth/register').set('X-Auth-Mode', 'bearer').send({ email, password }).expect(201);
+  const login = await request(url).post('/auth/login').set('X-Auth-Mode', 'bearer').send({ email, password }).expect(200);
+  return { email, ...login.body };
 }
 
 /** A unique email for one test. */

@@ -6,6 +6,7 @@ import { SessionUnauthorizedException } from '../exceptions/session-auth.excepti
 import { SessionStore } from '../interfaces/session-store.interface';
 import { SessionModule } from '../session.module';
 import { SessionService } from './session.service';
+import { failureCode } from '../../../test/support/failure-code';
 
 // Finding 2 of issue 12: deciding whether a refresh token is an earlier token of its
 // session used to walk the chain of successors (one HMAC per generation, up to 10,000),
@@ -66,16 +67,6 @@ function mint(sessionId: string, generation: number, seed: string): string {
     .update(`tessera.refresh.v2.${sessionId}.${generation}.${seed}`)
     .digest('base64url');
   return `${sessionId}.${generation}.${seed}.${mac}`;
-}
-
-async function failureCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(SessionUnauthorizedException);
-    return (error as SessionUnauthorizedException).code;
-  }
-  throw new Error('expected a SessionUnauthorizedException');
 }
 
 describe('finding 2: a forged refresh token costs O(1) work, whatever the generation of its session', () => {

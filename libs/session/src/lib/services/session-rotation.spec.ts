@@ -1,7 +1,6 @@
 import { Test } from '@nestjs/testing';
 import type { TestingModule } from '@nestjs/testing';
 import { FakeClock } from '../../testing';
-import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
 import { SessionStore } from '../interfaces/session-store.interface';
 import type { SessionModuleOptions } from '../interfaces/session-module-options.interface';
 import { SessionModule } from '../session.module';
@@ -9,6 +8,7 @@ import { AccessTokenService } from './access-token.service';
 import { SessionEvents } from './session-events.service';
 import type { SessionEvent } from './session-events.service';
 import { SessionService } from './session.service';
+import { failureCode } from '../../../test/support/failure-code';
 
 const jwtSecret = 'rotation-spec-jwt-secret-0123456789abcdef';
 const sessionSecret = 'rotation-spec-session-secret-0123456789ab';
@@ -16,16 +16,6 @@ const START = new Date('2030-01-01T00:00:00.000Z');
 const SECOND = 1_000;
 const MINUTE = 60_000;
 const DAY = 86_400_000;
-
-async function failureCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(SessionUnauthorizedException);
-    return (error as SessionUnauthorizedException).code;
-  }
-  throw new Error('expected a SessionUnauthorizedException');
-}
 
 describe('SessionService: rotation, reuse detection, limits, re-issue (in-memory store)', () => {
   let moduleRef: TestingModule;

@@ -2,7 +2,6 @@ import { Test } from '@nestjs/testing';
 import type { TestingModule } from '@nestjs/testing';
 import { createHmac, randomBytes } from 'node:crypto';
 import { FakeClock } from '../../testing';
-import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
 import { SessionStore } from '../interfaces/session-store.interface';
 import type { SessionModuleOptions } from '../interfaces/session-module-options.interface';
 import { SessionModule } from '../session.module';
@@ -10,6 +9,7 @@ import { AccessTokenService } from './access-token.service';
 import { SessionEvents } from './session-events.service';
 import type { SessionEvent } from './session-events.service';
 import { SessionService, sessionContextOf } from './session.service';
+import { failureCode } from '../../../test/support/failure-code';
 
 const jwtSecret = 'session-service-spec-jwt-secret-0123456789';
 const sessionSecret = 'session-service-spec-session-secret-01234';
@@ -18,17 +18,6 @@ const MINUTE = 60_000;
 const DAY = 86_400_000;
 
 const at = (ms: number) => new Date(START.getTime() + ms);
-
-async function failureCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(SessionUnauthorizedException);
-    expect((error as SessionUnauthorizedException).getStatus()).toBe(401);
-    return (error as SessionUnauthorizedException).code;
-  }
-  throw new Error('expected a SessionUnauthorizedException');
-}
 
 describe('SessionService', () => {
   let moduleRef: TestingModule;
