@@ -1,3 +1,6 @@
+// The `npm start` tests run the embedded server themselves: the global setup checks it can start.
+process.env.TESSERA_TEST_EMBEDDED = 'probe';
+
 export default {
   displayName: 'demo-api',
   preset: '../../jest.preset.js',

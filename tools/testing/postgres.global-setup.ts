@@ -4,9 +4,12 @@
  * embedded server, so `npm test` passes on a machine with no PostgreSQL at all.
  * Each run gets its own fresh database, dropped at the end.
  *
- * With `TESSERA_TEST_EMBEDDED=always` (set by projects whose stores must also pass
- * on the embedded server) an embedded server is started even when DATABASE_URL is
- * set, and exposed as TESSERA_EMBEDDED_DATABASE_URL.
+ * `TESSERA_TEST_EMBEDDED` asks for an embedded server even when DATABASE_URL is set:
+ * `always` (projects whose stores must also pass on it) starts one and exposes it as
+ * TESSERA_EMBEDDED_DATABASE_URL; `probe` (projects that start their own, such as the
+ * demo's `npm start` tests) only checks that one can start. With DATABASE_URL set, an
+ * embedded server that cannot start is not an error: TESSERA_EMBEDDED_UNAVAILABLE says
+ * why, those tests are skipped, and one line says so.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -58,10 +61,24 @@ async function startEmbedded(state: TestDatabaseState): Promise<EmbeddedPostgres
 export default async function globalSetup(): Promise<void> {
   const state: TestDatabaseState = { cleanups: [] };
   globalThis.__TESSERA_TEST_DATABASE__ = state;
+  const wanted = process.env.TESSERA_TEST_EMBEDDED;
   let embedded: EmbeddedPostgres | undefined;
-  if (!process.env.DATABASE_URL || process.env.TESSERA_TEST_EMBEDDED === 'always') {
-    embedded = await startEmbedded(state);
-    process.env.TESSERA_EMBEDDED_DATABASE_URL = await createDatabase(embedded.serverUrl, state);
+  if (!process.env.DATABASE_URL || wanted === 'always' || wanted === 'probe') {
+    try {
+      embedded = await startEmbedded(state);
+      if (wanted === 'probe' && process.env.DATABASE_URL) {
+        // It starts: that is all a probe needs to know; free it for the tests' own servers.
+        await state.cleanups.pop()?.();
+        embedded = undefined;
+      } else {
+        process.env.TESSERA_EMBEDDED_DATABASE_URL = await createDatabase(embedded.serverUrl, state);
+      }
+    } catch (error) {
+      if (!process.env.DATABASE_URL) throw error;
+      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      process.env.TESSERA_EMBEDDED_UNAVAILABLE = reason;
+      process.stdout.write(`\nThe embedded PostgreSQL server cannot start here; its tests are skipped: ${reason}\n`);
+    }
   }
   const serverUrl = process.env.DATABASE_URL ?? embedded!.serverUrl;
   process.env.TESSERA_TEST_DATABASE_URL = process.env.DATABASE_URL

@@ -19,6 +19,9 @@ async function main(): Promise<void> {
     const dataDir = resolve(process.cwd(), config.dataDir);
     logger.log(`DATABASE_URL is not set: starting the embedded PostgreSQL server in ${dataDir}`);
     embedded = await startEmbeddedPostgres({ dataDir, database: 'tessera' });
+    if (embedded.dataDir !== dataDir) {
+      logger.log(`The postgres user cannot enter ${dataDir} (it runs the server, since this process is root): the data is in ${embedded.dataDir}`);
+    }
     config.databaseUrl = embedded.url;
   }
 
