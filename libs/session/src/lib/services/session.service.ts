@@ -4,47 +4,24 @@ import { SessionUnauthorizedException } from '../exceptions/session-auth.excepti
 import type { AccessTokenClaims } from '../interfaces/authenticated.interface';
 import { SessionStore } from '../interfaces/session-store.interface';
 import type { RevocationReason, SessionRecord } from '../interfaces/session-store.interface';
+import type { IssuedSession, SessionContext, SessionUser } from '../interfaces/session.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
 import { boundedContext } from '../utils/context.util';
-import { hmac, randomToken, safeEqual } from '../utils/crypto.util';
-import { mintRefreshToken, successorOf, verifyRefreshToken } from '../utils/refresh-token.util';
-import type { RefreshToken } from '../utils/refresh-token.util';
+import { randomToken } from '../utils/crypto.util';
+import { RefreshTokenChain } from '../utils/refresh-token-chain';
+import type { RefreshToken } from '../utils/refresh-token-chain';
 import { AccessTokenService } from './access-token.service';
 import { RevocationCache } from './revocation-cache.service';
 import { SessionEvents } from './session-events.service';
 import type { SessionEventType } from './session-events.service';
 
-/** Who is logging in. */
-export interface SessionUser {
-  /** User id; becomes the `sub` claim. */
-  id: string;
-  /** Roles to put in access tokens. Default: none. */
-  roles?: string[];
-}
-
-/**
- * Who is on the other end: recorded with a new session, and put on the audit events
- * of every action it is passed to. `sessionContextOf(request)` builds it from a request.
- */
-export interface SessionContext {
-  userAgent?: string | null;
-  ip?: string | null;
-}
+export type { IssuedSession, SessionContext, SessionUser } from '../interfaces/session.interface';
 
 /** The `SessionContext` of an HTTP request: its client IP (Express's `request.ip`) and user agent. */
 export function sessionContextOf(request: { ip?: string; headers: Record<string, string | string[] | undefined> }): SessionContext {
   const userAgent = request.headers['user-agent'];
   return { ip: request.ip ?? null, userAgent: typeof userAgent === 'string' ? userAgent : null };
-}
-
-/** What a login or a refresh hands back to the client. */
-export interface IssuedSession {
-  accessToken: string;
-  accessTokenExpiresAt: Date;
-  /** Opaque refresh token; shown to the client once, stored only as a hash. */
-  refreshToken: string;
-  session: SessionRecord;
 }
 
 /**
@@ -54,13 +31,17 @@ export interface IssuedSession {
  */
 @Injectable()
 export class SessionService {
+  private readonly chain: RefreshTokenChain;
+
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     @Inject(SessionStore) private readonly store: SessionStore,
     private readonly tokens: AccessTokenService,
     private readonly events: SessionEvents,
     private readonly revocations: RevocationCache,
-  ) {}
+  ) {
+    this.chain = new RefreshTokenChain(options.sessionKey, options.refreshReuseGraceMs);
+  }
 
   /**
    * Starts a new session for a user who just proved who they are. The id is always
@@ -91,13 +72,13 @@ export class SessionService {
    */
   async refresh(refreshToken: unknown, context: SessionContext = {}): Promise<IssuedSession> {
     // A malformed or forged token costs one HMAC and never reaches the store.
-    const presented = verifyRefreshToken(this.options.sessionKey, refreshToken);
+    const presented = this.chain.verify(refreshToken);
     if (!presented) throw new SessionUnauthorizedException(AuthErrorCode.InvalidRefreshToken);
     const now = this.options.clock.now();
-    const successor = successorOf(this.options.sessionKey, presented).token;
+    const successor = this.chain.successorOf(presented).token;
     const rotated = await this.store.rotateRefresh(presented.sessionId, {
-      expectedRefreshHash: this.hashRefreshToken(presented.token),
-      refreshHash: this.hashRefreshToken(successor),
+      expectedRefreshHash: this.chain.hash(presented.token),
+      refreshHash: this.chain.hash(successor),
       now,
       expiresAt: new Date(now.getTime() + this.options.idleTimeoutMs),
     });
@@ -207,23 +188,17 @@ export class SessionService {
    * just replaced within the grace window), without rotating anything; else undefined.
    */
   async sessionOfRefreshToken(refreshToken: unknown): Promise<string | undefined> {
-    const presented = verifyRefreshToken(this.options.sessionKey, refreshToken);
+    const presented = this.chain.verify(refreshToken);
     if (!presented) return undefined;
     const session = await this.store.findById(presented.sessionId);
     const now = this.options.clock.now();
     if (!session || session.revokedAt || this.isExpired(session, now)) return undefined;
-    const hash = this.hashRefreshToken(presented.token);
-    const current = hash === session.refreshHash;
-    const justReplaced =
-      hash === session.previousRefreshHash &&
-      session.rotatedAt !== null &&
-      now.getTime() - session.rotatedAt.getTime() <= this.options.refreshReuseGraceMs;
-    return current || justReplaced ? session.id : undefined;
+    return this.chain.holds(session, presented.token, now) ? session.id : undefined;
   }
 
   /** Keyed hash under which a refresh token is stored; the token itself is never stored. */
   hashRefreshToken(refreshToken: string): string {
-    return hmac(this.options.sessionKey, refreshToken);
+    return this.chain.hash(refreshToken);
   }
 
   /** A new session and its first refresh token, not stored yet. */
@@ -235,12 +210,12 @@ export class SessionService {
     context: SessionContext,
   ): { record: SessionRecord; refreshToken: string } {
     const id = randomToken(16);
-    const refreshToken = mintRefreshToken(this.options.sessionKey, id, 0).token;
+    const refreshToken = this.chain.mint(id, 0).token;
     const record: SessionRecord = {
       id,
       userId,
       roles: [...roles],
-      refreshHash: this.hashRefreshToken(refreshToken),
+      refreshHash: this.chain.hash(refreshToken),
       previousRefreshHash: null,
       generation: 0,
       rotatedAt: null,
@@ -278,21 +253,10 @@ export class SessionService {
     const session = await this.store.findById(presented.sessionId);
     if (!session || session.revokedAt) throw new SessionUnauthorizedException(AuthErrorCode.InvalidRefreshToken);
     if (this.isExpired(session, now)) throw new SessionUnauthorizedException(AuthErrorCode.SessionExpired);
-    const presentedHash = this.hashRefreshToken(presented.token);
-
-    // The token the last rotation replaced, within the grace window: hand out the same
-    // successor again (no write, so the chain stays single).
-    if (
-      presented.generation === session.generation - 1 &&
-      presentedHash === session.previousRefreshHash &&
-      session.rotatedAt !== null &&
-      now.getTime() - session.rotatedAt.getTime() <= this.options.refreshReuseGraceMs &&
-      this.hashRefreshToken(successor) === session.refreshHash
-    ) {
-      return this.issue(session, successor);
-    }
-
-    if (this.isEarlierTokenOf(session, presented)) {
+    const standing = this.chain.standing(session, presented, successor, now);
+    // The same successor again, and no write, so the chain stays single.
+    if (standing === 'just_replaced') return this.issue(session, successor);
+    if (standing === 'earlier') {
       if (await this.store.revoke(session.id, 'refresh_token_reused', now)) {
         this.revocations.add([session.id]);
         this.emit('refresh_token.reused', session, context, { reason: 'refresh_token_reused' });
@@ -300,18 +264,6 @@ export class SessionService {
       throw new SessionUnauthorizedException(AuthErrorCode.RefreshTokenReused);
     }
     throw new SessionUnauthorizedException(AuthErrorCode.InvalidRefreshToken);
-  }
-
-  /**
-   * Whether a verified token is an earlier token of this session (RFC 9700 §4.14.2): an
-   * earlier generation with this session's seed, i.e. the session's current token rebuilt
-   * from the presented seed is the one stored. Two HMACs whatever the distance. The seed
-   * check keeps a token minted for another seed (only a key holder could) from revoking.
-   */
-  private isEarlierTokenOf(session: SessionRecord, presented: RefreshToken): boolean {
-    if (presented.generation >= session.generation) return false;
-    const current = mintRefreshToken(this.options.sessionKey, presented.sessionId, session.generation, presented.seed);
-    return safeEqual(this.hashRefreshToken(current.token), session.refreshHash);
   }
 
   private issue(session: SessionRecord, refreshToken: string): IssuedSession {
