@@ -1,14 +1,10 @@
 import { Controller, Delete, Get, HttpCode, Param, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { CurrentSession, SessionService, SessionTransportService, sessionContextOf } from '@tessera/session';
+import { CurrentSession, SESSION_ID_PATTERN, SessionService, SessionTransportService, sessionContextOf } from '@tessera/session';
 import type { AuthenticatedSession } from '@tessera/session';
 import type { Request, Response } from 'express';
 import { SessionNotFoundException } from './session-not-found.exception';
 import { SessionView, toSessionView } from './session-view';
-
-// Session ids are 16 random bytes in base64url. Anything else is answered 404 without
-// reaching the store.
-const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
 
 const UNAUTHORIZED = '`token_missing`, `token_invalid`, `token_expired`, `session_revoked`, `session_expired`';
 
@@ -39,7 +35,7 @@ export class SessionsController {
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiParam({ name: 'id', description: 'Session id, as listed', schema: { type: 'string', pattern: SESSION_ID.source } })
+  @ApiParam({ name: 'id', description: 'Session id, as listed', schema: { type: 'string', pattern: SESSION_ID_PATTERN.source } })
   @ApiOperation({
     summary: 'End one of the caller\'s sessions',
     description: 'Ending the current session also clears its cookies, like logout.',
@@ -56,7 +52,8 @@ export class SessionsController {
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<void> {
-    if (!SESSION_ID.test(id)) throw new SessionNotFoundException();
+    // Anything but a session id is answered 404 without reaching the store.
+    if (!SESSION_ID_PATTERN.test(id)) throw new SessionNotFoundException();
     if (!(await this.sessions.revokeOwned(session.userId, id, 'user_revoked', sessionContextOf(request)))) {
       throw new SessionNotFoundException();
     }

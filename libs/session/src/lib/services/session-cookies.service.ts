@@ -5,15 +5,13 @@ import { SessionUnauthorizedException } from '../exceptions/session-auth.excepti
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
 import { DuplicateCookieError, readCookie } from '../utils/cookie.util';
+import { claimedSessionIdOf } from '../utils/refresh-token-chain';
 import { AccessTokenService } from './access-token.service';
 import { SessionEvents } from './session-events.service';
 import { sessionContextOf } from './session.service';
 
 /** Why a request's session cookies were refused. */
 export type CookieConflict = 'duplicate_cookie' | 'session_mismatch';
-
-// A refresh token starts with the id of its session.
-const REFRESH_TOKEN_SESSION = /^([A-Za-z0-9_-]{22})\./;
 
 /**
  * Reads Tessera's cookies from requests, under their resolved names, and refuses
@@ -88,7 +86,7 @@ export class SessionCookies {
   private cookieSessions(request: Request): { accessSession?: string; refreshSession?: string; refreshToken?: string } {
     const refreshToken = this.read(request, this.refreshName);
     const accessSession = this.accessCookieSession(request);
-    const refreshSession = refreshToken === undefined ? undefined : REFRESH_TOKEN_SESSION.exec(refreshToken)?.[1];
+    const refreshSession = refreshToken === undefined ? undefined : claimedSessionIdOf(refreshToken);
     if (accessSession !== undefined && refreshSession !== undefined && accessSession !== refreshSession) {
       throw this.conflict(request, 'session_mismatch');
     }
