@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { SessionRecord } from '../lib/interfaces/session-store.interface';
 
+/** One hour in milliseconds. */
 export const HOUR = 3_600_000;
 
 /** A fresh random id (session ids, user ids) for tests that need no empty store. */
 export const randomTestId = () => randomBytes(16).toString('base64url');
 const id = randomTestId;
+
+/** The time `hours` after `record` was created. */
+export const hoursAfter = (record: SessionRecord, hours: number) => new Date(record.createdAt.getTime() + hours * HOUR);
 
 /** A valid session record for tests, with unique ids; override any field. */
 export function sessionRecordFixture(overrides: Partial<SessionRecord> = {}): SessionRecord {
