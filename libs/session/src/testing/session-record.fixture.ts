@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { SessionRecord } from '../lib/interfaces/session-store.interface';
+import type { SessionRecord, SessionStore } from '../lib/interfaces/session-store.interface';
 
 /** One hour in milliseconds. */
 export const HOUR = 3_600_000;
@@ -32,4 +32,14 @@ export function sessionRecordFixture(overrides: Partial<SessionRecord> = {}): Se
     ip: '127.0.0.1',
     ...overrides,
   };
+}
+
+/** Two new sessions in `store`: one revoked an hour after it began, one left to expire (a day after it began). */
+export async function revokedAndExpired(store: SessionStore): Promise<{ revoked: SessionRecord; expired: SessionRecord }> {
+  const revoked = sessionRecordFixture();
+  const expired = sessionRecordFixture();
+  await store.create(revoked);
+  await store.create(expired);
+  await store.revoke(revoked.id, 'logout', hoursAfter(revoked, 1));
+  return { revoked, expired };
 }

@@ -1,19 +1,14 @@
 /// <reference types="jest" />
 import type { SessionStore } from '../lib/interfaces/session-store.interface';
-import { HOUR, hoursAfter as at, randomTestId as id, sessionRecordFixture } from './session-record.fixture';
+import { HOUR, hoursAfter as at, randomTestId as id, revokedAndExpired, sessionRecordFixture } from './session-record.fixture';
 
 /**
  * The `touch`, `revoke`, `listByUser` and `listRevokedSince` part of the contract. Called
  * by `describeSessionStoreContract` inside its describe block.
  */
 export function activityContract(storeUnderTest: () => SessionStore): void {
-  let store: SessionStore;
-
-  beforeAll(() => {
-    store = storeUnderTest();
-  });
-
   it('records activity on a live session, never moving times backwards, capped at the absolute expiry', async () => {
+    const store = storeUnderTest();
     const record = sessionRecordFixture();
     await store.create(record);
     expect(await store.touch(record.id, at(record, 2), at(record, 30))).toBe(true);
@@ -36,11 +31,8 @@ export function activityContract(storeUnderTest: () => SessionStore): void {
   });
 
   it('does not touch a revoked, an expired or an unknown session', async () => {
-    const revoked = sessionRecordFixture();
-    const expired = sessionRecordFixture();
-    await store.create(revoked);
-    await store.create(expired);
-    await store.revoke(revoked.id, 'logout', at(revoked, 1));
+    const store = storeUnderTest();
+    const { revoked, expired } = await revokedAndExpired(store);
     expect(await store.touch(revoked.id, at(revoked, 2), at(revoked, 30))).toBe(false);
     expect(await store.touch(expired.id, at(expired, 24), at(expired, 48))).toBe(false);
     expect(await store.touch(id(), at(expired, 1), at(expired, 2))).toBe(false);
@@ -49,6 +41,7 @@ export function activityContract(storeUnderTest: () => SessionStore): void {
   });
 
   it('revokes a session once, recording when and why', async () => {
+    const store = storeUnderTest();
     const record = sessionRecordFixture();
     await store.create(record);
     expect(await store.revoke(record.id, 'logout', at(record, 2))).toBe(true);
@@ -60,6 +53,7 @@ export function activityContract(storeUnderTest: () => SessionStore): void {
   });
 
   it("lists a user's live sessions, oldest first, and no one else's", async () => {
+    const store = storeUnderTest();
     const userId = `user-${id()}`;
     const base = sessionRecordFixture({ userId });
     const older = { ...sessionRecordFixture({ userId }), createdAt: new Date(base.createdAt.getTime() - HOUR) };
@@ -74,6 +68,7 @@ export function activityContract(storeUnderTest: () => SessionStore): void {
   });
 
   it('lists the sessions revoked since a time', async () => {
+    const store = storeUnderTest();
     const before = sessionRecordFixture();
     const after = sessionRecordFixture();
     const live = sessionRecordFixture();

@@ -8,13 +8,8 @@ import { hoursAfter as at, randomTestId as id, sessionRecordFixture } from './se
  * describe block.
  */
 export function maintenanceContract(storeUnderTest: () => SessionStore): void {
-  let store: SessionStore;
-
-  beforeAll(() => {
-    store = storeUnderTest();
-  });
-
   it('feeds revocations to a watcher, resyncs it on connect, and stops when closed', async () => {
+    const store = storeUnderTest();
     const received: string[] = [];
     let resyncs = 0;
     const listener: RevocationFeedListener = {
@@ -52,6 +47,7 @@ export function maintenanceContract(storeUnderTest: () => SessionStore): void {
   });
 
   it('deletes only sessions expired or revoked before the cutoff, at most `limit` per call', async () => {
+    const store = storeUnderTest();
     const old = (iso: string) => new Date(iso);
     const base = { createdAt: old('2001-01-01T00:00:00Z'), lastSeenAt: old('2001-01-01T00:00:00Z') };
     const expiredLongAgo = sessionRecordFixture({
@@ -87,6 +83,7 @@ export function maintenanceContract(storeUnderTest: () => SessionStore): void {
   });
 
   it('counts a session both expired and revoked before the cutoff once, and fills each batch from both kinds', async () => {
+    const store = storeUnderTest();
     const old = (iso: string) => new Date(iso);
     const base = { createdAt: old('2001-01-01T00:00:00Z'), lastSeenAt: old('2001-01-01T00:00:00Z') };
     const expired = (day: number) =>
@@ -112,6 +109,7 @@ export function maintenanceContract(storeUnderTest: () => SessionStore): void {
   });
 
   it('hands the cleanup lock to one holder at a time', async () => {
+    const store = storeUnderTest();
     const first = await store.acquireCleanupLock();
     expect(first).not.toBeNull();
     try {
@@ -125,6 +123,7 @@ export function maintenanceContract(storeUnderTest: () => SessionStore): void {
   });
 
   it("revokes all of a user's sessions but the one kept", async () => {
+    const store = storeUnderTest();
     const userId = `user-${id()}`;
     const keep = sessionRecordFixture({ userId });
     const others = [sessionRecordFixture({ userId }), sessionRecordFixture({ userId })];

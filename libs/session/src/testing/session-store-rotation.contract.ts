@@ -1,6 +1,6 @@
 /// <reference types="jest" />
 import type { SessionRecord, SessionStore } from '../lib/interfaces/session-store.interface';
-import { hoursAfter as at, randomTestId as id, sessionRecordFixture } from './session-record.fixture';
+import { hoursAfter as at, randomTestId as id, revokedAndExpired, sessionRecordFixture } from './session-record.fixture';
 
 /**
  * The `rotateRefresh` part of the contract: a compare-and-swap per session, capped at the
@@ -8,13 +8,8 @@ import { hoursAfter as at, randomTestId as id, sessionRecordFixture } from './se
  * `describeSessionStoreContract` inside its describe block.
  */
 export function rotationContract(storeUnderTest: () => SessionStore): void {
-  let store: SessionStore;
-
-  beforeAll(() => {
-    store = storeUnderTest();
-  });
-
   it('rotates the refresh hash when the expected hash matches', async () => {
+    const store = storeUnderTest();
     const record = sessionRecordFixture();
     await store.create(record);
     const now = at(record, 1);
@@ -37,6 +32,7 @@ export function rotationContract(storeUnderTest: () => SessionStore): void {
   });
 
   it('caps the new expiry at the absolute expiry', async () => {
+    const store = storeUnderTest();
     const record = sessionRecordFixture();
     await store.create(record);
     const rotated = await store.rotateRefresh(record.id, {
@@ -49,6 +45,7 @@ export function rotationContract(storeUnderTest: () => SessionStore): void {
   });
 
   it('changes nothing when the expected hash does not match', async () => {
+    const store = storeUnderTest();
     const record = sessionRecordFixture();
     await store.create(record);
     const result = await store.rotateRefresh(record.id, {
@@ -62,11 +59,8 @@ export function rotationContract(storeUnderTest: () => SessionStore): void {
   });
 
   it('does not rotate a revoked, an expired or an unknown session', async () => {
-    const revoked = sessionRecordFixture();
-    const expired = sessionRecordFixture();
-    await store.create(revoked);
-    await store.create(expired);
-    await store.revoke(revoked.id, 'logout', at(revoked, 1));
+    const store = storeUnderTest();
+    const { revoked, expired } = await revokedAndExpired(store);
     const rotation = (record: SessionRecord, hours: number) => ({
       expectedRefreshHash: record.refreshHash,
       refreshHash: 'next',
@@ -80,6 +74,7 @@ export function rotationContract(storeUnderTest: () => SessionStore): void {
   });
 
   it('lets exactly one of many concurrent rotations of one generation win', async () => {
+    const store = storeUnderTest();
     const record = sessionRecordFixture();
     await store.create(record);
     let expected = record.refreshHash;
@@ -102,6 +97,7 @@ export function rotationContract(storeUnderTest: () => SessionStore): void {
   });
 
   it('rotates many sessions at once, each on its own terms', async () => {
+    const store = storeUnderTest();
     // Issued together, as concurrent refreshes of many users are: a store may run them
     // as one operation, but each session's outcome must be the one it would get alone.
     const live = Array.from({ length: 30 }, () => sessionRecordFixture());
