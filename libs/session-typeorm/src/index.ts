@@ -1,6 +1,6 @@
 export * from './lib/entities/session.entity';
 export * from './lib/migrations';
-export * from './lib/stores/typeorm-session.store';
+export * from './lib/stores/postgres-session.store';
 export * from './lib/stores/postgres-revocation-feed';
 export * from './lib/session-typeorm.module';
 

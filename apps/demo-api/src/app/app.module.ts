@@ -5,7 +5,7 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CsrfGuard, SessionActivityInterceptor, SessionGuard, SessionModule } from '@tessera/session';
 import type { SessionClock } from '@tessera/session';
-import { SessionTypeOrmModule, TypeOrmSessionStore } from '@tessera/session-typeorm';
+import { PostgresSessionStore, SessionTypeOrmModule } from '@tessera/session-typeorm';
 import { AdminController } from './admin/admin.controller';
 import { AuditTrailService } from './audit/audit-trail.service';
 import { AuthController } from './auth/auth.controller';
@@ -46,8 +46,8 @@ export class AppModule {
         TypeOrmModule.forFeature([UserEntity]),
         SessionModule.forRootAsync({
           imports: [SessionTypeOrmModule.forFeature()],
-          inject: [TypeOrmSessionStore],
-          useFactory: (store: TypeOrmSessionStore) => ({
+          inject: [PostgresSessionStore],
+          useFactory: (store: PostgresSessionStore) => ({
             store,
             // The first key signs: Ed25519 when configured, with JWT_SECRET kept to verify older tokens.
             keys: [

@@ -3,20 +3,20 @@ import type { DynamicModule } from '@nestjs/common';
 import { getRepositoryToken, TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource, DataSourceOptions, Repository } from 'typeorm';
 import { SessionEntity } from './entities/session.entity';
-import { TypeOrmSessionStore } from './stores/typeorm-session.store';
-import type { TypeOrmSessionStoreOptions } from './stores/typeorm-session.store';
+import { PostgresSessionStore } from './stores/postgres-session.store';
+import type { PostgresSessionStoreOptions } from './stores/postgres-session.store';
 
-/** Options of `SessionTypeOrmModule.forFeature`. */
-export interface SessionTypeOrmModuleOptions extends TypeOrmSessionStoreOptions {
+/** Options of `SessionTypeOrmModule.forFeature`: those of the store, which runs on the data source's own pool. */
+export interface SessionTypeOrmModuleOptions extends Omit<PostgresSessionStoreOptions, 'pool'> {
   /** The app's data source (name, options or instance) when it is not the default one. Default: the default data source. */
   dataSource?: DataSource | DataSourceOptions | string;
 }
 
 /**
- * Provides `TypeOrmSessionStore` on a connection the app owns: it registers the
+ * Provides `PostgresSessionStore` on a connection the app owns: it registers the
  * session entity with `TypeOrmModule.forFeature` and never opens a connection itself.
  * Hand the store to `SessionModule.forRootAsync({ imports: [SessionTypeOrmModule.forFeature()],
- * inject: [TypeOrmSessionStore], useFactory: (store) => ({ store, ... }) })`.
+ * inject: [PostgresSessionStore], useFactory: (store) => ({ store, ... }) })`.
  */
 @Module({})
 export class SessionTypeOrmModule {
@@ -27,10 +27,10 @@ export class SessionTypeOrmModule {
       imports: [TypeOrmModule.forFeature([SessionEntity], options.dataSource)],
       providers: [
         {
-          provide: TypeOrmSessionStore,
+          provide: PostgresSessionStore,
           inject: [getRepositoryToken(SessionEntity, options.dataSource)],
           useFactory: (repository: Repository<SessionEntity>) =>
-            new TypeOrmSessionStore(repository, {
+            new PostgresSessionStore(repository, {
               feed: options.feed,
               preparedStatements: options.preparedStatements,
               batchRotations: options.batchRotations,
@@ -38,7 +38,7 @@ export class SessionTypeOrmModule {
             }),
         },
       ],
-      exports: [TypeOrmSessionStore],
+      exports: [PostgresSessionStore],
     };
   }
 }

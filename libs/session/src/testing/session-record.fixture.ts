@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { SessionRecord } from '../lib/interfaces/session-store.interface';
+import type { SessionRecord, SessionStore } from '../lib/interfaces/session-store.interface';
 
+/** One hour in milliseconds. */
 export const HOUR = 3_600_000;
 
 /** A fresh random id (session ids, user ids) for tests that need no empty store. */
 export const randomTestId = () => randomBytes(16).toString('base64url');
 const id = randomTestId;
+
+/** The time `hours` after `record` was created. */
+export const hoursAfter = (record: SessionRecord, hours: number) => new Date(record.createdAt.getTime() + hours * HOUR);
 
 /** A valid session record for tests, with unique ids; override any field. */
 export function sessionRecordFixture(overrides: Partial<SessionRecord> = {}): SessionRecord {
@@ -28,4 +32,14 @@ export function sessionRecordFixture(overrides: Partial<SessionRecord> = {}): Se
     ip: '127.0.0.1',
     ...overrides,
   };
+}
+
+/** Two new sessions in `store`: one revoked an hour after it began, one left to expire (a day after it began). */
+export async function revokedAndExpired(store: SessionStore): Promise<{ revoked: SessionRecord; expired: SessionRecord }> {
+  const revoked = sessionRecordFixture();
+  const expired = sessionRecordFixture();
+  await store.create(revoked);
+  await store.create(expired);
+  await store.revoke(revoked.id, 'logout', hoursAfter(revoked, 1));
+  return { revoked, expired };
 }

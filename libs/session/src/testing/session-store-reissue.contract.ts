@@ -1,6 +1,6 @@
 /// <reference types="jest" />
 import type { SessionRecord, SessionStore } from '../lib/interfaces/session-store.interface';
-import { HOUR, randomTestId as id, sessionRecordFixture } from './session-record.fixture';
+import { hoursAfter as at, randomTestId as id, sessionRecordFixture } from './session-record.fixture';
 
 /** Races started at once per concurrency test: enough to keep every connection of a pool busy. */
 const RACES = 40;
@@ -12,7 +12,6 @@ const RACES = 40;
  */
 export function describeReissueContract(storeUnderTest: () => SessionStore): void {
   describe('reissue', () => {
-    const at = (record: SessionRecord, hours: number) => new Date(record.createdAt.getTime() + hours * HOUR);
     /** A successor of `old` as `SessionService.reissue` builds it, `hours` after `old` began. */
     const successorOf = (old: SessionRecord, hours = 1) =>
       sessionRecordFixture({

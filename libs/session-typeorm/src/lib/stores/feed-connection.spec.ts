@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import type { DataSourceOptions } from 'typeorm';
-import { sessionEntities, sessionMigrations, TypeOrmSessionStore } from '../../index';
+import { PostgresSessionStore, sessionEntities, sessionMigrations } from '../../index';
+import { dataSourcePool } from './data-source-pool';
 import { feedConnectionConfig } from './feed-connection';
 
 const serverUrl = (database: string) => {
@@ -50,11 +51,11 @@ describe('PostgreSQL revocation feed: connects like the data source pool', () =>
     await server.end();
   });
 
-  async function storeOn(options: Partial<DataSourceOptions>): Promise<TypeOrmSessionStore> {
+  async function storeOn(options: Partial<DataSourceOptions>): Promise<PostgresSessionStore> {
     const dataSource = new DataSource({ type: 'postgres', entities: sessionEntities, ...options } as DataSourceOptions);
     await dataSource.initialize();
     opened.push(dataSource);
-    return new TypeOrmSessionStore(dataSource.getRepository(sessionEntities[0]));
+    return new PostgresSessionStore(dataSource.getRepository(sessionEntities[0]));
   }
 
   /** Backends of this database by application name, with their pg_stat_activity state. */
@@ -66,7 +67,7 @@ describe('PostgreSQL revocation feed: connects like the data source pool', () =>
     ).rows.map((row: { state: string }) => row.state);
 
   /** Opens a feed on `store`, checks that a revocation made through it arrives, and returns the feed. */
-  async function workingFeed(store: TypeOrmSessionStore): Promise<RevocationFeedSubscription> {
+  async function workingFeed(store: PostgresSessionStore): Promise<RevocationFeedSubscription> {
     const received: string[] = [];
     const listener: RevocationFeedListener = { revoked: (ids) => received.push(...ids), resync: () => undefined };
     const feed = await store.watchRevocations(listener);
@@ -113,10 +114,10 @@ describe('PostgreSQL revocation feed: connects like the data source pool', () =>
 
   it("keeps the pool's password, which pg-pool hides from enumeration", async () => {
     const dataSource = new DataSource({ type: 'postgres', url, password: 'not-checked-under-trust', entities: sessionEntities });
-    expect(() => feedConnectionConfig(dataSource)).toThrow('needs an initialized PostgreSQL data source');
+    expect(() => feedConnectionConfig(dataSourcePool(dataSource))).toThrow('needs an initialized PostgreSQL data source');
     await dataSource.initialize();
     opened.push(dataSource);
-    const config = feedConnectionConfig(dataSource);
+    const config = feedConnectionConfig(dataSourcePool(dataSource));
     expect(config.password).toBe('not-checked-under-trust');
     expect(Object.keys(config)).not.toContain('password');
     expect(config).toMatchObject({ connectionString: url, connectionTimeoutMillis: 10_000 });

@@ -1,5 +1,4 @@
-import type { ClientConfig, PoolConfig } from 'pg';
-import type { DataSource } from 'typeorm';
+import type { ClientConfig, Pool } from 'pg';
 
 /** Connect timeout of the feed when the data source sets none (pg's default is to wait forever). */
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -9,17 +8,15 @@ const NO_POOL_MESSAGE =
   'DataSource.initialize() (TypeOrmModule does this before the app starts).';
 
 /**
- * Connection settings of the revocation feed: a copy of the settings of the data
- * source's own pg pool, the one every query of the app goes through. TypeORM built them
+ * Connection settings of the revocation feed: a copy of the settings of the store's pg
+ * pool (by default the data source's own; see `dataSourcePool`). TypeORM built them
  * from `url`/`host`/`port`/`username`/`password`/`database`/`ssl` (of `replication.master`
  * when replication is on), `connectTimeoutMS`, `applicationName` and `extra` (finding 7 of
  * issue 12: `extra.ssl`, a primary only named under `replication`), and pg-pool hands
  * these very settings to each client it opens. The copy keeps property descriptors:
  * pg-pool hides the password (non-enumerable), which a spread would drop.
  */
-export function feedConnectionConfig(dataSource: DataSource): ClientConfig {
-  // TypeORM's PostgresDriver keeps the pool of the primary (or only) server as `master`.
-  const pool = (dataSource.driver as unknown as { master?: { options?: PoolConfig } }).master;
+export function feedConnectionConfig(pool: Pool | undefined): ClientConfig {
   if (!pool?.options) throw new Error(NO_POOL_MESSAGE);
   const config = Object.defineProperties({}, Object.getOwnPropertyDescriptors(pool.options)) as ClientConfig;
   if (!config.connectionTimeoutMillis) config.connectionTimeoutMillis = DEFAULT_CONNECT_TIMEOUT_MS;

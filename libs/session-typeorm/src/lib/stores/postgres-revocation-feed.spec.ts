@@ -2,7 +2,7 @@ import { sessionRecordFixture } from '@tessera/session/testing';
 import type { RevocationFeedListener } from '@tessera/session';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { sessionEntities, sessionMigrations, TypeOrmSessionStore } from '../../index';
+import { PostgresSessionStore, sessionEntities, sessionMigrations } from '../../index';
 
 const url = () => {
   const value = process.env.TESSERA_TEST_DATABASE_URL;
@@ -31,14 +31,14 @@ class RecordingListener implements RevocationFeedListener {
 
 describe('PostgreSQL revocation feed (LISTEN/NOTIFY)', () => {
   let dataSource: DataSource;
-  let store: TypeOrmSessionStore;
+  let store: PostgresSessionStore;
   let admin: Client;
 
   beforeAll(async () => {
     dataSource = new DataSource({ type: 'postgres', url: url(), entities: sessionEntities, migrations: sessionMigrations });
     await dataSource.initialize();
     await dataSource.runMigrations();
-    store = new TypeOrmSessionStore(dataSource.getRepository(sessionEntities[0]), {
+    store = new PostgresSessionStore(dataSource.getRepository(sessionEntities[0]), {
       feed: { reconnectMinDelayMs: 200, heartbeatMs: 60_000 },
     });
     admin = new Client({ connectionString: url() });
@@ -60,7 +60,7 @@ describe('PostgreSQL revocation feed (LISTEN/NOTIFY)', () => {
   it('delivers revocations made by another store instance and by plain SQL (the trigger)', async () => {
     const otherSource = new DataSource({ type: 'postgres', url: url(), entities: sessionEntities });
     await otherSource.initialize();
-    const other = new TypeOrmSessionStore(otherSource.getRepository(sessionEntities[0]));
+    const other = new PostgresSessionStore(otherSource.getRepository(sessionEntities[0]));
     const listener = new RecordingListener();
     const feed = await store.watchRevocations(listener);
     try {

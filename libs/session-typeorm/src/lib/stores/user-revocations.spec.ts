@@ -1,7 +1,7 @@
 import { sessionRecordFixture } from '@tessera/session/testing';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { sessionEntities, sessionMigrations, TypeOrmSessionStore } from '../../index';
+import { PostgresSessionStore, sessionEntities, sessionMigrations } from '../../index';
 
 const url = () => {
   const value = process.env.TESSERA_TEST_DATABASE_URL;
@@ -23,9 +23,9 @@ async function waitFor(condition: () => Promise<boolean>, what: string): Promise
   }
 }
 
-describe('TypeOrmSessionStore: reissue against revokeByUser on PostgreSQL', () => {
+describe('PostgresSessionStore: reissue against revokeByUser on PostgreSQL', () => {
   let dataSource: DataSource;
-  let store: TypeOrmSessionStore;
+  let store: PostgresSessionStore;
   let admin: Client;
 
   beforeAll(async () => {
@@ -38,7 +38,7 @@ describe('TypeOrmSessionStore: reissue against revokeByUser on PostgreSQL', () =
     });
     await dataSource.initialize();
     await dataSource.runMigrations();
-    store = new TypeOrmSessionStore(dataSource.getRepository(sessionEntities[0]));
+    store = new PostgresSessionStore(dataSource.getRepository(sessionEntities[0]));
     admin = new Client({ connectionString: url() });
     await admin.connect();
     // Inserting a successor marked GATE_MARK waits for the gate: the reissue that

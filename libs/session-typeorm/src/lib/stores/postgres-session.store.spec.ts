@@ -3,8 +3,15 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import type { SessionRecord } from '@tessera/session';
 import { describeSessionStoreContract, sessionRecordFixture } from '@tessera/session/testing';
 import { DataSource } from 'typeorm';
-import { sessionEntities, sessionMigrations, SessionTypeOrmModule, TypeOrmSessionStore } from '../../index';
-import type { TypeOrmSessionStoreOptions } from './typeorm-session.store';
+import {
+  PostgresSessionStore,
+  sessionEntities,
+  sessionMigrations,
+  SessionTypeOrmModule,
+  TypeOrmSessionStore,
+} from '../../index';
+import { dataSourcePool } from './data-source-pool';
+import type { PostgresSessionStoreOptions } from './postgres-session.store';
 
 function dataSourceFor(url: string, poolSize?: number): DataSource {
   return new DataSource({
@@ -20,14 +27,14 @@ function dataSourceFor(url: string, poolSize?: number): DataSource {
 async function storeOn(
   url: string | undefined,
   opened: DataSource[],
-  options: TypeOrmSessionStoreOptions & { poolSize?: number } = {},
-): Promise<TypeOrmSessionStore> {
+  options: PostgresSessionStoreOptions & { poolSize?: number } = {},
+): Promise<PostgresSessionStore> {
   if (!url) throw new Error('The PostgreSQL global setup did not provide a database URL');
   const dataSource = dataSourceFor(url, options.poolSize);
   await dataSource.initialize();
   await dataSource.runMigrations();
   opened.push(dataSource);
-  return new TypeOrmSessionStore(dataSource.getRepository(sessionEntities[0]), options);
+  return new PostgresSessionStore(dataSource.getRepository(sessionEntities[0]), options);
 }
 
 const opened: DataSource[] = [];
@@ -57,10 +64,10 @@ describeSessionStoreContract('PostgreSQL server (TypeORM)', {
   });
 });
 
-describe('TypeOrmSessionStore schema and wiring', () => {
+describe('PostgresSessionStore schema and wiring', () => {
   it('has migrations that produce exactly the schema the entity describes', async () => {
     const store = await storeOn(process.env.TESSERA_TEST_DATABASE_URL, opened);
-    expect(store).toBeInstanceOf(TypeOrmSessionStore);
+    expect(store).toBeInstanceOf(PostgresSessionStore);
     const pending = await opened[opened.length - 1].driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((query) => query.query)).toEqual([]);
   });
@@ -109,7 +116,7 @@ describe('TypeOrmSessionStore schema and wiring', () => {
 
   /** Counts the `verb` statements the store sends through its data source's pool (passing them on unchanged). */
   function countStatements(dataSource: DataSource, verb: 'UPDATE' | 'SELECT'): { count: number } {
-    const pool = (dataSource.driver as unknown as { master: { query: (...args: unknown[]) => unknown } }).master;
+    const pool = dataSourcePool(dataSource) as unknown as { query: (...args: unknown[]) => unknown };
     const query = pool.query.bind(pool);
     const counter = { count: 0 };
     pool.query = (...args: unknown[]) => {
@@ -121,7 +128,7 @@ describe('TypeOrmSessionStore schema and wiring', () => {
   }
 
   /** A store on the test server, its data source, and `count` new sessions in it. */
-  async function storeWithSessions(count: number, options: TypeOrmSessionStoreOptions = {}) {
+  async function storeWithSessions(count: number, options: PostgresSessionStoreOptions = {}) {
     const store = await storeOn(process.env.TESSERA_TEST_DATABASE_URL, opened, options);
     const records = Array.from({ length: count }, () => sessionRecordFixture());
     await Promise.all(records.map((record) => store.create(record)));
@@ -223,7 +230,9 @@ describe('TypeOrmSessionStore schema and wiring', () => {
       ],
     }).compile();
     try {
-      const store = moduleRef.get(TypeOrmSessionStore);
+      const store = moduleRef.get(PostgresSessionStore);
+      // The former name still reaches it.
+      expect(moduleRef.get(TypeOrmSessionStore)).toBe(store);
       const record = sessionRecordFixture();
       await store.create(record);
       expect(await store.findById(record.id)).toEqual(record);

@@ -1,0 +1,257 @@
+import type {
+  CleanupLock,
+  RefreshRotation,
+  RevocationFeedListener,
+  RevocationFeedSubscription,
+  RevocationReason,
+  SessionRecord,
+  SessionRevocation,
+  SessionStore,
+} from '@tessera/session';
+import type { Pool } from 'pg';
+import type { DataSource, Repository } from 'typeorm';
+import type { SessionEntity } from '../entities/session.entity';
+import { REVOCATION_CHANNEL } from '../migrations';
+import { dataSourcePool } from './data-source-pool';
+import { feedConnectionConfig } from './feed-connection';
+import { PostgresRevocationFeed } from './postgres-revocation-feed';
+import type { PostgresRevocationFeedOptions } from './postgres-revocation-feed';
+import { columnValues, detached, recordsById, toRecord } from './session-row';
+import type { SessionRow } from './session-row';
+import {
+  CLEANUP_LOCK_KEY,
+  quotedTable,
+  RELEASE_CLEANUP_LOCK,
+  sessionStatements,
+  TRY_CLEANUP_LOCK,
+} from './session.statements';
+import type { SessionStatements, Statement } from './session.statements';
+import { TurnBatcher } from './turn-batcher';
+import type { BatchEntry } from './turn-batcher';
+import { reissueParameters, revokeUserSessions } from './user-revocations';
+
+/** Options of `PostgresSessionStore`. */
+export interface PostgresSessionStoreOptions {
+  /**
+   * The pg pool the store's statements and its revocation feed's settings come from. It
+   * must reach the data source's database: the cleanup lock and `revokeByUser` run on
+   * the data source's own connections. Default: the data source's own pool.
+   */
+  pool?: Pool;
+  /** Timing of the LISTEN connection behind `watchRevocations`. Defaults: see `PostgresRevocationFeedOptions`. */
+  feed?: PostgresRevocationFeedOptions;
+  /**
+   * Runs the per-request statements (refresh rotation, session lookup, activity, revoke,
+   * create) as named prepared statements, parsed and planned once per connection instead
+   * of on every call. Turn it off behind a pooler that cannot carry prepared statements
+   * across its server connections (PgBouncer in transaction mode before 1.21, or without
+   * `max_prepared_statements`). Default: `true`.
+   */
+  preparedStatements?: boolean;
+  /**
+   * Refreshes that reach the store in the same turn of the event loop rotate in one
+   * `UPDATE ... FROM unnest(...)` statement: one round trip and one commit for all of
+   * them instead of one each. Each row is still its own compare-and-swap (a stale hash,
+   * a revoked or expired session fails alone), two rotations of one session never share
+   * a statement or run at once (the later one waits for the earlier), and a refresh that
+   * arrives alone is a statement of its own. `false`: one statement per refresh, sent at
+   * once. Default: `true`.
+   */
+  batchRotations?: boolean;
+  /**
+   * Session lookups (`strict` mode reads one per request) that reach the store in the
+   * same turn of the event loop share one `SELECT ... WHERE id = ANY(...)`; callers
+   * asking for the same session share the row (each gets its own copy). A lookup alone
+   * is a statement of its own. `false`: one statement per lookup, sent at once.
+   * Default: `true`.
+   */
+  batchLookups?: boolean;
+}
+
+/** SQLSTATEs after which a batch is rolled back as a whole and worth running row by row. */
+const RETRY_ALONE = new Set(['40P01', '40001']);
+
+const byKey = (a: BatchEntry<unknown>, b: BatchEntry<unknown>) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+const keyOf = (entry: BatchEntry<unknown>) => entry.key;
+
+/**
+ * `SessionStore` on PostgreSQL, in the table of the TypeORM entity `SessionEntity`. Every
+ * operation but `revokeByUser` (a short transaction) is one SQL statement, one round trip
+ * (refreshes and lookups that arrive together share theirs); rotation is a conditional
+ * `UPDATE ... RETURNING`, which PostgreSQL runs atomically per row (a concurrent loser
+ * re-checks the hash and matches nothing).
+ */
+export class PostgresSessionStore implements SessionStore {
+  private readonly dataSource: DataSource;
+  private readonly table: string;
+  private readonly statements: SessionStatements;
+  /** The explicit pool, else the data source's, taken at the first statement. */
+  private pool: Pool | undefined;
+
+  private readonly lookups = new TurnBatcher<string, SessionRecord>({
+    sameKey: 'share',
+    run: (batch) => this.lookUp(batch.map(keyOf)),
+    copy: detached,
+  });
+
+  private readonly rotations = new TurnBatcher<RefreshRotation, SessionRecord>({
+    sameKey: 'queue',
+    run: (batch) => this.rotate(batch),
+    // A deadlock (with a concurrent multi-row update of the same sessions, such as a
+    // revocation of all of a user's sessions) rolled back the whole statement; each
+    // rotation of the batch is tried again alone.
+    retryAlone: (error) => RETRY_ALONE.has((error as { code?: string }).code ?? ''),
+  });
+
+  constructor(
+    private readonly repository: Repository<SessionEntity>,
+    private readonly storeOptions: PostgresSessionStoreOptions = {},
+  ) {
+    const { schema, tableName } = repository.metadata;
+    this.dataSource = repository.manager.connection;
+    this.table = quotedTable(schema, tableName);
+    this.statements = sessionStatements(this.table);
+  }
+
+  /**
+   * One statement on the pg pool. Going through `manager.query` would build a TypeORM
+   * QueryRunner per call, which costs more than the query itself on the hot paths (a
+   * refresh, a strict-mode check); the connection stays the app's.
+   */
+  private async query<Row>(sql: string | Statement, parameters: unknown[]): Promise<{ rows: Row[]; count: number }> {
+    this.pool ??= this.storeOptions.pool ?? dataSourcePool(this.dataSource);
+    const text = typeof sql === 'string' ? sql : sql.text;
+    if (this.pool) {
+      const name = typeof sql !== 'string' && this.storeOptions.preparedStatements !== false ? sql.name : undefined;
+      const result = await this.pool.query(name ? { name, text, values: parameters } : { text, values: parameters });
+      return { rows: result.rows as Row[], count: result.rowCount ?? 0 };
+    }
+    const raw: unknown = await this.repository.manager.query(text, parameters);
+    if (Array.isArray(raw) && raw.length === 2 && Array.isArray(raw[0]) && typeof raw[1] === 'number') {
+      return { rows: raw[0] as Row[], count: raw[1] };
+    }
+    const rows = raw as Row[];
+    return { rows, count: rows.length };
+  }
+
+  async create(session: SessionRecord): Promise<void> {
+    await this.query(this.statements.create, columnValues(session));
+  }
+
+  /** One statement under the user's advisory lock; see `reissueStatement`. */
+  async reissue(oldId: string, successor: SessionRecord, reason: RevocationReason, at: Date): Promise<boolean> {
+    const { count } = await this.query(this.statements.reissue, [
+      ...reissueParameters(oldId, reason, at),
+      ...columnValues(successor),
+    ]);
+    return count > 0;
+  }
+
+  findById(id: string): Promise<SessionRecord | null> {
+    if (this.storeOptions.batchLookups === false) return this.lookUp([id]).then((found) => found.get(id) ?? null);
+    return this.lookups.add(id, id);
+  }
+
+  private async lookUp(ids: string[]): Promise<Map<string, SessionRecord>> {
+    const { rows } = await this.query<SessionRow>(this.statements.find, [ids]);
+    return recordsById(rows);
+  }
+
+  rotateRefresh(id: string, rotation: RefreshRotation): Promise<SessionRecord | null> {
+    if (this.storeOptions.batchRotations === false) {
+      return this.rotate([{ key: id, item: rotation }]).then((rotated) => rotated.get(id) ?? null);
+    }
+    return this.rotations.add(id, rotation);
+  }
+
+  /** Rotates these sessions (distinct ids) in one statement; returns the rotated records by id. */
+  private async rotate(batch: ReadonlyArray<BatchEntry<RefreshRotation>>): Promise<Map<string, SessionRecord>> {
+    // Sorted by id. The batcher never puts one session in two batches at once, but
+    // another instance may: taking row locks in one order (PostgreSQL joins the unnest
+    // rows to the primary key in input order) keeps such batches from deadlocking. What
+    // is left (a deadlock with another multi-row update) is retried row by row.
+    const sorted = batch.length > 1 ? [...batch].sort(byKey) : batch;
+    const { rows } = await this.query<SessionRow>(this.statements.rotate, [
+      sorted.map(keyOf),
+      sorted.map((entry) => entry.item.expectedRefreshHash),
+      sorted.map((entry) => entry.item.refreshHash),
+      sorted.map((entry) => entry.item.now),
+      sorted.map((entry) => entry.item.expiresAt),
+    ]);
+    return recordsById(rows);
+  }
+
+  async touch(id: string, at: Date, expiresAt: Date): Promise<boolean> {
+    const { count } = await this.query(this.statements.touch, [id, at, expiresAt]);
+    return count > 0;
+  }
+
+  async revoke(id: string, reason: RevocationReason, at: Date): Promise<boolean> {
+    const { count } = await this.query(this.statements.revoke, [id, at, reason]);
+    return count > 0;
+  }
+
+  async listByUser(userId: string, now: Date): Promise<SessionRecord[]> {
+    const { rows } = await this.query<SessionRow>(this.statements.listByUser, [userId, now]);
+    return rows.map(toRecord);
+  }
+
+  async listRevokedSince(since: Date): Promise<SessionRevocation[]> {
+    const { rows } = await this.query<{ id: string; revoked_at: Date }>(this.statements.listRevokedSince, [since]);
+    return rows.map((row) => ({ sessionId: row.id, revokedAt: row.revoked_at }));
+  }
+
+  /** One short statement per batch that never waits on a row in use; see `sessionStatements`. */
+  async deleteExpired(cutoff: Date, limit: number): Promise<number> {
+    const { count } = await this.query(this.statements.deleteExpired, [cutoff, limit]);
+    return count;
+  }
+
+  /**
+   * `pg_try_advisory_lock` on a connection held for the run: the lock is released
+   * explicitly, or by PostgreSQL if the connection dies with the instance.
+   */
+  async acquireCleanupLock(): Promise<CleanupLock | null> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    let locked = false;
+    try {
+      const rows: Array<{ locked: boolean }> = await runner.query(TRY_CLEANUP_LOCK, [CLEANUP_LOCK_KEY]);
+      locked = rows[0]?.locked === true;
+    } finally {
+      if (!locked) await runner.release();
+    }
+    if (!locked) return null;
+    return {
+      release: async () => {
+        try {
+          await runner.query(RELEASE_CLEANUP_LOCK, [CLEANUP_LOCK_KEY]);
+        } finally {
+          await runner.release();
+        }
+      },
+    };
+  }
+
+  /**
+   * LISTENs on its own connection, with the settings of the store's pool (`extra` and
+   * `replication.master` included; see `feedConnectionConfig`), to the channel the
+   * revocation trigger notifies; see `PostgresRevocationFeed`.
+   */
+  watchRevocations(listener: RevocationFeedListener): Promise<RevocationFeedSubscription> {
+    const connection = feedConnectionConfig(this.storeOptions.pool ?? dataSourcePool(this.dataSource));
+    return new PostgresRevocationFeed(connection, REVOCATION_CHANNEL, listener, this.storeOptions.feed).start();
+  }
+
+  /** A short transaction under the user's advisory lock; see `revokeUserSessions`. */
+  revokeByUser(userId: string, reason: RevocationReason, at: Date, exceptId?: string): Promise<string[]> {
+    return revokeUserSessions(this.dataSource, this.table, userId, reason, at, exceptId);
+  }
+}
+
+/** @deprecated use `PostgresSessionStore` (the same class, under its former name). */
+export const TypeOrmSessionStore = PostgresSessionStore;
+/** @deprecated use `PostgresSessionStore` (the same class, under its former name). */
+export type TypeOrmSessionStore = PostgresSessionStore;
+/** @deprecated use `PostgresSessionStoreOptions`. */
+export type TypeOrmSessionStoreOptions = PostgresSessionStoreOptions;
