@@ -525,6 +525,33 @@ describe('loadConfig', () => {
       expect(message).not.toContain('SessionModule option');
     });
 
+    it('reports every option the library refuses, each by its variable', () => {
+      const short = secretOf(20);
+      const message = configErrorFor(
+        devEnv({
+          SESSION_SECRET: short,
+          ACCESS_TOKEN_TTL: 'ten',
+          REVOCATION_MODE: 'sometimes',
+          ALLOWED_ORIGINS: 'garbage',
+          CLEANUP_CRON: 'never',
+        }),
+      ).message;
+      for (const name of ['SESSION_SECRET', 'ACCESS_TOKEN_TTL', 'REVOCATION_MODE', 'ALLOWED_ORIGINS', 'CLEANUP_CRON']) {
+        expect(message).toMatch(new RegExp(`^\\s*- ${name} `, 'm'));
+      }
+      expect(message).not.toContain(short);
+    });
+
+    it.each([
+      [{ SESSION_ABSOLUTE_TIMEOUT: 'soon', SESSION_IDLE_TIMEOUT: '40d' }, 'SESSION_ABSOLUTE_TIMEOUT'],
+      [{ SESSION_IDLE_TIMEOUT: 'soon', SESSION_ABSOLUTE_TIMEOUT: '1h' }, 'SESSION_IDLE_TIMEOUT'],
+      [{ SESSION_IDLE_TIMEOUT: 'soon', ACCESS_TOKEN_TTL: '1d' }, 'SESSION_IDLE_TIMEOUT'],
+      [{ ACCESS_TOKEN_TTL: 'soon', SESSION_IDLE_TIMEOUT: '1m' }, 'ACCESS_TOKEN_TTL'],
+    ])('does not blame a lifetime relation on a malformed value (%p)', (env, name) => {
+      const lines = configErrorFor(devEnv(env)).message.split('\n').filter((line) => line.trim().startsWith('- '));
+      expect(lines).toEqual([expect.stringContaining(`- ${name} must be a positive duration`)]);
+    });
+
     it('still collects the app-level problems beside the library one', () => {
       const message = configErrorFor(devEnv({ REVOCATION_MODE: 'sometimes', LOGIN_RATE_LIMIT: '0', PORT: 'http' })).message;
       for (const name of ['REVOCATION_MODE', 'LOGIN_RATE_LIMIT', 'PORT']) expect(message).toMatch(new RegExp(`^\\s*- ${name} `, 'm'));

@@ -1,7 +1,7 @@
-import { createPrivateKey, randomBytes } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { parseDuration } from '@tessera/session';
 import type { AccessTokenKeyOptions, RevocationMode } from '@tessera/session';
-import { checkSessionOptions } from './session-env';
+import { checkSessionOptions, randomSecret } from './session-env';
 import type { SessionEnvOptions } from './session-env';
 import { parseTrustProxy, TRUST_PROXY_HINT } from './trust-proxy';
 import type { TrustProxy } from './trust-proxy';
@@ -60,10 +60,6 @@ function holdsPrivateKey(text: string): boolean {
   }
 }
 
-function randomSecret(): string {
-  return randomBytes(48).toString('base64url');
-}
-
 /**
  * The access-token key ring: the Ed25519 pair (JWT_PRIVATE_KEY, JWT_PUBLIC_KEY) first,
  * since the first key signs, then JWT_SECRET, kept to verify the HS256 tokens issued
@@ -102,8 +98,7 @@ function accessTokenKeys(
 /**
  * Maps environment variables onto `AppConfig`: the app's own settings are checked
  * here, the session options by the library (`resolveSessionOptions`). Throws
- * `ConfigError` naming each variable that is wrong and how to fix it; the library's
- * problems come one at a time, since it stops at its first.
+ * `ConfigError` naming each variable that is wrong and how to fix it.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const problems: string[] = [];

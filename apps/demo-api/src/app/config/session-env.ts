@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { resolveSessionOptions, SessionConfigError } from '@tessera/session';
 import type { ResolvedSessionOptions, SessionModuleOptions } from '@tessera/session';
 
@@ -57,17 +58,69 @@ export function describeSessionConfigError(error: SessionConfigError): string {
   return `${name}${text}${got < 0 ? '' : reason.slice(got)}${hint ? ` ${hint}` : ''}`;
 }
 
+/** A random key of 48 bytes (base64url): development secrets, and stand-ins for refused ones. */
+export function randomSecret(): string {
+  return randomBytes(48).toString('base64url');
+}
+
+/**
+ * The options with a stand-in for a refused one, so the library can check the rest;
+ * undefined when the option has none. A stand-in cannot make another option look
+ * wrong: a fresh random key, the library's default, or a lifetime that keeps
+ * accessTokenTtl <= idleTimeout <= absoluteTimeout true whatever the others are.
+ */
+function withStandIn(options: SessionEnvOptions, option: string): SessionEnvOptions | undefined {
+  const key = /^keys\[(\d+)\]/.exec(option);
+  if (key) {
+    const keys = [...(options.keys ?? [])];
+    keys[Number(key[1])] = { algorithm: 'HS256', secret: randomSecret() };
+    return { ...options, keys };
+  }
+  switch (option) {
+    case 'jwtSecret':
+    case 'sessionSecret':
+      return { ...options, [option]: randomSecret() };
+    case 'accessTokenTtl':
+      return { ...options, accessTokenTtl: 1 };
+    case 'idleTimeout':
+    case 'absoluteTimeout':
+      return { ...options, [option]: Number.MAX_SAFE_INTEGER };
+    case 'refreshReuseGrace':
+    case 'maxSessionsPerUser':
+    case 'revocationMode':
+      return { ...options, [option]: undefined };
+    case 'csrf.allowedOrigins':
+      return { ...options, csrf: { ...options.csrf, allowedOrigins: undefined } };
+    case 'cleanup.cron':
+      return { ...options, cleanup: { ...options.cleanup, cron: undefined } };
+    default:
+      return undefined;
+  }
+}
+
 /**
  * Validates the options with the library's own `resolveSessionOptions`, the check
- * SessionModule repeats at boot. It stops at its first problem, so its problems come
- * one at a time; that one is added to `problems`, naming the variable.
+ * SessionModule repeats at boot, adding each refusal to `problems` by its variable.
+ * The library stops at its first problem, so each refused option is replaced by a
+ * stand-in and the rest checked again; an option refused twice (by a relation a
+ * stand-in broke) ends the search. Returns the resolved options when nothing is wrong.
  */
 export function checkSessionOptions(options: SessionEnvOptions, problems: string[]): ResolvedSessionOptions | undefined {
-  try {
-    return resolveSessionOptions(options);
-  } catch (error) {
-    if (!(error instanceof SessionConfigError)) throw error;
-    problems.push(describeSessionConfigError(error));
-    return undefined;
+  const refused = new Set<string>();
+  let candidate: SessionEnvOptions | undefined = options;
+  while (candidate) {
+    try {
+      const resolved = resolveSessionOptions(candidate);
+      return refused.size === 0 ? resolved : undefined;
+    } catch (error) {
+      if (!(error instanceof SessionConfigError)) throw error;
+      const option = error.option;
+      if (option !== undefined && refused.has(option)) return undefined;
+      problems.push(describeSessionConfigError(error));
+      if (option === undefined) return undefined;
+      refused.add(option);
+      candidate = withStandIn(candidate, option);
+    }
   }
+  return undefined;
 }
