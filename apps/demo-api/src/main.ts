@@ -1,8 +1,10 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { resolve } from 'node:path';
+import { SessionConfigError } from '@tessera/session';
 import { appLogger, runCleanupOnce, startApp } from './app/bootstrap';
 import { ConfigError, loadConfig } from './app/config/app-config';
+import { describeSessionConfigError } from './app/config/session-env';
 import { startEmbeddedPostgres } from './database/embedded-postgres';
 import type { EmbeddedPostgres } from './database/embedded-postgres';
 
@@ -66,6 +68,9 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     logger.error(error.message);
+  } else if (error instanceof SessionConfigError) {
+    // loadConfig checks the options first; this names the variable should a refusal come later (at module init).
+    logger.error(`Invalid configuration:\n  - ${describeSessionConfigError(error)}`);
   } else {
     logger.error(`Startup failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
   }

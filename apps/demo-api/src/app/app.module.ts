@@ -47,25 +47,8 @@ export class AppModule {
         SessionModule.forRootAsync({
           imports: [SessionTypeOrmModule.forFeature()],
           inject: [PostgresSessionStore],
-          useFactory: (store: PostgresSessionStore) => ({
-            store,
-            // The first key signs: Ed25519 when configured, with JWT_SECRET kept to verify older tokens.
-            keys: [
-              ...(config.jwtEd25519 ? [{ algorithm: 'EdDSA' as const, ...config.jwtEd25519 }] : []),
-              ...(config.jwtSecret ? [{ algorithm: 'HS256' as const, secret: config.jwtSecret }] : []),
-            ],
-            sessionSecret: config.sessionSecret,
-            accessTokenTtl: config.accessTokenTtlMs,
-            idleTimeout: config.idleTimeoutMs,
-            absoluteTimeout: config.absoluteTimeoutMs,
-            refreshReuseGrace: config.refreshReuseGraceMs,
-            maxSessionsPerUser: config.maxSessionsPerUser,
-            revocationMode: config.revocationMode,
-            cookies: { secure: config.cookieSecure },
-            csrf: { allowedOrigins: config.allowedOrigins },
-            cleanup: { cron: config.cleanupCron },
-            clock: overrides.clock,
-          }),
+          // Already checked by loadConfig; only the store and the clock are added here.
+          useFactory: (store: PostgresSessionStore) => ({ ...config.session, store, clock: overrides.clock }),
         }),
       ],
       controllers: [

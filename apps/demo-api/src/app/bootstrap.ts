@@ -91,7 +91,9 @@ export async function startApp(config: AppConfig, options: CreateAppOptions = {}
 export async function runCleanupOnce(config: AppConfig): Promise<CleanupResult> {
   await migrate(requireDatabaseUrl(config));
   const levels: LogLevel[] = ['log', 'warn', 'error'];
-  const context = await NestFactory.createApplicationContext(AppModule.forRoot({ ...config, cleanupCron: false }), {
+  // One run, no scheduled job.
+  const once: AppConfig = { ...config, session: { ...config.session, cleanup: { cron: false } } };
+  const context = await NestFactory.createApplicationContext(AppModule.forRoot(once), {
     logger: appLogger(config, levels) ?? levels,
   });
   try {

@@ -1,5 +1,7 @@
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { resolveSessionOptions } from '@tessera/session';
+import type { AccessTokenKeyOptions, ResolvedSessionOptions } from '@tessera/session';
 import { AppConfig, ConfigError, loadConfig } from './app-config';
 
 const MINUTE = 60_000;
@@ -46,6 +48,21 @@ function pemBody(pem: string): string {
   return pem.split('\n').filter((line) => line && !line.startsWith('-----')).join('');
 }
 
+/** What the library makes of the options loadConfig built: the values SessionModule will use. */
+function resolved(config: AppConfig): ResolvedSessionOptions {
+  return resolveSessionOptions(config.session);
+}
+
+/** The key of that algorithm in the access-token key ring loadConfig built (EdDSA: JWT_PRIVATE_KEY/JWT_PUBLIC_KEY). */
+function keyOf(config: AppConfig, algorithm: AccessTokenKeyOptions['algorithm']): AccessTokenKeyOptions | undefined {
+  return config.session.keys?.find((key) => key.algorithm === algorithm);
+}
+
+/** JWT_SECRET as it reaches the library: the secret of the HS256 key. */
+function jwtSecretOf(config: AppConfig): string | undefined {
+  return keyOf(config, 'HS256')?.secret as string | undefined;
+}
+
 /** The ConfigError thrown by loadConfig(env); fails the test when it does not throw one. */
 function configErrorFor(env: NodeJS.ProcessEnv): ConfigError {
   let thrown: unknown;
@@ -81,9 +98,9 @@ describe('loadConfig', () => {
     });
 
     it('has access tokens of 10 minutes, sessions idle 7 days and absolute 30 days', () => {
-      expect(config.accessTokenTtlMs).toBe(600_000);
-      expect(config.idleTimeoutMs).toBe(7 * DAY);
-      expect(config.absoluteTimeoutMs).toBe(30 * DAY);
+      expect(resolved(config).accessTokenTtlMs).toBe(600_000);
+      expect(resolved(config).idleTimeoutMs).toBe(7 * DAY);
+      expect(resolved(config).absoluteTimeoutMs).toBe(30 * DAY);
     });
 
     it('keeps cookies Secure', () => {
@@ -116,13 +133,13 @@ describe('loadConfig', () => {
   });
 
   it('reads REFRESH_REUSE_GRACE (default 10s, 0s turns it off) and MAX_SESSIONS_PER_USER (default 10, 0 = no limit)', () => {
-    const defaults = loadConfig(devEnv());
+    const defaults = resolved(loadConfig(devEnv()));
     expect(defaults.refreshReuseGraceMs).toBe(10_000);
     expect(defaults.maxSessionsPerUser).toBe(10);
-    const set = loadConfig(devEnv({ REFRESH_REUSE_GRACE: '0s', MAX_SESSIONS_PER_USER: '0' }));
+    const set = resolved(loadConfig(devEnv({ REFRESH_REUSE_GRACE: '0s', MAX_SESSIONS_PER_USER: '0' })));
     expect(set.refreshReuseGraceMs).toBe(0);
     expect(set.maxSessionsPerUser).toBe(0);
-    expect(loadConfig(devEnv({ REFRESH_REUSE_GRACE: '2500ms' })).refreshReuseGraceMs).toBe(2_500);
+    expect(resolved(loadConfig(devEnv({ REFRESH_REUSE_GRACE: '2500ms' }))).refreshReuseGraceMs).toBe(2_500);
     expect(configErrorFor(devEnv({ REFRESH_REUSE_GRACE: 'soon' })).message).toContain('REFRESH_REUSE_GRACE');
     for (const bad of ['-1', 'three', '2.5']) {
       expect(configErrorFor(devEnv({ MAX_SESSIONS_PER_USER: bad })).message).toContain('MAX_SESSIONS_PER_USER');
@@ -145,29 +162,29 @@ describe('loadConfig', () => {
   });
 
   it('parses every documented duration unit', () => {
-    const config = loadConfig(
-      devEnv({ ACCESS_TOKEN_TTL: '500ms', SESSION_IDLE_TIMEOUT: '15m', SESSION_ABSOLUTE_TIMEOUT: '12h' }),
+    const config = resolved(
+      loadConfig(devEnv({ ACCESS_TOKEN_TTL: '500ms', SESSION_IDLE_TIMEOUT: '15m', SESSION_ABSOLUTE_TIMEOUT: '12h' })),
     );
     expect(config.accessTokenTtlMs).toBe(500);
     expect(config.idleTimeoutMs).toBe(15 * MINUTE);
     expect(config.absoluteTimeoutMs).toBe(12 * 60 * MINUTE);
-    expect(loadConfig(devEnv({ ACCESS_TOKEN_TTL: '30s' })).accessTokenTtlMs).toBe(30_000);
+    expect(resolved(loadConfig(devEnv({ ACCESS_TOKEN_TTL: '30s' }))).accessTokenTtlMs).toBe(30_000);
   });
 
   describe('development secrets', () => {
     it('generates two different random secrets of at least 32 bytes when none are set', () => {
       const config = loadConfig({});
-      expect(config.jwtSecret).toEqual(expect.any(String));
-      expect(Buffer.byteLength(config.jwtSecret ?? '', 'utf8')).toBeGreaterThanOrEqual(32);
-      expect(Buffer.byteLength(config.sessionSecret, 'utf8')).toBeGreaterThanOrEqual(32);
-      expect(config.jwtSecret).not.toBe(config.sessionSecret);
+      expect(jwtSecretOf(config)).toEqual(expect.any(String));
+      expect(Buffer.byteLength(jwtSecretOf(config) ?? '', 'utf8')).toBeGreaterThanOrEqual(32);
+      expect(Buffer.byteLength(String(config.session.sessionSecret), 'utf8')).toBeGreaterThanOrEqual(32);
+      expect(jwtSecretOf(config)).not.toBe(config.session.sessionSecret);
     });
 
     it('generates new secrets on every boot', () => {
       const first = loadConfig({});
       const second = loadConfig({});
-      expect(second.jwtSecret).not.toBe(first.jwtSecret);
-      expect(second.sessionSecret).not.toBe(first.sessionSecret);
+      expect(jwtSecretOf(second)).not.toBe(jwtSecretOf(first));
+      expect(second.session.sessionSecret).not.toBe(first.session.sessionSecret);
     });
 
     it('warns about each generated secret, by name', () => {
@@ -178,13 +195,13 @@ describe('loadConfig', () => {
     it('uses the given secrets as they are, without a warning', () => {
       const env = devEnv();
       const config = loadConfig(env);
-      expect(config.jwtSecret).toBe(env.JWT_SECRET);
-      expect(config.sessionSecret).toBe(env.SESSION_SECRET);
+      expect(jwtSecretOf(config)).toBe(env.JWT_SECRET);
+      expect(config.session.sessionSecret).toBe(env.SESSION_SECRET);
       expect(config.warnings).toEqual([]);
     });
 
     it('accepts a secret of exactly 32 bytes', () => {
-      expect(loadConfig(devEnv({ JWT_SECRET: secretOf(32) })).jwtSecret).toHaveLength(32);
+      expect(jwtSecretOf(loadConfig(devEnv({ JWT_SECRET: secretOf(32) })))).toHaveLength(32);
     });
 
     it.each(['JWT_SECRET', 'SESSION_SECRET'])('refuses %s under 32 bytes, naming it, without echoing it', (name) => {
@@ -197,7 +214,7 @@ describe('loadConfig', () => {
     it('counts bytes, not characters (31 bytes of multi-byte text is too short)', () => {
       // 10 three-byte characters + 1 = 31 bytes in 11 characters; 11 * 3 = 33 bytes passes.
       expect(configErrorFor(devEnv({ JWT_SECRET: `${'€'.repeat(10)}a` })).message).toContain('JWT_SECRET');
-      expect(loadConfig(devEnv({ JWT_SECRET: '€'.repeat(11) })).jwtSecret).toBe('€'.repeat(11));
+      expect(jwtSecretOf(loadConfig(devEnv({ JWT_SECRET: '€'.repeat(11) })))).toBe('€'.repeat(11));
     });
 
     it('refuses equal JWT_SECRET and SESSION_SECRET', () => {
@@ -211,23 +228,28 @@ describe('loadConfig', () => {
 
   describe('Ed25519 keys (JWT_PRIVATE_KEY / JWT_PUBLIC_KEY)', () => {
     it('has no Ed25519 keys by default', () => {
-      expect(loadConfig(devEnv()).jwtEd25519).toBeUndefined();
-      expect(loadConfig({}).jwtEd25519).toBeUndefined();
+      expect(keyOf(loadConfig(devEnv()), 'EdDSA')).toBeUndefined();
+      expect(keyOf(loadConfig({}), 'EdDSA')).toBeUndefined();
     });
 
     it('takes both keys, and keeps JWT_SECRET beside them (verify-only in the ring)', () => {
       const env = devEnv({ JWT_PRIVATE_KEY: ed25519.privateKey, JWT_PUBLIC_KEY: ed25519.publicKey });
       const config = loadConfig(env);
-      expect(config.jwtEd25519).toEqual({ privateKey: ed25519.privateKey.trim(), publicKey: ed25519.publicKey.trim() });
-      expect(config.jwtSecret).toBe(env.JWT_SECRET);
+      expect(keyOf(config, 'EdDSA')).toEqual({
+        algorithm: 'EdDSA',
+        privateKey: ed25519.privateKey.trim(),
+        publicKey: ed25519.publicKey.trim(),
+      });
+      expect(jwtSecretOf(config)).toBe(env.JWT_SECRET);
       expect(config.warnings).toEqual([]);
     });
 
     it('derives the public key when only JWT_PRIVATE_KEY is set', () => {
       const config = loadConfig(devEnv({ JWT_PRIVATE_KEY: ed25519.privateKey }));
-      const derived = config.jwtEd25519?.publicKey;
-      expect(derived).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
-      expect(createPublicKey(String(derived)).equals(createPublicKey(ed25519.publicKey))).toBe(true);
+      // The library derives it: loadConfig leaves the option unset.
+      expect(keyOf(config, 'EdDSA')?.publicKey).toBeUndefined();
+      const derived = resolved(config).keys.active.verifyKey;
+      expect(derived.equals(createPublicKey(ed25519.publicKey))).toBe(true);
     });
 
     it('turns literal \\n sequences (one-line .env values) into newlines', () => {
@@ -236,13 +258,13 @@ describe('loadConfig', () => {
       const config = loadConfig(
         devEnv({ JWT_PRIVATE_KEY: oneLine(ed25519.privateKey), JWT_PUBLIC_KEY: `${oneLine(ed25519.publicKey)}\\n` }),
       );
-      expect(config.jwtEd25519?.privateKey).toBe(ed25519.privateKey.trim());
-      expect(createPublicKey(String(config.jwtEd25519?.publicKey)).equals(createPublicKey(ed25519.publicKey))).toBe(true);
+      expect(keyOf(config, 'EdDSA')?.privateKey).toBe(ed25519.privateKey.trim());
+      expect(createPublicKey(String(keyOf(config, 'EdDSA')?.publicKey)).equals(createPublicKey(ed25519.publicKey))).toBe(true);
     });
 
     it('treats blank key variables as unset', () => {
       const config = loadConfig(devEnv({ JWT_PRIVATE_KEY: '  ', JWT_PUBLIC_KEY: '' }));
-      expect(config.jwtEd25519).toBeUndefined();
+      expect(keyOf(config, 'EdDSA')).toBeUndefined();
     });
 
     it('refuses JWT_PUBLIC_KEY without JWT_PRIVATE_KEY, naming both', () => {
@@ -285,20 +307,20 @@ describe('loadConfig', () => {
       const message = configErrorFor(
         devEnv({ JWT_PRIVATE_KEY: ed25519.privateKey, JWT_PUBLIC_KEY: otherEd25519.publicKey }),
       ).message;
-      expect(message).toMatch(/^\s*- JWT_PUBLIC_KEY does not belong to JWT_PRIVATE_KEY/m);
+      expect(message).toMatch(/^\s*- JWT_PUBLIC_KEY: publicKey does not belong to privateKey/m);
     });
 
     it('makes JWT_SECRET optional in development, without generating one or warning about it', () => {
       const config = loadConfig({ SESSION_SECRET: secretOf(48), JWT_PRIVATE_KEY: ed25519.privateKey });
-      expect(config.jwtSecret).toBeUndefined();
-      expect(config.jwtEd25519).toBeDefined();
+      expect(jwtSecretOf(config)).toBeUndefined();
+      expect(keyOf(config, 'EdDSA')).toBeDefined();
       expect(config.warnings).toEqual([]);
     });
 
     it('still generates a random JWT_SECRET, with a warning, when neither is set in development', () => {
       const config = loadConfig({ SESSION_SECRET: secretOf(48) });
-      expect(config.jwtEd25519).toBeUndefined();
-      expect(Buffer.byteLength(config.jwtSecret ?? '', 'utf8')).toBeGreaterThanOrEqual(32);
+      expect(keyOf(config, 'EdDSA')).toBeUndefined();
+      expect(Buffer.byteLength(jwtSecretOf(config) ?? '', 'utf8')).toBeGreaterThanOrEqual(32);
       expect(config.warnings).toEqual([expect.stringContaining('JWT_SECRET')]);
     });
 
@@ -307,16 +329,16 @@ describe('loadConfig', () => {
         productionEnv({ JWT_SECRET: undefined, JWT_PRIVATE_KEY: ed25519.privateKey, JWT_PUBLIC_KEY: ed25519.publicKey }),
       );
       expect(config.production).toBe(true);
-      expect(config.jwtSecret).toBeUndefined();
-      expect(config.jwtEd25519?.privateKey).toBe(ed25519.privateKey.trim());
+      expect(jwtSecretOf(config)).toBeUndefined();
+      expect(keyOf(config, 'EdDSA')?.privateKey).toBe(ed25519.privateKey.trim());
       expect(config.warnings).toEqual([]);
     });
 
     it('keeps both in production when both are set', () => {
       const env = productionEnv({ JWT_PRIVATE_KEY: ed25519.privateKey });
       const config = loadConfig(env);
-      expect(config.jwtSecret).toBe(env.JWT_SECRET);
-      expect(config.jwtEd25519).toBeDefined();
+      expect(jwtSecretOf(config)).toBe(env.JWT_SECRET);
+      expect(keyOf(config, 'EdDSA')).toBeDefined();
     });
 
     it('blames only the bad key, not the missing JWT_SECRET, in production', () => {
@@ -332,7 +354,7 @@ describe('loadConfig', () => {
       const shared = secretOf(40);
       expect(
         configErrorFor({ JWT_SECRET: shared, SESSION_SECRET: shared, JWT_PRIVATE_KEY: ed25519.privateKey }).message,
-      ).toContain('SESSION_SECRET must differ from JWT_SECRET');
+      ).toMatch(/^\s*- SESSION_SECRET must differ from .*JWT_SECRET/m);
     });
   });
 
@@ -481,6 +503,59 @@ describe('loadConfig', () => {
     const error = configErrorFor(devEnv({ PORT: '70000' }));
     expect(error.message).toContain('PORT');
     expect(error.message).not.toContain('ALLOWED_ORIGINS');
+  });
+
+  describe('session options: the library checks them, the message names the variable', () => {
+    it('passes durations as written and maps CLEANUP_CRON=off to no schedule', () => {
+      const config = loadConfig(devEnv({ ACCESS_TOKEN_TTL: '5m', CLEANUP_CRON: 'off', REVOCATION_MODE: 'strict' }));
+      expect(config.session).toMatchObject({ accessTokenTtl: '5m', cleanup: { cron: false }, revocationMode: 'strict' });
+      expect(resolved(config).cleanup.cron).toBe(false);
+      expect(resolved(loadConfig(devEnv())).cleanup.cron).toBe('*/10 * * * *');
+    });
+
+    it.each([
+      ['REVOCATION_MODE', 'sometimes'],
+      ['CLEANUP_CRON', 'never'],
+      ['ALLOWED_ORIGINS', 'https://app.example.com/path'],
+      ['SESSION_ABSOLUTE_TIMEOUT', '1w'],
+      ['REFRESH_REUSE_GRACE', 'soon'],
+    ])('reports a refused %s=%s by its name, not the option', (name, raw) => {
+      const message = configErrorFor(devEnv({ [name]: raw })).message;
+      expect(message).toMatch(new RegExp(`^\\s*- ${name} must .*"${raw.replace(/[/.]/g, '\\$&')}"`, 'm'));
+      expect(message).not.toContain('SessionModule option');
+    });
+
+    it('reports every option the library refuses, each by its variable', () => {
+      const short = secretOf(20);
+      const message = configErrorFor(
+        devEnv({
+          SESSION_SECRET: short,
+          ACCESS_TOKEN_TTL: 'ten',
+          REVOCATION_MODE: 'sometimes',
+          ALLOWED_ORIGINS: 'garbage',
+          CLEANUP_CRON: 'never',
+        }),
+      ).message;
+      for (const name of ['SESSION_SECRET', 'ACCESS_TOKEN_TTL', 'REVOCATION_MODE', 'ALLOWED_ORIGINS', 'CLEANUP_CRON']) {
+        expect(message).toMatch(new RegExp(`^\\s*- ${name} `, 'm'));
+      }
+      expect(message).not.toContain(short);
+    });
+
+    it.each([
+      [{ SESSION_ABSOLUTE_TIMEOUT: 'soon', SESSION_IDLE_TIMEOUT: '40d' }, 'SESSION_ABSOLUTE_TIMEOUT'],
+      [{ SESSION_IDLE_TIMEOUT: 'soon', SESSION_ABSOLUTE_TIMEOUT: '1h' }, 'SESSION_IDLE_TIMEOUT'],
+      [{ SESSION_IDLE_TIMEOUT: 'soon', ACCESS_TOKEN_TTL: '1d' }, 'SESSION_IDLE_TIMEOUT'],
+      [{ ACCESS_TOKEN_TTL: 'soon', SESSION_IDLE_TIMEOUT: '1m' }, 'ACCESS_TOKEN_TTL'],
+    ])('does not blame a lifetime relation on a malformed value (%p)', (env, name) => {
+      const lines = configErrorFor(devEnv(env)).message.split('\n').filter((line) => line.trim().startsWith('- '));
+      expect(lines).toEqual([expect.stringContaining(`- ${name} must be a positive duration`)]);
+    });
+
+    it('still collects the app-level problems beside the library one', () => {
+      const message = configErrorFor(devEnv({ REVOCATION_MODE: 'sometimes', LOGIN_RATE_LIMIT: '0', PORT: 'http' })).message;
+      for (const name of ['REVOCATION_MODE', 'LOGIN_RATE_LIMIT', 'PORT']) expect(message).toMatch(new RegExp(`^\\s*- ${name} `, 'm'));
+    });
   });
 
   describe('finding 9: HTTP server limits', () => {

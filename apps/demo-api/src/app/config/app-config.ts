@@ -1,8 +1,8 @@
-import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { parseDuration } from '@tessera/session';
-import { CronTime } from 'cron';
-import type { RevocationMode } from '@tessera/session';
+import type { AccessTokenKeyOptions, RevocationMode } from '@tessera/session';
+import { checkSessionOptions, randomSecret } from './session-env';
+import type { SessionEnvOptions } from './session-env';
 import { parseTrustProxy, TRUST_PROXY_HINT } from './trust-proxy';
 import type { TrustProxy } from './trust-proxy';
 import { readServerLimits } from './server-limits';
@@ -17,20 +17,11 @@ export class AppConfig {
   databaseUrl: string | undefined;
   /** Where the embedded server keeps its data. */
   dataDir: string;
-  /** HS256 access-token key; undefined when Ed25519 keys are set and JWT_SECRET is not. */
-  jwtSecret: string | undefined;
-  /** Ed25519 key pair (PEM) that signs access tokens, when JWT_PRIVATE_KEY is set; JWT_SECRET then only verifies. */
-  jwtEd25519: { privateKey: string; publicKey: string } | undefined;
-  sessionSecret: string;
-  accessTokenTtlMs: number;
-  idleTimeoutMs: number;
-  absoluteTimeoutMs: number;
-  refreshReuseGraceMs: number;
-  maxSessionsPerUser: number;
-  revocationMode: RevocationMode;
-  /** Cron expression of the session cleanup, or false (CLEANUP_CRON=off). */
-  cleanupCron: string | false;
+  /** SessionModule options from the environment, already checked by the library; AppModule adds the store and clock. */
+  session: SessionEnvOptions;
+  /** COOKIE_SECURE, which also names the cookies in the OpenAPI document and shapes the CSP. */
   cookieSecure: boolean;
+  /** ALLOWED_ORIGINS as the library normalised them; CORS allows the same origins. */
   allowedOrigins: string[];
   adminEmails: Set<string>;
   loginRateLimit: number;
@@ -53,23 +44,14 @@ export class ConfigError extends Error {
 
 const MIN_SECRET_BYTES = 32;
 const ED25519_HINT = 'an Ed25519 key in PEM form (openssl genpkey -algorithm ed25519 -out jwt.pem; openssl pkey -in jwt.pem -pubout)';
+const WHOLE_NUMBER = /^\d{1,9}$/;
 
 /** A PEM from the environment: .env files often hold it on one line with literal `\n` sequences. */
 function pem(raw: string | undefined): string | undefined {
   return raw?.replace(/\\n/g, '\n');
 }
 
-/** Parses a PEM key, or returns undefined when it is not an Ed25519 key of that kind. */
-function ed25519Key(text: string, kind: 'private' | 'public'): KeyObject | undefined {
-  try {
-    const key = kind === 'private' ? createPrivateKey(text) : createPublicKey(text);
-    return key.type === kind && key.asymmetricKeyType === 'ed25519' ? key : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isPrivateKey(text: string): boolean {
+function holdsPrivateKey(text: string): boolean {
   try {
     createPrivateKey(text);
     return true;
@@ -79,44 +61,44 @@ function isPrivateKey(text: string): boolean {
 }
 
 /**
- * JWT_PRIVATE_KEY (and optionally JWT_PUBLIC_KEY, else derived) as a checked Ed25519
- * pair; problems name the variable and never echo its value.
+ * The access-token key ring: the Ed25519 pair (JWT_PRIVATE_KEY, JWT_PUBLIC_KEY) first,
+ * since the first key signs, then JWT_SECRET, kept to verify the HS256 tokens issued
+ * before the switch. The keys themselves are the library's to check; refused here is
+ * only what the variables' grammar cannot mean.
  */
-function ed25519Keys(
-  privatePem: string | undefined,
-  publicPem: string | undefined,
+function accessTokenKeys(
+  value: (name: string) => string | undefined,
+  secret: (name: string) => string,
   problems: string[],
-): AppConfig['jwtEd25519'] {
-  if (privatePem === undefined) {
-    if (publicPem !== undefined) {
+): AccessTokenKeyOptions[] {
+  const privateKey = pem(value('JWT_PRIVATE_KEY'));
+  const publicKey = pem(value('JWT_PUBLIC_KEY'));
+  const keys: AccessTokenKeyOptions[] = [];
+  if (privateKey !== undefined) keys.push({ algorithm: 'EdDSA', privateKey });
+  if (publicKey !== undefined) {
+    if (privateKey === undefined) {
       problems.push('JWT_PUBLIC_KEY is set without JWT_PRIVATE_KEY: set both, or only JWT_PRIVATE_KEY (the public key is derived).');
+    } else if (holdsPrivateKey(publicKey)) {
+      // The library would derive a public key from it; public-key variables tend to be
+      // shared more widely than secrets, so a private key there is refused.
+      problems.push(`JWT_PUBLIC_KEY must be the public half of ${ED25519_HINT}, not a private key.`);
+    } else {
+      keys[0].publicKey = publicKey;
     }
-    return undefined;
   }
-  const privateKey = ed25519Key(privatePem, 'private');
-  if (!privateKey) problems.push(`JWT_PRIVATE_KEY must be the private half of ${ED25519_HINT}.`);
-  if (publicPem === undefined) {
-    return privateKey && { privateKey: privatePem, publicKey: pemOf(createPublicKey(privateKey)) };
+  // With Ed25519 keys JWT_SECRET is optional.
+  if (value('JWT_SECRET') !== undefined || (privateKey === undefined && publicKey === undefined)) {
+    keys.push({ algorithm: 'HS256', secret: secret('JWT_SECRET') });
   }
-  // createPublicKey would happily derive from a private key: refuse one here, since
-  // public-key variables tend to be shared more widely than secrets.
-  const publicKey = isPrivateKey(publicPem) ? undefined : ed25519Key(publicPem, 'public');
-  if (!publicKey) problems.push(`JWT_PUBLIC_KEY must be the public half of ${ED25519_HINT}.`);
-  if (!privateKey || !publicKey) return undefined;
-  if (!createPublicKey(privateKey).equals(publicKey)) {
-    problems.push('JWT_PUBLIC_KEY does not belong to JWT_PRIVATE_KEY: set the pair generated together, or only JWT_PRIVATE_KEY.');
-    return undefined;
-  }
-  return { privateKey: privatePem, publicKey: publicPem };
-}
-
-function pemOf(key: KeyObject): string {
-  return key.export({ type: 'spki', format: 'pem' }).toString();
+  // Only after a problem above: a throwaway key, so the library checks the rest without blaming JWT_SECRET.
+  if (keys.length === 0) keys.push({ algorithm: 'HS256', secret: randomSecret() });
+  return keys;
 }
 
 /**
- * Maps environment variables onto `AppConfig`, validating everything at once.
- * Throws `ConfigError` naming each variable that is wrong and how to fix it.
+ * Maps environment variables onto `AppConfig`: the app's own settings are checked
+ * here, the session options by the library (`resolveSessionOptions`). Throws
+ * `ConfigError` naming each variable that is wrong and how to fix it.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const problems: string[] = [];
@@ -131,7 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
   const integer = (name: string, fallback: string): number => {
     const raw = value(name) ?? fallback;
-    return /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
+    return WHOLE_NUMBER.test(raw) ? Number(raw) : Number.NaN;
   };
   const port = integer('PORT', '3000');
   const portValid = Number.isInteger(port) && port <= 65535;
@@ -146,26 +128,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push('DATABASE_URL is required in production (the embedded server is for development).');
   }
 
+  // Length and independence of the secrets are the library's checks.
   const secret = (name: string): string => {
     const given = value(name);
-    if (given === undefined) {
-      if (production) problems.push(`${name} is required in production (at least ${MIN_SECRET_BYTES} bytes).`);
-      else warnings.push(`${name} is not set: using a random key for this run; sessions end when the process restarts.`);
-      return randomBytes(48).toString('base64url');
-    }
-    if (Buffer.byteLength(given, 'utf8') < MIN_SECRET_BYTES) {
-      problems.push(`${name} must be at least ${MIN_SECRET_BYTES} bytes (got ${Buffer.byteLength(given, 'utf8')}).`);
-    }
-    return given;
+    if (given !== undefined) return given;
+    if (production) problems.push(`${name} is required in production (at least ${MIN_SECRET_BYTES} bytes).`);
+    else warnings.push(`${name} is not set: using a random key for this run; sessions end when the process restarts.`);
+    return randomSecret();
   };
-  const jwtEd25519 = ed25519Keys(pem(value('JWT_PRIVATE_KEY')), pem(value('JWT_PUBLIC_KEY')), problems);
-  // With Ed25519 keys JWT_SECRET is optional: when set, it stays in the ring to verify
-  // the HS256 tokens issued before the switch until they expire.
-  const ed25519Requested = value('JWT_PRIVATE_KEY') !== undefined || value('JWT_PUBLIC_KEY') !== undefined;
-  const jwtSecret = ed25519Requested && value('JWT_SECRET') === undefined ? undefined : secret('JWT_SECRET');
+  const keys = accessTokenKeys(value, secret, problems);
   const sessionSecret = secret('SESSION_SECRET');
-  if (jwtSecret === sessionSecret) problems.push('SESSION_SECRET must differ from JWT_SECRET.');
 
+  // The app's own durations (server limits); the session ones go to the library as written.
   const duration = (name: string, fallback: string): number => {
     const raw = value(name) ?? fallback;
     const ms = parseDuration(raw);
@@ -175,18 +149,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     }
     return ms;
   };
-  const accessTokenTtlMs = duration('ACCESS_TOKEN_TTL', '10m');
-  const idleTimeoutMs = duration('SESSION_IDLE_TIMEOUT', '7d');
-  const absoluteTimeoutMs = duration('SESSION_ABSOLUTE_TIMEOUT', '30d');
-  // 0s turns the grace window off: any replayed refresh token then revokes its session.
-  const refreshReuseGraceMs = /^0+(ms|s|m|h|d)$/.test(value('REFRESH_REUSE_GRACE') ?? '')
-    ? 0
-    : duration('REFRESH_REUSE_GRACE', '10s');
-  if (idleTimeoutMs > absoluteTimeoutMs && absoluteTimeoutMs > 0) {
-    problems.push('SESSION_IDLE_TIMEOUT must not exceed SESSION_ABSOLUTE_TIMEOUT.');
-  }
-  if (accessTokenTtlMs > idleTimeoutMs && idleTimeoutMs > 0) {
-    problems.push('ACCESS_TOKEN_TTL must not exceed SESSION_IDLE_TIMEOUT.');
+  // 0s turns the grace window off (the option takes 0); any replayed refresh token then revokes its session.
+  const grace = value('REFRESH_REUSE_GRACE');
+  const refreshReuseGrace = grace !== undefined && /^0+(ms|s|m|h|d)$/.test(grace) ? 0 : grace;
+
+  const maxSessions = value('MAX_SESSIONS_PER_USER');
+  const maxSessionsPerUser = maxSessions !== undefined && WHOLE_NUMBER.test(maxSessions) ? Number(maxSessions) : undefined;
+  if (maxSessions !== undefined && maxSessionsPerUser === undefined) {
+    problems.push(`MAX_SESSIONS_PER_USER must be a whole number, 0 for no limit (got "${maxSessions}").`);
   }
 
   let cookieSecure = true;
@@ -197,22 +167,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   if (production && !cookieSecure) problems.push('COOKIE_SECURE=false is refused in production.');
 
+  // The default follows PORT (3000 when PORT is bad, so a bad PORT is not blamed on the origins too).
   const defaultPort = portValid ? port : 3000;
   const allowedOrigins = (value('ALLOWED_ORIGINS') ?? `http://localhost:${defaultPort},http://127.0.0.1:${defaultPort}`)
     .split(',')
     .map((origin) => origin.trim())
     .filter(Boolean);
-  for (const origin of allowedOrigins) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || parsed.origin !== origin) {
-      problems.push(`ALLOWED_ORIGINS entries must be origins such as https://app.example.com (got "${origin}").`);
-    }
-  }
+
+  const cleanupCron = value('CLEANUP_CRON');
+
+  const session: SessionEnvOptions = {
+    keys,
+    sessionSecret,
+    accessTokenTtl: value('ACCESS_TOKEN_TTL'),
+    idleTimeout: value('SESSION_IDLE_TIMEOUT'),
+    absoluteTimeout: value('SESSION_ABSOLUTE_TIMEOUT'),
+    refreshReuseGrace,
+    maxSessionsPerUser,
+    revocationMode: value('REVOCATION_MODE') as RevocationMode | undefined,
+    cookies: { secure: cookieSecure },
+    csrf: { allowedOrigins },
+    cleanup: { cron: cleanupCron === 'off' ? false : cleanupCron },
+  };
+  const resolved = checkSessionOptions(session, problems);
 
   const adminEmails = new Set(
     (value('ADMIN_EMAILS') ?? '')
@@ -229,21 +206,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const trustProxy = parseTrustProxy(value('TRUST_PROXY'));
   if (trustProxy === undefined) problems.push(`${TRUST_PROXY_HINT} (got "${value('TRUST_PROXY')}").`);
 
-  const revocationMode = (value('REVOCATION_MODE') ?? 'cached') as RevocationMode;
-  if (!['stateless', 'cached', 'strict'].includes(revocationMode)) {
-    problems.push(`REVOCATION_MODE must be stateless, cached or strict (got "${revocationMode}").`);
-  }
-
-  const cleanupRaw = value('CLEANUP_CRON') ?? '*/10 * * * *';
-  const cleanupCron = cleanupRaw === 'off' ? false : cleanupRaw;
-  if (cleanupCron !== false) {
-    try {
-      new CronTime(cleanupCron);
-    } catch {
-      problems.push(`CLEANUP_CRON must be a cron expression such as "*/10 * * * *", or "off" (got "${cleanupRaw}").`);
-    }
-  }
-
   // Off by default; harmless when on (a public route answering constants), so allowed in production.
   const benchRoutesRaw = value('BENCH_ROUTES');
   if (benchRoutesRaw !== undefined && !['true', 'false'].includes(benchRoutesRaw)) {
@@ -256,14 +218,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push(`LOG_FORMAT must be "json" or "text" (got "${logFormat}").`);
   }
 
-  const maxSessionsPerUser = integer('MAX_SESSIONS_PER_USER', '10');
-  if (!Number.isInteger(maxSessionsPerUser)) {
-    problems.push(`MAX_SESSIONS_PER_USER must be a whole number, 0 for no limit (got "${value('MAX_SESSIONS_PER_USER')}").`);
-  }
-
   const serverLimits = readServerLimits({ value, duration }, problems);
 
-  if (problems.length > 0) {
+  if (problems.length > 0 || !resolved) {
     throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
   return Object.assign(new AppConfig(), {
@@ -272,18 +229,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     port,
     databaseUrl,
     dataDir: value('DATA_DIR') ?? '.data',
-    jwtSecret,
-    jwtEd25519,
-    sessionSecret,
-    accessTokenTtlMs,
-    idleTimeoutMs,
-    absoluteTimeoutMs,
-    refreshReuseGraceMs,
-    maxSessionsPerUser,
-    revocationMode,
-    cleanupCron,
+    session: { ...session, csrf: { allowedOrigins: resolved.csrf.allowedOrigins } },
     cookieSecure,
-    allowedOrigins,
+    allowedOrigins: resolved.csrf.allowedOrigins,
     adminEmails,
     loginRateLimit,
     trustProxy: trustProxy ?? false,
