@@ -32,11 +32,7 @@ export interface SessionContext {
   ip?: string | null;
 }
 
-/** The `SessionContext` of an HTTP request: its client IP (Express's `request.ip`) and user agent. */
-export function sessionContextOf(request: { ip?: string; headers: Record<string, string | string[] | undefined> }): SessionContext {
-  const userAgent = request.headers['user-agent'];
-  return { ip: request.ip ?? null, userAgent: typeof userAgent === 'string' ? userAgent : null };
-}
+export { sessionContextOf } from '../utils/session-request.util';
 
 /** What a login or a refresh hands back to the client. */
 export interface IssuedSession {
