@@ -3,8 +3,8 @@ import type { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { SessionCleanupService } from '@tessera/session';
-import type { CleanupResult } from '@tessera/session';
+import { RESOLVED_SESSION_OPTIONS, SessionCleanupService } from '@tessera/session';
+import type { CleanupResult, ResolvedSessionOptions } from '@tessera/session';
 import { JsonLineLogger } from './common/json-line.logger';
 import { AppModule } from './app.module';
 import type { AppOverrides } from './app.module';
@@ -59,6 +59,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.useGlobalPipes(createValidationPipe());
   app.enableCors({ origin: config.allowedOrigins, credentials: true });
 
+  const cookieNames = app.get<ResolvedSessionOptions>(RESOLVED_SESSION_OPTIONS).cookies.names;
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -69,8 +70,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       )
       .setVersion('0.1.0')
       .addBearerAuth()
-      .addCookieAuth(config.cookieSecure ? '__Host-tessera-at' : 'tessera-at', { type: 'apiKey', in: 'cookie' }, 'access-cookie')
-      .addCookieAuth(config.cookieSecure ? '__Secure-tessera-rt' : 'tessera-rt', { type: 'apiKey', in: 'cookie' }, 'refresh-cookie')
+      .addCookieAuth(cookieNames.access, { type: 'apiKey', in: 'cookie' }, 'access-cookie')
+      .addCookieAuth(cookieNames.refresh, { type: 'apiKey', in: 'cookie' }, 'refresh-cookie')
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

@@ -2,8 +2,10 @@ import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { CsrfGuard } from './guards/csrf.guard';
 import { SessionGuard } from './guards/session.guard';
+import { expressHttpAdapter } from './adapters/express-http.adapter';
 import { SessionActivityInterceptor } from './interceptors/session-activity.interceptor';
 import { SessionClock } from './interfaces/clock.interface';
+import { SessionHttpAdapter } from './interfaces/session-http-adapter.interface';
 import type { SessionModuleOptions } from './interfaces/session-module-options.interface';
 import { SessionStore } from './interfaces/session-store.interface';
 import { RESOLVED_SESSION_OPTIONS, resolveSessionOptions } from './options/session-options';
@@ -11,6 +13,7 @@ import type { ResolvedSessionOptions } from './options/session-options';
 import { ConfigurableModuleClass, SESSION_MODULE_OPTIONS } from './session.module-definition';
 import { AccessTokenService } from './services/access-token.service';
 import { SessionService } from './services/session.service';
+import { SessionAuthenticator } from './services/session-authenticator.service';
 import { SessionActivityService } from './services/session-activity.service';
 import { SessionEvents } from './services/session-events.service';
 import { CsrfService } from './services/csrf.service';
@@ -43,6 +46,7 @@ import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
       inject: [RESOLVED_SESSION_OPTIONS],
       useFactory: (options: ResolvedSessionOptions) => options.clock,
     },
+    { provide: SessionHttpAdapter, useValue: expressHttpAdapter },
     AccessTokenService,
     SessionEvents,
     RevocationCache,
@@ -52,6 +56,7 @@ import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
     CsrfService,
     SessionCleanupService,
     SessionTransportService,
+    SessionAuthenticator,
     SessionJwtStrategy,
     SessionGuard,
     CsrfGuard,
@@ -61,6 +66,7 @@ import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
     RESOLVED_SESSION_OPTIONS,
     SessionStore,
     SessionClock,
+    SessionHttpAdapter,
     AccessTokenService,
     SessionEvents,
     RevocationCache,
@@ -70,6 +76,7 @@ import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
     CsrfService,
     SessionCleanupService,
     SessionTransportService,
+    SessionAuthenticator,
     SessionJwtStrategy,
     SessionGuard,
     CsrfGuard,

@@ -15,8 +15,13 @@ export class SessionUnauthorizedException extends UnauthorizedException {
     readonly code: AuthErrorCode,
     /** Whether the credential came from an `Authorization: Bearer` header (adds `WWW-Authenticate`). */
     readonly bearer = false,
+    /** The unexpected error this refusal stands for (a store outage, a bug), if any; never sent. */
+    cause?: unknown,
   ) {
-    super({ statusCode: 401, error: 'Unauthorized', message: AUTH_ERROR_MESSAGES[code], code } satisfies AuthErrorBody);
+    super(
+      { statusCode: 401, error: 'Unauthorized', message: AUTH_ERROR_MESSAGES[code], code } satisfies AuthErrorBody,
+      cause === undefined ? undefined : { cause },
+    );
   }
 }
 

@@ -1,17 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
-import { SESSION_REQUEST_KEY, SKIP_CSRF_KEY } from '../constants';
+import { SKIP_CSRF_KEY } from '../constants';
 import { CsrfFailedException } from '../exceptions/session-auth.exception';
-import type { AuthenticatedSession } from '../interfaces/authenticated.interface';
+import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
+import type { HttpRequest } from '../interfaces/session-http-adapter.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
 import { CsrfService } from '../services/csrf.service';
 import { SessionEvents } from '../services/session-events.service';
-import { sessionContextOf } from '../services/session.service';
 import { SessionTransportService } from '../services/session-transport.service';
 import { safeEqual } from '../utils/crypto.util';
+import { sessionContextOf, sessionOf } from '../utils/session-request.util';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -43,12 +43,13 @@ export class CsrfGuard implements CanActivate {
     protected readonly events: SessionEvents,
     protected readonly transport: SessionTransportService,
     @Inject(RESOLVED_SESSION_OPTIONS) protected readonly options: ResolvedSessionOptions,
+    @Inject(SessionHttpAdapter) protected readonly http: SessionHttpAdapter,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
     if (!this.options.csrf.enabled || context.getType() !== 'http') return true;
-    const request = context.switchToHttp().getRequest<Request>();
-    if (SAFE_METHODS.has(request.method.toUpperCase()) || this.isBearer(request) || this.isSkipped(context)) {
+    const request = context.switchToHttp().getRequest<HttpRequest>();
+    if (SAFE_METHODS.has(this.http.method(request).toUpperCase()) || this.isBearer(request) || this.isSkipped(context)) {
       return true;
     }
     const refusal = this.check(request);
@@ -64,8 +65,8 @@ export class CsrfGuard implements CanActivate {
    * a public route exempts nothing: nothing there checks it, and the handler would still
    * work in cookie mode.
    */
-  protected isBearer(request: Request): boolean {
-    const session = (request as Request & Record<string, AuthenticatedSession | undefined>)[SESSION_REQUEST_KEY];
+  protected isBearer(request: HttpRequest): boolean {
+    const session = sessionOf(request);
     if (session) return session.transport === 'bearer';
     return this.transport.requestedMode(request) === 'bearer';
   }
@@ -75,13 +76,14 @@ export class CsrfGuard implements CanActivate {
   }
 
   /** Returns why the request must be refused, or undefined to let it through. */
-  protected check(request: Request): CsrfRefusal | undefined {
-    if (request.headers['sec-fetch-site'] === 'cross-site') return 'cross_site_fetch';
-    const origin = request.headers.origin;
+  protected check(request: HttpRequest): CsrfRefusal | undefined {
+    if (this.http.header(request, 'sec-fetch-site') === 'cross-site') return 'cross_site_fetch';
+    const origin = this.http.header(request, 'origin');
     if (origin !== undefined) {
       if (!this.isAllowedOrigin(request, origin)) return 'origin_not_allowed';
-    } else if (request.headers.referer !== undefined) {
-      if (!this.isAllowedOrigin(request, this.originOf(request.headers.referer))) return 'referer_not_allowed';
+    } else {
+      const referer = this.http.header(request, 'referer');
+      if (referer !== undefined && !this.isAllowedOrigin(request, this.originOf(referer))) return 'referer_not_allowed';
     }
     const { header, cookie } = this.csrf.presented(request);
     if (!header || !cookie) return 'token_missing';
@@ -90,13 +92,13 @@ export class CsrfGuard implements CanActivate {
     return undefined;
   }
 
-  private isAllowedOrigin(request: Request, origin: string | undefined): boolean {
+  private isAllowedOrigin(request: HttpRequest, origin: string | undefined): boolean {
     if (!origin || origin === 'null') return false;
     const allowed = this.options.csrf.allowedOrigins;
     if (allowed.length > 0) return allowed.includes(origin);
     // No list configured: same origin as the request's own host only.
-    const host = request.headers.host;
-    return host !== undefined && origin === `${request.protocol}://${host}`;
+    const host = this.http.header(request, 'host');
+    return host !== undefined && origin === `${this.http.protocol(request)}://${host}`;
   }
 
   private originOf(url: string): string | undefined {
@@ -108,16 +110,16 @@ export class CsrfGuard implements CanActivate {
     }
   }
 
-  private refuse(request: Request, reason: CsrfRefusal): CsrfFailedException {
-    const session = (request as Request & Record<string, AuthenticatedSession | undefined>)[SESSION_REQUEST_KEY];
-    this.logger.warn(`Refused ${request.method} (${reason})`);
+  private refuse(request: HttpRequest, reason: CsrfRefusal): CsrfFailedException {
+    const session = sessionOf(request);
+    this.logger.warn(`Refused ${this.http.method(request)} (${reason})`);
     this.events.emit({
       type: 'csrf.refused',
       at: this.options.clock.now(),
       userId: session?.userId ?? null,
       sessionFingerprint: session ? this.events.fingerprint(session.id) : null,
       reason,
-      ...sessionContextOf(request),
+      ...sessionContextOf(request, this.http),
     });
     return new CsrfFailedException();
   }

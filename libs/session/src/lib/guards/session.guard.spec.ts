@@ -19,6 +19,7 @@ import { AccessTokenService } from '../services/access-token.service';
 import { SessionService } from '../services/session.service';
 import type { IssuedSession } from '../services/session.service';
 import { SessionModule } from '../session.module';
+import { InMemorySessionStore } from '../stores/in-memory-session.store';
 import { SessionGuard } from './session.guard';
 
 const jwtSecret = 'guard-spec-jwt-secret-0123456789-abcdefgh';
@@ -339,6 +340,21 @@ describe('SessionGuard (HTTP)', () => {
     });
   });
 
+  describe('when the store fails in strict mode', () => {
+    it('fails closed: 401 token_invalid, with WWW-Authenticate for a bearer token only', async () => {
+      const store = new InMemorySessionStore();
+      await boot({ revocationMode: 'strict', store });
+      const issued = await login();
+      jest.spyOn(store, 'findById').mockRejectedValue(new Error('connection refused'));
+      const bearer = await http().get('/me').set('Authorization', `Bearer ${issued.accessToken}`);
+      expectUnauthorized(bearer, 'token_invalid');
+      expect(bearer.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+      const cookie = await http().get('/me').set('Cookie', `${ACCESS_COOKIE}=${issued.accessToken}`);
+      expectUnauthorized(cookie, 'token_invalid');
+      expect(cookie.headers['www-authenticate']).toBeUndefined();
+    });
+  });
+
   describe('session expiry', () => {
     it('answers session_expired in strict mode when the session idles out while the access token is still valid', async () => {
       await boot({ accessTokenTtl: '10m', idleTimeout: '10m', revocationMode: 'strict' });
@@ -424,5 +440,14 @@ describe("SessionJwtStrategy through AuthGuard('tessera-jwt')", () => {
     await sessions.revoke(issued.session.id);
     const revoked = await request(app.getHttpServer()).get('/passport').set('Authorization', `Bearer ${issued.accessToken}`);
     expect(revoked.status).toBe(401);
+  });
+
+  it('passes a store failure in strict mode on as an error (500), not as a refusal', async () => {
+    const store = new InMemorySessionStore();
+    await boot({ revocationMode: 'strict', store });
+    const issued = await sessions.create({ id: 'user-7', roles: ['user'] });
+    jest.spyOn(store, 'findById').mockRejectedValue(new Error('connection refused'));
+    const failed = await request(app.getHttpServer()).get('/passport').set('Authorization', `Bearer ${issued.accessToken}`);
+    expect(failed.status).toBe(500);
   });
 });

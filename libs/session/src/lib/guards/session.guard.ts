@@ -1,12 +1,13 @@
-import { HttpException, Injectable, Logger } from '@nestjs/common';
+import { HttpException, Inject, Injectable } from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request, Response } from 'express';
-import { AuthErrorCode, IS_PUBLIC_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from '../constants';
+import { AuthErrorCode, IS_PUBLIC_KEY, ROLES_KEY } from '../constants';
 import { SessionForbiddenException, SessionUnauthorizedException } from '../exceptions/session-auth.exception';
-import type { AuthenticatedUser } from '../interfaces/authenticated.interface';
-import { SessionJwtStrategy, TOKEN_TRANSPORT_KEY } from '../strategies/session-jwt.strategy';
-import type { SessionPrincipal } from '../strategies/session-jwt.strategy';
+import type { AuthenticatedUser, SessionPrincipal } from '../interfaces/authenticated.interface';
+import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
+import type { HttpRequest, HttpResponse } from '../interfaces/session-http-adapter.interface';
+import { SessionAuthenticator } from '../services/session-authenticator.service';
+import { attachPrincipal } from '../utils/session-request.util';
 
 /** What the decorators of one route ask for. */
 interface RouteAccess {
@@ -18,7 +19,7 @@ interface RouteAccess {
  * Authenticates every request that is not `@Public()` and enforces `@Roles()`.
  * Register it as the app's global guard (`{ provide: APP_GUARD, useExisting: SessionGuard }`).
  *
- * It runs the strategy instance of this module directly rather than through
+ * It calls this module's `SessionAuthenticator` directly rather than a strategy through
  * passport's process-wide registry: `AuthGuard()` looks strategies up by name on one
  * singleton, so two apps in one process (tests, multi-tenant hosts) would silently
  * share the last one registered; and a direct call needs no per-request passport
@@ -27,38 +28,34 @@ interface RouteAccess {
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
-  private readonly logger = new Logger(SessionGuard.name);
   // Decorator metadata is fixed once classes are defined, so each route's is read once
   // (keyed by controller class, then handler: an inherited handler can serve two classes).
   private readonly routes = new WeakMap<object, WeakMap<object, RouteAccess>>();
 
   constructor(
     protected readonly reflector: Reflector,
-    protected readonly strategy: SessionJwtStrategy,
+    protected readonly authenticator: SessionAuthenticator,
+    @Inject(SessionHttpAdapter) protected readonly http: SessionHttpAdapter,
   ) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.isPublic(context)) return true;
     if (context.getType() !== 'http') throw new SessionUnauthorizedException(AuthErrorCode.TokenMissing);
-    const http = context.switchToHttp();
-    const request = http.getRequest<Request & Record<string, unknown>>();
-    const fail = (error: unknown): never => {
-      throw this.handleFailure(error, request, http.getResponse<Response>());
-    };
-    const accept = (principal: SessionPrincipal): boolean => {
-      request.user = principal.user;
-      request[SESSION_REQUEST_KEY] = principal.session;
-      this.checkRoles(context, principal.user);
-      return true;
-    };
+    const request = context.switchToHttp().getRequest<HttpRequest>();
     let outcome: SessionPrincipal | Promise<SessionPrincipal>;
     try {
       outcome = this.authenticate(request);
     } catch (error) {
-      return fail(error);
+      throw this.handleFailure(error, request, context.switchToHttp().getResponse<HttpResponse>());
     }
-    // stateless / cached modes settle synchronously: no promise on the hot path.
-    return outcome instanceof Promise ? outcome.then(accept, fail) : accept(outcome);
+    // stateless / cached modes settle synchronously: no promise (and no closure) on the hot path.
+    if (!(outcome instanceof Promise)) return this.accept(context, request, outcome);
+    return outcome.then(
+      (principal) => this.accept(context, request, principal),
+      (error: unknown) => {
+        throw this.handleFailure(error, request, context.switchToHttp().getResponse<HttpResponse>());
+      },
+    );
   }
 
   /** Whether the handler or its controller is marked `@Public()`. */
@@ -88,19 +85,28 @@ export class SessionGuard implements CanActivate {
   }
 
   /**
-   * Runs this module's passport strategy on the request (`resolve`, the step its
-   * `authenticate` wraps): returns the principal, or a promise of it when the strategy
-   * needs I/O (`strict` mode); throws or rejects on failure.
+   * Authenticates the request (`SessionAuthenticator.authenticate`): returns the
+   * principal, or a promise of it in `strict` mode; throws or rejects on failure.
    */
-  protected authenticate(request: Request): SessionPrincipal | Promise<SessionPrincipal> {
-    return this.strategy.resolve(request);
+  protected authenticate(request: HttpRequest): SessionPrincipal | Promise<SessionPrincipal> {
+    return this.authenticator.authenticate(request);
   }
 
-  /** Turns any failure into a 401 with a stable code; bearer requests get `WWW-Authenticate`. */
-  protected handleFailure(error: unknown, request: Request, response: Response): HttpException {
-    const failure = this.toUnauthorized(error, request);
+  /** Puts the principal on the request (`request.user`, `sessionOf(request)`), then checks `@Roles()`. */
+  protected accept(context: ExecutionContext, request: HttpRequest, principal: SessionPrincipal): boolean {
+    attachPrincipal(request, principal);
+    this.checkRoles(context, principal.user);
+    return true;
+  }
+
+  /**
+   * Turns any failure into a 401 with a stable code (anything unexpected fails closed);
+   * bearer requests get `WWW-Authenticate`.
+   */
+  protected handleFailure(error: unknown, _request: HttpRequest, response: HttpResponse): HttpException {
+    const failure = error instanceof HttpException ? error : this.authenticator.refusal(error, false);
     if (failure instanceof SessionUnauthorizedException && failure.bearer) {
-      response.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+      this.http.setHeader(response, 'WWW-Authenticate', 'Bearer error="invalid_token"');
     }
     return failure;
   }
@@ -111,16 +117,5 @@ export class SessionGuard implements CanActivate {
     if (required && required.length > 0 && !required.some((role) => user.roles.includes(role))) {
       throw new SessionForbiddenException();
     }
-  }
-
-  private toUnauthorized(error: unknown, request: Request): HttpException {
-    const bearer = (request as Request & Record<string, unknown>)[TOKEN_TRANSPORT_KEY] === 'bearer';
-    if (error instanceof SessionUnauthorizedException) {
-      return error.bearer === bearer ? error : new SessionUnauthorizedException(error.code, bearer);
-    }
-    if (error instanceof HttpException) return error;
-    // Anything else (a store outage, a bug) fails closed; log the kind, never the details.
-    this.logger.warn(`Authentication failed unexpectedly (${error instanceof Error ? error.name : typeof error})`);
-    return new SessionUnauthorizedException(AuthErrorCode.TokenInvalid, bearer);
   }
 }

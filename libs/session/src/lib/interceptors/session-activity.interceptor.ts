@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import { SESSION_REQUEST_KEY } from '../constants';
-import type { AuthenticatedSession } from '../interfaces/authenticated.interface';
 import { SessionActivityService } from '../services/session-activity.service';
+import { sessionOf } from '../utils/session-request.util';
 
 /**
  * Records activity of the authenticated session (see `SessionActivityService`). Mount it
@@ -16,9 +15,7 @@ export class SessionActivityInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() === 'http') {
-      const session = context.switchToHttp().getRequest<Record<string, AuthenticatedSession | undefined>>()[
-        SESSION_REQUEST_KEY
-      ];
+      const session = sessionOf(context.switchToHttp().getRequest<object>());
       if (session) this.activity.record(session.id);
     }
     return next.handle();

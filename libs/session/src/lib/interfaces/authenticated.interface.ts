@@ -23,6 +23,12 @@ export interface AuthenticatedSession {
   tokenId: string;
 }
 
+/** What a request authenticates as: the user and the session (`SessionAuthenticator.authenticate`). */
+export interface SessionPrincipal {
+  user: AuthenticatedUser;
+  session: AuthenticatedSession;
+}
+
 /** Claims of a Tessera access token (RFC 9068 profile; no personal data besides the user id). */
 export interface AccessTokenClaims {
   iss: string;

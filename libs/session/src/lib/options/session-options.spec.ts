@@ -567,7 +567,13 @@ describe('resolveSessionOptions', () => {
         verifiedTokenCacheSize: 10_000,
         activityIntervalMs: MINUTE,
         revocationMode: 'cached',
-        cookies: { secure: true, accessTokenName: 'tessera-at', refreshTokenName: 'tessera-rt', refreshTokenPath: '/auth' },
+        cookies: {
+          secure: true,
+          accessTokenName: 'tessera-at',
+          refreshTokenName: 'tessera-rt',
+          refreshTokenPath: '/auth',
+          names: { access: '__Host-tessera-at', refresh: '__Secure-tessera-rt', csrf: '__Host-tessera-csrf' },
+        },
         csrf: { enabled: true, allowedOrigins: [], headerName: 'x-csrf-token', cookieName: 'tessera-csrf' },
         cleanup: { cron: '*/10 * * * *', retentionMs: 7 * DAY, batchSize: 5_000, maxRunTimeMs: 5 * MINUTE },
         clock: systemClock,
@@ -606,6 +612,7 @@ describe('resolveSessionOptions', () => {
         accessTokenName: 'tessera-at',
         refreshTokenName: 'tessera-rt',
         refreshTokenPath: '/api/auth',
+        names: { access: 'tessera-at', refresh: 'tessera-rt', csrf: 'tessera-csrf' },
       });
     });
   });

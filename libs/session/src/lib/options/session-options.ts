@@ -37,6 +37,8 @@ export interface ResolvedSessionOptions {
     accessTokenName: string;
     refreshTokenName: string;
     refreshTokenPath: string;
+    /** The names cookies are sent under: the base names, prefixed when `secure`. */
+    names: SessionCookieNames;
   };
   csrf: {
     enabled: boolean;
@@ -53,6 +55,19 @@ export interface ResolvedSessionOptions {
     maxRunTimeMs: number;
   };
   clock: SessionClock;
+}
+
+/** The names Tessera's cookies are sent under. */
+export interface SessionCookieNames {
+  /** Access-token cookie: `__Host-` prefixed when secure (pinned to this host, `Path=/`, `Secure`). */
+  access: string;
+  /**
+   * Refresh-token cookie: `__Secure-` prefixed when secure; its path is narrower than `/`,
+   * which `__Host-` forbids (OWASP session management cheat sheet).
+   */
+  refresh: string;
+  /** Readable CSRF-token cookie: `__Host-` prefixed when secure. */
+  csrf: string;
 }
 
 /** Injection token of `ResolvedSessionOptions`. */
@@ -165,13 +180,20 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
   const cookies = options.cookies ?? {};
   const refreshTokenPath = nonEmpty('cookies.refreshTokenPath', cookies.refreshTokenPath, '/auth');
   if (!refreshTokenPath.startsWith('/')) throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badCookiePath);
+  const issuer = nonEmpty('issuer', options.issuer, 'tessera');
+  const audience = nonEmpty('audience', options.audience, 'tessera');
+  const secure = cookies.secure ?? true;
+  const accessTokenName = nonEmpty('cookies.accessTokenName', cookies.accessTokenName, 'tessera-at');
+  const refreshTokenName = nonEmpty('cookies.refreshTokenName', cookies.refreshTokenName, 'tessera-rt');
+  const headerName = nonEmpty('csrf.headerName', csrf.headerName, 'x-csrf-token').toLowerCase();
+  const csrfCookieName = nonEmpty('csrf.cookieName', csrf.cookieName, 'tessera-csrf');
 
   return {
     store,
     keys,
     sessionKey: createSecretKey(sessionBytes),
-    issuer: nonEmpty('issuer', options.issuer, 'tessera'),
-    audience: nonEmpty('audience', options.audience, 'tessera'),
+    issuer,
+    audience,
     accessTokenTtlMs,
     idleTimeoutMs,
     absoluteTimeoutMs,
@@ -182,16 +204,21 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     verifiedTokenCacheSize,
     revocationMode,
     cookies: {
-      secure: cookies.secure ?? true,
-      accessTokenName: nonEmpty('cookies.accessTokenName', cookies.accessTokenName, 'tessera-at'),
-      refreshTokenName: nonEmpty('cookies.refreshTokenName', cookies.refreshTokenName, 'tessera-rt'),
+      secure,
+      accessTokenName,
+      refreshTokenName,
       refreshTokenPath,
+      names: {
+        access: secure ? `__Host-${accessTokenName}` : accessTokenName,
+        refresh: secure ? `__Secure-${refreshTokenName}` : refreshTokenName,
+        csrf: secure ? `__Host-${csrfCookieName}` : csrfCookieName,
+      },
     },
     csrf: {
       enabled: csrf.enabled ?? true,
       allowedOrigins,
-      headerName: nonEmpty('csrf.headerName', csrf.headerName, 'x-csrf-token').toLowerCase(),
-      cookieName: nonEmpty('csrf.cookieName', csrf.cookieName, 'tessera-csrf'),
+      headerName,
+      cookieName: csrfCookieName,
     },
     cleanup: {
       cron,

@@ -5,6 +5,8 @@ import { FakeClock } from '../../testing';
 import { SESSION_REQUEST_KEY } from '../constants';
 import type { AuthenticatedSession } from '../interfaces/authenticated.interface';
 import type { SessionModuleOptions } from '../interfaces/session-module-options.interface';
+import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
+import type { ResolvedSessionOptions } from '../options/session-options';
 import { SessionModule } from '../session.module';
 import { CsrfService } from './csrf.service';
 import { SessionService } from './session.service';
@@ -60,6 +62,7 @@ describe('CsrfService', () => {
     sessions = moduleRef.get(SessionService);
   }
 
+  const csrfCookieName = (): string => moduleRef.get<ResolvedSessionOptions>(RESOLVED_SESSION_OPTIONS).cookies.names.csrf;
   const mint = (sessionId: string | undefined): string => csrf.issue(recordingResponse().response, sessionId);
 
   afterEach(() => moduleRef.close());
@@ -82,7 +85,7 @@ describe('CsrfService', () => {
         { name: '__Host-tessera-csrf', value: token, options: { httpOnly: false, secure: true, sameSite: 'lax', path: '/' } },
       ]);
       expect(cleared).toEqual([]);
-      expect(csrf.cookieName).toBe('__Host-tessera-csrf');
+      expect(csrfCookieName()).toBe('__Host-tessera-csrf');
     });
 
     it('mints a new random token every time', () => {
@@ -200,7 +203,7 @@ describe('CsrfService', () => {
 
     it('uses csrf.cookieName and csrf.headerName', async () => {
       await boot({ csrf: { cookieName: 'my-csrf', headerName: 'X-My-Csrf' } });
-      expect(csrf.cookieName).toBe('__Host-my-csrf');
+      expect(csrfCookieName()).toBe('__Host-my-csrf');
       const request = {
         headers: { 'x-my-csrf': 'from-header', 'x-csrf-token': 'wrong-header', cookie: '__Host-tessera-csrf=wrong; __Host-my-csrf=from-cookie' },
       } as unknown as Request;

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Request, Response } from 'express';
-import { SESSION_REQUEST_KEY } from '../constants';
-import type { AuthenticatedSession } from '../interfaces/authenticated.interface';
+import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
+import type { HttpRequest, HttpResponse, SessionCookieAttributes } from '../interfaces/session-http-adapter.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
 import { hmac, randomToken, safeEqual } from '../utils/crypto.util';
+import { sessionOf } from '../utils/session-request.util';
 import { SessionCookies } from './session-cookies.service';
 import { SessionService } from './session.service';
 
@@ -19,15 +19,15 @@ const TOKEN_PATTERN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
  */
 @Injectable()
 export class CsrfService {
-  /** Name of the readable token cookie (`__Host-` prefixed when secure). */
-  readonly cookieName: string;
+  private readonly cookieName: string;
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     private readonly sessions: SessionService,
     private readonly cookies: SessionCookies,
+    @Inject(SessionHttpAdapter) private readonly http: SessionHttpAdapter,
   ) {
-    this.cookieName = cookies.csrfName;
+    this.cookieName = options.cookies.names.csrf;
   }
 
   /**
@@ -35,17 +35,12 @@ export class CsrfService {
    * A bound cookie lives as long as the session (`expiresAt`), like the refresh cookie,
    * so a browser restart does not leave a page unable to refresh.
    */
-  issue(response: Response, sessionId: string | undefined, expiresAt?: Date): string {
+  issue(response: HttpResponse, sessionId: string | undefined, expiresAt?: Date): string {
     const nonce = randomToken(16);
     const token = `${nonce}.${this.mac(sessionId ?? '', nonce)}`;
-    const maxAge = expiresAt ? Math.max(0, expiresAt.getTime() - this.options.clock.now().getTime()) : undefined;
-    response.cookie(this.cookieName, token, {
-      httpOnly: false, // the page must read it to echo it in the header
-      secure: this.options.cookies.secure,
-      sameSite: 'lax',
-      path: '/',
-      ...(maxAge === undefined ? {} : { maxAge }),
-    });
+    const attributes = this.cookieAttributes();
+    if (expiresAt) attributes.maxAge = Math.max(0, expiresAt.getTime() - this.options.clock.now().getTime());
+    this.http.setCookie(response, this.cookieName, token, attributes);
     return token;
   }
 
@@ -58,8 +53,8 @@ export class CsrfService {
    * tossing"); without that anchor the page would get a token for the attacker's
    * session and refresh into it (login CSRF). Cookies that conflict are refused.
    */
-  async verifiedBindingFor(request: Request): Promise<string | undefined> {
-    const authenticated = (request as Request & Record<string, AuthenticatedSession | undefined>)[SESSION_REQUEST_KEY];
+  async verifiedBindingFor(request: HttpRequest): Promise<string | undefined> {
+    const authenticated = sessionOf(request);
     if (authenticated) return authenticated.id;
     const claimed = this.cookies.cookieSession(request);
     if (claimed === undefined) return undefined;
@@ -71,8 +66,8 @@ export class CsrfService {
   }
 
   /** Expires the token cookie. */
-  clear(response: Response): void {
-    response.clearCookie(this.cookieName, { httpOnly: false, secure: this.options.cookies.secure, sameSite: 'lax', path: '/' });
+  clear(response: HttpResponse): void {
+    this.http.clearCookie(response, this.cookieName, this.cookieAttributes());
   }
 
   /** Whether `token` is well formed, signed by us, and bound to `sessionId` (or unbound when undefined). */
@@ -85,10 +80,9 @@ export class CsrfService {
    * The header and cookie values of a request (the header undefined when absent or
    * repeated; a repeated cookie is refused with 401 `cookie_conflict`).
    */
-  presented(request: Request): { header: string | undefined; cookie: string | undefined } {
-    const header = request.headers[this.options.csrf.headerName];
+  presented(request: HttpRequest): { header: string | undefined; cookie: string | undefined } {
     return {
-      header: typeof header === 'string' ? header : undefined,
+      header: this.http.header(request, this.options.csrf.headerName),
       cookie: this.cookies.read(request, this.cookieName),
     };
   }
@@ -100,10 +94,15 @@ export class CsrfService {
    * whose access cookie has expired is bound to the session it rotates), else none.
    * An access cookie and a refresh cookie of two sessions are refused (`cookie_conflict`).
    */
-  bindingFor(request: Request): string | undefined {
-    const authenticated = (request as Request & Record<string, AuthenticatedSession | undefined>)[SESSION_REQUEST_KEY];
+  bindingFor(request: HttpRequest): string | undefined {
+    const authenticated = sessionOf(request);
     if (authenticated) return authenticated.id;
     return this.cookies.cookieSession(request);
+  }
+
+  // Readable by the page (it must echo the token in the header), sent to every path.
+  private cookieAttributes(): SessionCookieAttributes {
+    return { httpOnly: false, secure: this.options.cookies.secure, sameSite: 'lax', path: '/' };
   }
 
   private mac(binding: string, nonce: string): string {

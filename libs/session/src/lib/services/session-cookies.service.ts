@@ -1,14 +1,15 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Request } from 'express';
 import { AuthErrorCode } from '../constants';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
+import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
+import type { HttpRequest } from '../interfaces/session-http-adapter.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
-import type { ResolvedSessionOptions } from '../options/session-options';
-import { DuplicateCookieError, readCookie } from '../utils/cookie.util';
+import type { ResolvedSessionOptions, SessionCookieNames } from '../options/session-options';
+import { DuplicateCookieError } from '../utils/cookie.util';
+import { sessionContextOf } from '../utils/session-request.util';
 import { claimedSessionIdOf } from '../utils/refresh-token-chain';
 import { AccessTokenService } from './access-token.service';
 import { SessionEvents } from './session-events.service';
-import { sessionContextOf } from './session.service';
 
 /** Why a request's session cookies were refused. */
 export type CookieConflict = 'duplicate_cookie' | 'session_mismatch';
@@ -24,29 +25,22 @@ export type CookieConflict = 'duplicate_cookie' | 'session_mismatch';
  */
 @Injectable()
 export class SessionCookies {
-  /** Name of the access-token cookie (`__Host-` prefixed when secure). */
-  readonly accessName: string;
-  /** Name of the refresh-token cookie (`__Secure-` prefixed when secure: its path is narrower than `/`). */
-  readonly refreshName: string;
-  /** Name of the readable CSRF-token cookie (`__Host-` prefixed when secure). */
-  readonly csrfName: string;
   private readonly logger = new Logger('SessionCookies');
+  private readonly names: SessionCookieNames;
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     private readonly tokens: AccessTokenService,
     private readonly events: SessionEvents,
+    @Inject(SessionHttpAdapter) private readonly http: SessionHttpAdapter,
   ) {
-    const { secure, accessTokenName, refreshTokenName } = options.cookies;
-    this.accessName = secure ? `__Host-${accessTokenName}` : accessTokenName;
-    this.refreshName = secure ? `__Secure-${refreshTokenName}` : refreshTokenName;
-    this.csrfName = secure ? `__Host-${options.csrf.cookieName}` : options.csrf.cookieName;
+    this.names = options.cookies.names;
   }
 
   /** The value of one of our cookies; throws 401 `cookie_conflict` when the request carries it twice. */
-  read(request: Request, name: string): string | undefined {
+  read(request: HttpRequest, name: string): string | undefined {
     try {
-      return readCookie(request.headers.cookie, name);
+      return this.http.cookie(request, name);
     } catch (error) {
       if (error instanceof DuplicateCookieError) throw this.conflict(request, 'duplicate_cookie');
       throw error;
@@ -54,8 +48,8 @@ export class SessionCookies {
   }
 
   /** The session named by a valid (signed, unexpired) access cookie, if any. */
-  accessCookieSession(request: Request): string | undefined {
-    const token = this.read(request, this.accessName);
+  accessCookieSession(request: HttpRequest): string | undefined {
+    const token = this.read(request, this.names.access);
     if (!token) return undefined;
     try {
       return this.tokens.verify(token).sid;
@@ -65,7 +59,7 @@ export class SessionCookies {
   }
 
   /** The refresh cookie, checked against the access cookie (`cookieSessions`). */
-  refreshCookie(request: Request): string | undefined {
+  refreshCookie(request: HttpRequest): string | undefined {
     return this.cookieSessions(request).refreshToken;
   }
 
@@ -73,7 +67,7 @@ export class SessionCookies {
    * The session the cookies of an unauthenticated request name: the access cookie's, else
    * the refresh cookie's; undefined when neither names one.
    */
-  cookieSession(request: Request): string | undefined {
+  cookieSession(request: HttpRequest): string | undefined {
     const { accessSession, refreshSession } = this.cookieSessions(request);
     return accessSession ?? refreshSession;
   }
@@ -83,8 +77,8 @@ export class SessionCookies {
    * a well-formed refresh token), it must be the same one: our responses always set the
    * two together, so two sessions mean one cookie came from elsewhere.
    */
-  private cookieSessions(request: Request): { accessSession?: string; refreshSession?: string; refreshToken?: string } {
-    const refreshToken = this.read(request, this.refreshName);
+  private cookieSessions(request: HttpRequest): { accessSession?: string; refreshSession?: string; refreshToken?: string } {
+    const refreshToken = this.read(request, this.names.refresh);
     const accessSession = this.accessCookieSession(request);
     const refreshSession = refreshToken === undefined ? undefined : claimedSessionIdOf(refreshToken);
     if (accessSession !== undefined && refreshSession !== undefined && accessSession !== refreshSession) {
@@ -93,7 +87,7 @@ export class SessionCookies {
     return { accessSession, refreshSession, refreshToken };
   }
 
-  private conflict(request: Request, reason: CookieConflict): SessionUnauthorizedException {
+  private conflict(request: HttpRequest, reason: CookieConflict): SessionUnauthorizedException {
     this.logger.warn(`Refused a request with conflicting session cookies (${reason})`);
     this.events.emit({
       type: 'cookie.conflict',
@@ -101,7 +95,7 @@ export class SessionCookies {
       userId: null,
       sessionFingerprint: null,
       reason,
-      ...sessionContextOf(request),
+      ...sessionContextOf(request, this.http),
     });
     return new SessionUnauthorizedException(AuthErrorCode.CookieConflict);
   }

@@ -9,6 +9,7 @@ import { SessionModule } from '../session.module';
 import { AccessTokenService } from './access-token.service';
 import { CsrfService } from './csrf.service';
 import { SessionService } from './session.service';
+import { SessionAuthenticator } from './session-authenticator.service';
 import { SessionTransportService } from './session-transport.service';
 
 const jwtSecret = 'transport-spec-jwt-secret-0123456789-abcd';
@@ -20,6 +21,7 @@ class AuthProbeController {
   constructor(
     private readonly sessions: SessionService,
     private readonly transport: SessionTransportService,
+    private readonly authenticator: SessionAuthenticator,
   ) {}
 
   @Post('login')
@@ -44,7 +46,7 @@ class AuthProbeController {
 
   @Get('extract')
   extract(@Req() req: Request) {
-    return { access: this.transport.extractAccessToken(req) ?? null, mode: this.transport.requestedMode(req) };
+    return { access: this.authenticator.extract(req) ?? null, mode: this.transport.requestedMode(req) };
   }
 }
 
@@ -342,7 +344,7 @@ describe('SessionTransportService (HTTP)', () => {
     });
   });
 
-  describe('extractAccessToken', () => {
+  describe('SessionAuthenticator.extract', () => {
     beforeEach(() => boot());
 
     it.each<[string, Record<string, string>, unknown]>([

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { CookieOptions, Request, Response } from 'express';
 import { AUTH_MODE_HEADER } from '../constants';
 import type { TokenTransport } from '../interfaces/authenticated.interface';
+import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
+import type { HttpRequest, HttpResponse, SessionCookieAttributes } from '../interfaces/session-http-adapter.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
-import type { ResolvedSessionOptions } from '../options/session-options';
+import type { ResolvedSessionOptions, SessionCookieNames } from '../options/session-options';
 import { CsrfService } from './csrf.service';
 import { SessionCookies } from './session-cookies.service';
 import type { IssuedSession } from './session.service';
@@ -25,15 +26,6 @@ export type IssuedSessionBody =
       session: SessionSummary;
     };
 
-/** An access token found on a request, and where it was found. */
-export interface ExtractedAccessToken {
-  token: string;
-  transport: TokenTransport;
-}
-
-// RFC 7235 §2.1: the scheme name is case-insensitive.
-const BEARER = /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i;
-
 /**
  * Carries tokens between server and client in the two modes of the contract:
  * cookie mode (HttpOnly cookies, the browser default) and bearer mode
@@ -41,39 +33,21 @@ const BEARER = /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i;
  */
 @Injectable()
 export class SessionTransportService {
-  /** Name of the access-token cookie (`__Host-` prefixed when secure). */
-  readonly accessCookieName: string;
-  /** Name of the refresh-token cookie (`__Secure-` prefixed when secure). */
-  readonly refreshCookieName: string;
+  private readonly names: SessionCookieNames;
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     private readonly csrf: CsrfService,
     private readonly cookies: SessionCookies,
+    @Inject(SessionHttpAdapter) private readonly http: SessionHttpAdapter,
   ) {
-    // __Host- pins the cookie to this host, Path=/ and Secure; the refresh cookie needs a
-    // narrower Path, which __Host- forbids, so it gets __Secure- (OWASP session cheat sheet).
-    this.accessCookieName = cookies.accessName;
-    this.refreshCookieName = cookies.refreshName;
+    this.names = options.cookies.names;
   }
 
   /** Mode a register/login/refresh request asks for: bearer when it sends `X-Auth-Mode: bearer`. */
-  requestedMode(request: Request): TokenTransport {
-    const header = request.headers[AUTH_MODE_HEADER];
-    return typeof header === 'string' && header.trim().toLowerCase() === 'bearer' ? 'bearer' : 'cookie';
-  }
-
-  /**
-   * The access token of a request: the `Authorization: Bearer` header wins over the
-   * cookie; a malformed bearer header yields an empty token (rejected as invalid).
-   */
-  extractAccessToken(request: Request): ExtractedAccessToken | undefined {
-    const authorization = request.headers.authorization;
-    if (authorization !== undefined && /^bearer(\s|$)/i.test(authorization)) {
-      return { token: BEARER.exec(authorization)?.[1] ?? '', transport: 'bearer' };
-    }
-    const token = this.cookies.read(request, this.accessCookieName);
-    return token ? { token, transport: 'cookie' } : undefined;
+  requestedMode(request: HttpRequest): TokenTransport {
+    const header = this.http.header(request, AUTH_MODE_HEADER);
+    return header !== undefined && header.trim().toLowerCase() === 'bearer' ? 'bearer' : 'cookie';
   }
 
   /**
@@ -81,9 +55,9 @@ export class SessionTransportService {
    * cookie otherwise. A refresh cookie sent twice, or naming another session than a valid
    * access cookie, is refused (401 `cookie_conflict`).
    */
-  extractRefreshToken(request: Request): string | undefined {
+  extractRefreshToken(request: HttpRequest): string | undefined {
     if (this.requestedMode(request) === 'bearer') {
-      const body = request.body as Record<string, unknown> | undefined;
+      const body = this.http.body(request) as Record<string, unknown> | undefined;
       return typeof body?.refreshToken === 'string' ? body.refreshToken : undefined;
     }
     return this.cookies.refreshCookie(request);
@@ -97,8 +71,8 @@ export class SessionTransportService {
    * response `Cache-Control: no-store`.
    */
   deliver(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     issued: IssuedSession,
     mode: TokenTransport = this.requestedMode(request),
   ): IssuedSessionBody {
@@ -115,38 +89,38 @@ export class SessionTransportService {
       };
     }
     const now = this.options.clock.now().getTime();
-    response.cookie(this.accessCookieName, issued.accessToken, {
-      ...this.accessCookieOptions(),
-      maxAge: Math.max(0, issued.accessTokenExpiresAt.getTime() - now),
-    });
-    response.cookie(this.refreshCookieName, issued.refreshToken, {
-      ...this.refreshCookieOptions(),
-      maxAge: Math.max(0, issued.session.expiresAt.getTime() - now),
-    });
+    const access = this.accessCookieAttributes();
+    access.maxAge = Math.max(0, issued.accessTokenExpiresAt.getTime() - now);
+    this.http.setCookie(response, this.names.access, issued.accessToken, access);
+    const refresh = this.refreshCookieAttributes();
+    refresh.maxAge = Math.max(0, issued.session.expiresAt.getTime() - now);
+    this.http.setCookie(response, this.names.refresh, issued.refreshToken, refresh);
     // A new session needs a CSRF token bound to it (the old one named the previous session or none).
     return { session, csrfToken: this.csrf.issue(response, issued.session.id, issued.session.expiresAt) };
   }
 
   /** Clears the session cookies and asks the browser to drop its cookies (`Clear-Site-Data`). */
-  clear(response: Response): void {
+  clear(response: HttpResponse): void {
     this.noStore(response);
-    response.clearCookie(this.accessCookieName, this.accessCookieOptions());
-    response.clearCookie(this.refreshCookieName, this.refreshCookieOptions());
+    this.http.clearCookie(response, this.names.access, this.accessCookieAttributes());
+    this.http.clearCookie(response, this.names.refresh, this.refreshCookieAttributes());
     this.csrf.clear(response);
-    response.setHeader('Clear-Site-Data', '"cookies"');
+    this.http.setHeader(response, 'Clear-Site-Data', '"cookies"');
   }
 
   /** Marks a response as never to be cached (every response that carries a token). */
-  noStore(response: Response): void {
-    response.setHeader('Cache-Control', 'no-store');
-    response.setHeader('Pragma', 'no-cache');
+  noStore(response: HttpResponse): void {
+    this.http.setHeader(response, 'Cache-Control', 'no-store');
+    this.http.setHeader(response, 'Pragma', 'no-cache');
   }
 
-  private accessCookieOptions(): CookieOptions {
+  // __Host- pins the access cookie to this host, Path=/ and Secure.
+  private accessCookieAttributes(): SessionCookieAttributes {
     return { httpOnly: true, secure: this.options.cookies.secure, sameSite: 'lax', path: '/' };
   }
 
-  private refreshCookieOptions(): CookieOptions {
+  // Only the refresh/logout routes receive it (its own path), never cross-site.
+  private refreshCookieAttributes(): SessionCookieAttributes {
     return {
       httpOnly: true,
       secure: this.options.cookies.secure,

@@ -18,11 +18,7 @@ import type { SessionEventType } from './session-events.service';
 
 export type { IssuedSession, SessionContext, SessionUser } from '../interfaces/session.interface';
 
-/** The `SessionContext` of an HTTP request: its client IP (Express's `request.ip`) and user agent. */
-export function sessionContextOf(request: { ip?: string; headers: Record<string, string | string[] | undefined> }): SessionContext {
-  const userAgent = request.headers['user-agent'];
-  return { ip: request.ip ?? null, userAgent: typeof userAgent === 'string' ? userAgent : null };
-}
+export { sessionContextOf } from '../utils/session-request.util';
 
 /**
  * Creates sessions at login, rotates their refresh tokens (with reuse detection and a

@@ -1,0 +1,124 @@
+import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import { AuthErrorCode } from '../constants';
+import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
+import type { AccessTokenClaims, SessionPrincipal, TokenTransport } from '../interfaces/authenticated.interface';
+import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
+import type { HttpRequest } from '../interfaces/session-http-adapter.interface';
+import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
+import type { ResolvedSessionOptions } from '../options/session-options';
+import { AccessTokenService } from './access-token.service';
+import { RevocationCache } from './revocation-cache.service';
+import { SessionCookies } from './session-cookies.service';
+import { SessionService } from './session.service';
+
+/** An access token found on a request, and where it was found. */
+export interface ExtractedAccessToken {
+  token: string;
+  transport: TokenTransport;
+}
+
+// RFC 7235 §2.1: the scheme name is case-insensitive.
+const BEARER_SCHEME = /^bearer(\s|$)/i;
+const BEARER = /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i;
+
+/**
+ * Authenticates a request: takes its access token from the `Authorization: Bearer`
+ * header or else the access cookie (never the query string), verifies it
+ * (`AccessTokenService`), and checks its session in the configured revocation mode.
+ * `SessionGuard` and `SessionJwtStrategy` both call `authenticate`. Every refusal is a
+ * `SessionUnauthorizedException` whose `bearer` flag says whether the credential came
+ * from the header, so the caller can answer `WWW-Authenticate` without asking again.
+ */
+@Injectable()
+export class SessionAuthenticator {
+  private readonly logger = new Logger(SessionAuthenticator.name);
+  private readonly accessCookie: string;
+
+  constructor(
+    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
+    private readonly tokens: AccessTokenService,
+    private readonly sessions: SessionService,
+    private readonly revocations: RevocationCache,
+    private readonly cookies: SessionCookies,
+    @Inject(SessionHttpAdapter) private readonly http: SessionHttpAdapter,
+  ) {
+    this.accessCookie = options.cookies.names.access;
+  }
+
+  /**
+   * The principal of a request: synchronous in `stateless` and `cached` modes (no I/O,
+   * no promise on the hot path), a promise in `strict` mode (the session is read from
+   * the store). Throws, or rejects, with `SessionUnauthorizedException`.
+   */
+  authenticate(request: HttpRequest): SessionPrincipal | Promise<SessionPrincipal> {
+    const header = this.bearerToken(request);
+    const bearer = header !== undefined;
+    const token = bearer ? header : this.cookies.read(request, this.accessCookie);
+    if (!bearer && !token) throw new SessionUnauthorizedException(AuthErrorCode.TokenMissing);
+    let claims: AccessTokenClaims;
+    try {
+      // A bearer header without a usable token is an invalid credential, not a missing one.
+      claims = this.tokens.verify(token || '-');
+    } catch (error) {
+      throw this.refusal(error, bearer);
+    }
+    const mode = this.options.revocationMode;
+    if (mode === 'cached' && this.revocations.has(claims.sid)) {
+      throw new SessionUnauthorizedException(AuthErrorCode.SessionRevoked, bearer);
+    }
+    if (mode !== 'strict') return principalOf(claims, bearer);
+    return this.sessions.assertLive(claims).then(
+      () => principalOf(claims, bearer),
+      (error: unknown) => {
+        throw this.refusal(error, bearer);
+      },
+    );
+  }
+
+  /**
+   * The access token of a request and where it came from: the `Authorization: Bearer`
+   * header wins over the cookie; a malformed bearer header yields an empty token
+   * (refused as invalid). Throws 401 `cookie_conflict` for a repeated access cookie.
+   */
+  extract(request: HttpRequest): ExtractedAccessToken | undefined {
+    const header = this.bearerToken(request);
+    if (header !== undefined) return { token: header, transport: 'bearer' };
+    const token = this.cookies.read(request, this.accessCookie);
+    return token ? { token, transport: 'cookie' } : undefined;
+  }
+
+  /**
+   * The 401 a failure answers with, `bearer` noting where the credential came from.
+   * Anything that is not an HTTP error (a store outage, a bug) fails closed as
+   * `token_invalid`, keeping the original as `cause`; it is logged by kind only.
+   */
+  refusal(error: unknown, bearer: boolean): HttpException {
+    if (error instanceof SessionUnauthorizedException) {
+      return error.bearer === bearer ? error : new SessionUnauthorizedException(error.code, bearer);
+    }
+    if (error instanceof HttpException) return error;
+    this.logger.warn(`Authentication failed unexpectedly (${error instanceof Error ? error.name : typeof error})`);
+    return new SessionUnauthorizedException(AuthErrorCode.TokenInvalid, bearer, error);
+  }
+
+  /** The token of an `Authorization: Bearer` header ('' when malformed); undefined without one. */
+  private bearerToken(request: HttpRequest): string | undefined {
+    const authorization = this.http.header(request, 'authorization');
+    if (authorization === undefined || !BEARER_SCHEME.test(authorization)) return undefined;
+    return BEARER.exec(authorization)?.[1] ?? '';
+  }
+}
+
+function principalOf(claims: AccessTokenClaims, bearer: boolean): SessionPrincipal {
+  return {
+    // A copy: the claims object is shared by every request with the same token (and frozen).
+    user: { id: claims.sub, roles: [...claims.roles] },
+    session: {
+      id: claims.sid,
+      userId: claims.sub,
+      transport: bearer ? 'bearer' : 'cookie',
+      accessTokenExpiresAt: new Date(claims.exp * 1000),
+      tokenId: claims.jti,
+    },
+  };
+}
