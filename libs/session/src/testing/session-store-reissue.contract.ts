@@ -6,7 +6,7 @@ import { hoursAfter as at, randomTestId as id, sessionRecordFixture } from './se
 const RACES = 40;
 
 /**
- * The `reissue` part of the contract (finding 6 of issue 12): moving a session to a new
+ * The `reissue` part of the contract: moving a session to a new
  * id is one atomic step, so a revocation that lands first leaves no successor behind and
  * one that lands later revokes the successor too. Called by `describeSessionStoreContract`.
  */

@@ -11,8 +11,8 @@ const NO_POOL_MESSAGE =
  * Connection settings of the revocation feed: a copy of the settings of the store's pg
  * pool (by default the data source's own; see `dataSourcePool`). TypeORM built them
  * from `url`/`host`/`port`/`username`/`password`/`database`/`ssl` (of `replication.master`
- * when replication is on), `connectTimeoutMS`, `applicationName` and `extra` (finding 7 of
- * issue 12: `extra.ssl`, a primary only named under `replication`), and pg-pool hands
+ * when replication is on), `connectTimeoutMS`, `applicationName` and `extra` (`extra.ssl`, a primary
+ * named only under `replication`: the feed must connect exactly as the pool does), and pg-pool hands
  * these very settings to each client it opens. The copy keeps property descriptors:
  * pg-pool hides the password (non-enumerable), which a spread would drop.
  */

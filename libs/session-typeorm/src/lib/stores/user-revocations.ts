@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 
 /*
  * `reissue` and `revokeByUser` of one user take the same transaction-scoped advisory lock,
- * so they never interleave (finding 6 of issue 12). A row lock alone is not enough under
+ * so they never interleave. A row lock alone is not enough under
  * READ COMMITTED: a `revokeByUser` whose UPDATE waits on the old session's row while a
  * reissue commits re-checks that row (now revoked) but cannot see the successor the
  * reissue inserted, which was not in its snapshot, and would leave it live.
