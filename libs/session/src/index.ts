@@ -32,3 +32,4 @@ export * from './lib/decorators/current-user.decorator';
 export * from './lib/decorators/current-session.decorator';
 export * from './lib/stores/in-memory-session.store';
 export { parseDuration } from './lib/utils/duration';
+export { BoundedMap } from './lib/utils/bounded-map';
