@@ -26,4 +26,12 @@ export default [
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // Test tooling (tools/testing) is for specs and their support files only.
+    files: ['**/*.ts', '**/*.js', '**/*.mjs'],
+    ignores: ['**/*.spec.ts', '**/test/**', '**/jest.config.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: '@tessera/testing-support', message: 'Test tooling is for specs only.' }] }],
+    },
+  },
 ];
