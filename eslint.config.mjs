@@ -8,7 +8,7 @@ export default [
   ...nx.configs['flat/javascript'],
   { ignores: ['**/dist', '**/node_modules', '**/.data', '**/tmp', '**/coverage'] },
   {
-    files: ['**/*.ts', '**/*.js'],
+    files: ['**/*.ts', '**/*.js', '**/src/**/*.mjs'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',
@@ -19,7 +19,9 @@ export default [
             // The core knows no backend and never reaches into an adapter or the app.
             { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core'], bannedExternalImports: backendPackages },
             { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:core'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:adapter'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:adapter', 'type:tool'] },
+            // Development tooling (tools/*: the embedded PostgreSQL starter) depends on no project.
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: [] },
           ],
         },
       ],

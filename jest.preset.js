@@ -25,5 +25,6 @@ module.exports = {
     '^@tessera/session/testing$': path.join(root, 'libs/session/src/testing/index.ts'),
     '^@tessera/session-typeorm$': path.join(root, 'libs/session-typeorm/src/index.ts'),
     '^@tessera/testing-support$': path.join(root, 'tools/testing/index.ts'),
+    '^@tessera/embedded-postgres$': path.join(root, 'tools/embedded-postgres/src/index.mjs'),
   },
 };

@@ -3,8 +3,8 @@ import { Logger } from '@nestjs/common';
 import { resolve } from 'node:path';
 import { appLogger, runCleanupOnce, startApp } from './app/bootstrap';
 import { ConfigError, loadConfig } from './app/config/app-config';
-import { startEmbeddedPostgres } from './database/embedded-postgres';
-import type { EmbeddedPostgres } from './database/embedded-postgres';
+import { startEmbeddedPostgres } from '@tessera/embedded-postgres';
+import type { EmbeddedPostgres } from '@tessera/embedded-postgres';
 
 const logger = new Logger('Main');
 
