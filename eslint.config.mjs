@@ -8,7 +8,7 @@ export default [
   ...nx.configs['flat/javascript'],
   { ignores: ['**/dist', '**/node_modules', '**/.data', '**/tmp', '**/coverage'] },
   {
-    files: ['**/*.ts', '**/*.js'],
+    files: ['**/*.ts', '**/*.js', '**/src/**/*.mjs'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',
@@ -19,11 +19,21 @@ export default [
             // The core knows no backend and never reaches into an adapter or the app.
             { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core'], bannedExternalImports: backendPackages },
             { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:core'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:adapter'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:adapter', 'type:tool'] },
+            // Development tooling (tools/*: the embedded PostgreSQL starter) depends on no project.
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: [] },
           ],
         },
       ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Test tooling (tools/testing) is for specs and their support files only.
+    files: ['**/*.ts', '**/*.js', '**/*.mjs'],
+    ignores: ['**/*.spec.ts', '**/test/**', '**/jest.config.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: '@tessera/testing-support', message: 'Test tooling is for specs only.' }] }],
     },
   },
 ];

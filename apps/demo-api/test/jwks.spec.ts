@@ -1,4 +1,4 @@
-import { withJose } from '@tessera/session/testing';
+import { withJose } from '@tessera/testing-support';
 import { createHash, createHmac, createPublicKey, generateKeyPairSync, randomBytes, verify as verifyBytes } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
 import request from 'supertest';

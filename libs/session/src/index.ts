@@ -36,3 +36,4 @@ export * from './lib/decorators/current-session.decorator';
 export * from './lib/stores/in-memory-session.store';
 export { parseDuration } from './lib/utils/duration';
 export { REFRESH_TOKEN_PATTERN, SESSION_ID_PATTERN } from './lib/utils/refresh-token-chain';
+export { BoundedMap } from './lib/utils/bounded-map';

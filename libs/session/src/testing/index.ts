@@ -1,3 +1,2 @@
 export * from './fake-clock';
 export * from './session-store.contract';
-export * from './with-jose';

@@ -1,3 +1,5 @@
+import { BoundedMap } from '@tessera/session';
+
 /** One key's attempts in its current window. */
 export interface AttemptWindow {
   /** Failed attempts counted in this window. */
@@ -18,12 +20,14 @@ export interface AttemptWindow {
 export class AttemptCounter {
   // Insertion order is start order (a window is re-inserted when a new one starts), so the
   // oldest windows are always at the front and eviction rarely looks past a few entries.
-  private readonly windows = new Map<string, AttemptWindow>();
+  private readonly windows: BoundedMap<string, AttemptWindow>;
 
   constructor(
     private readonly windowMs: number,
-    private readonly maxKeys: number,
-  ) {}
+    maxKeys: number,
+  ) {
+    this.windows = new BoundedMap(maxKeys);
+  }
 
   /** Number of keys held. */
   get size(): number {
@@ -74,7 +78,7 @@ export class AttemptCounter {
   }
 
   private start(key: string, now: number): AttemptWindow {
-    if (this.windows.size >= this.maxKeys) this.evict(now);
+    if (this.windows.isFull) this.evict(now);
     const window: AttemptWindow = { failures: 0, inFlight: 0, startedAt: now, lastFailureAt: 0 };
     this.windows.set(key, window);
     return window;
@@ -90,24 +94,22 @@ export class AttemptCounter {
 
   /**
    * Makes room for one key: drops the ended windows at the front, then the oldest window
-   * with nothing in flight (in-flight ones are recent, so they sit at the back). Dropping a
-   * live window can reset one key's count early; the bound exists so that a flood of keys
-   * cannot exhaust memory instead.
+   * with nothing in flight (in-flight ones are recent, so they sit at the back); when every
+   * window is busy, the map drops the oldest one as the new key is stored. Dropping a live
+   * window can reset one key's count early; the bound exists so that a flood of keys cannot
+   * exhaust memory instead.
    */
   private evict(now: number): void {
-    let fallback: string | undefined;
     for (const [key, window] of this.windows) {
       if (this.ended(window, now)) {
         this.windows.delete(key);
         continue;
       }
-      if (this.windows.size < this.maxKeys) return;
-      fallback ??= key;
+      if (!this.windows.isFull) return;
       if (window.inFlight === 0) {
         this.windows.delete(key);
         return;
       }
     }
-    if (fallback !== undefined && this.windows.size >= this.maxKeys) this.windows.delete(fallback);
   }
 }

@@ -1,5 +1,6 @@
 import { ConflictException, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { BoundedMap } from '@tessera/session';
 import { hash, verify } from '@node-rs/argon2';
 import type { Algorithm } from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
@@ -35,7 +36,7 @@ export function normaliseEmail(email: string): string {
  */
 @Injectable()
 export class UsersService {
-  private readonly cache = new Map<string, PublicUser>();
+  private readonly cache = new BoundedMap<string, PublicUser>(CACHE_LIMIT);
   // Verified against when the email is unknown, so both failures cost one argon2 verify.
   private readonly dummyHash: Promise<string>;
 
@@ -110,7 +111,6 @@ export class UsersService {
   }
 
   private remember(user: PublicUser): PublicUser {
-    if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(user.id, user);
     return user;
   }

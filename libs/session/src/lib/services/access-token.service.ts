@@ -7,6 +7,7 @@ import type { AccessTokenClaims } from '../interfaces/authenticated.interface';
 import type { PublicJwk, ResolvedAccessTokenKey } from '../options/key-ring';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
+import { BoundedMap } from '../utils/bounded-map';
 import { randomToken } from '../utils/crypto.util';
 
 /** What the session service asks to be put in an access token. */
@@ -74,13 +75,15 @@ function decodeJson(segment: string): Record<string, unknown> | undefined {
  */
 @Injectable()
 export class AccessTokenService {
-  private readonly acceptedHeaders = new Map<string, ResolvedAccessTokenKey>();
-  private readonly verified = new Map<string, VerifiedToken>();
+  private readonly acceptedHeaders = new BoundedMap<string, ResolvedAccessTokenKey>(MAX_ACCEPTED_HEADERS);
+  private readonly verified: BoundedMap<string, VerifiedToken>;
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     private readonly jwt: JwtService,
-  ) {}
+  ) {
+    this.verified = new BoundedMap(options.verifiedTokenCacheSize);
+  }
 
   /** Signs an access token for a session with the active key. */
   sign(subject: AccessTokenSubject): SignedAccessToken {
@@ -126,12 +129,8 @@ export class AccessTokenService {
     if (known) return this.checkTimes(known, token);
     const verified = this.verifyUncached(token);
     this.checkTimes(verified, token);
-    const limit = this.options.verifiedTokenCacheSize;
-    if (limit > 0 && token.length <= MAX_CACHED_TOKEN_LENGTH) {
-      // Oldest first out: Map keeps insertion order.
-      if (this.verified.size >= limit) this.verified.delete(this.verified.keys().next().value as string);
-      this.verified.set(token, verified);
-    }
+    // Oldest first out when full; a size of 0 keeps nothing.
+    if (token.length <= MAX_CACHED_TOKEN_LENGTH) this.verified.set(token, verified);
     return verified.claims;
   }
 
@@ -188,7 +187,8 @@ export class AccessTokenService {
     const key = header && typeof header.kid === 'string' ? this.options.keys.byKid.get(header.kid) : undefined;
     if (!header || !key || header.alg !== key.algorithm || header.typ !== ACCESS_TOKEN_TYPE) return undefined;
     if (FORBIDDEN_HEADERS.some((name) => name in header)) return undefined;
-    if (this.acceptedHeaders.size < MAX_ACCEPTED_HEADERS) this.acceptedHeaders.set(segment, key);
+    // When full, the first headers stay: later ones are decoded each time, never pushing those out.
+    if (!this.acceptedHeaders.isFull) this.acceptedHeaders.set(segment, key);
     return key;
   }
 

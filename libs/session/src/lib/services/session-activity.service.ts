@@ -3,6 +3,7 @@ import type { BeforeApplicationShutdown } from '@nestjs/common';
 import { SessionStore } from '../interfaces/session-store.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
+import { BoundedMap } from '../utils/bounded-map';
 
 const MAX_TRACKED = 50_000;
 
@@ -13,7 +14,7 @@ const MAX_TRACKED = 50_000;
  */
 @Injectable()
 export class SessionActivityService implements BeforeApplicationShutdown {
-  private readonly lastWritten = new Map<string, number>();
+  private readonly lastWritten = new BoundedMap<string, number>(MAX_TRACKED);
   private readonly pending = new Set<Promise<unknown>>();
   private readonly logger = new Logger('SessionActivity');
 
@@ -27,7 +28,8 @@ export class SessionActivityService implements BeforeApplicationShutdown {
     const now = this.options.clock.now().getTime();
     const last = this.lastWritten.get(sessionId);
     if (last !== undefined && now - last < this.options.activityIntervalMs) return;
-    if (last === undefined && this.lastWritten.size >= MAX_TRACKED) this.forgetOld(now);
+    if (last === undefined && this.lastWritten.isFull) this.forgetOld(now);
+    // Still full (every entry is recent): the oldest goes rather than grow without bound.
     this.lastWritten.set(sessionId, now);
     const write = this.store
       .touch(sessionId, new Date(now), new Date(now + this.options.idleTimeoutMs))
@@ -44,14 +46,10 @@ export class SessionActivityService implements BeforeApplicationShutdown {
     await Promise.allSettled([...this.pending]);
   }
 
+  /** Forgets the sessions whose last write is older than the interval (their next use writes anyway). */
   private forgetOld(now: number): void {
     for (const [id, at] of this.lastWritten) {
       if (now - at >= this.options.activityIntervalMs) this.lastWritten.delete(id);
-    }
-    // Still full: every entry is recent; drop the oldest rather than grow without bound.
-    if (this.lastWritten.size >= MAX_TRACKED) {
-      const oldest = this.lastWritten.keys().next().value;
-      if (oldest !== undefined) this.lastWritten.delete(oldest);
     }
   }
 }

@@ -1,3 +1,5 @@
+// Plain ESM with JSDoc types (checked by `nx run embedded-postgres:typecheck`): the demo's
+// bundle, the Jest setup and `npm run bench` (plain Node) all load this same file.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,34 +11,36 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** The account PostgreSQL runs as when this process is root (PostgreSQL refuses to run as root). */
-export interface PostgresAccount {
-  uid: number;
-  gid: number;
-}
+/**
+ * The account PostgreSQL runs as when this process is root (PostgreSQL refuses to run as root).
+ * @typedef {{ uid: number, gid: number }} PostgresAccount
+ */
 
-/** Where the PostgreSQL binaries are, and which package version they come from. */
-export interface PostgresBinaries {
-  /** Directory holding `bin/` and `lib/` of the server. */
-  home: string;
-  version: string;
-}
+/**
+ * Where the PostgreSQL binaries are (`home` holds `bin/` and `lib/` of the server), and
+ * which package version they come from.
+ * @typedef {{ home: string, version: string }} PostgresBinaries
+ */
 
 /**
  * The binaries shipped by `@embedded-postgres/<platform>-<arch>` (installed with
  * `embedded-postgres`). `createRequire` from the working directory: the demo is bundled,
  * so this must be resolved at run time, not by the bundler.
+ * @returns {PostgresBinaries}
  */
-export function packagedBinaries(): PostgresBinaries {
+export function packagedBinaries() {
   const fromProject = createRequire(join(process.cwd(), 'package.json'));
   // The package exports only its entry (dist/index.js); its root is two levels up.
   const root = dirname(dirname(fromProject.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)));
-  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const { version } = /** @type {{ version: string }} */ (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')));
   return { home: join(root, 'native'), version };
 }
 
-/** The `postgres` account, created (as `useradd --system` does) when missing. */
-export async function postgresAccount(): Promise<PostgresAccount> {
+/**
+ * The `postgres` account, created (as `useradd --system` does) when missing.
+ * @returns {Promise<PostgresAccount>}
+ */
+export async function postgresAccount() {
   const read = async () => {
     const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
     return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
@@ -60,8 +64,11 @@ export async function postgresAccount(): Promise<PostgresAccount> {
 /**
  * Whether `account` can reach `path`: search (x) permission on every directory from the
  * root down to it, for its owner, its group or everyone, as the kernel decides it.
+ * @param {string} path
+ * @param {PostgresAccount} account
+ * @returns {Promise<boolean>}
  */
-export async function canTraverse(path: string, account: PostgresAccount): Promise<boolean> {
+export async function canTraverse(path, account) {
   for (let dir = resolve(path); ; dir = dirname(dir)) {
     const info = await stat(dir).catch(() => undefined);
     if (info) {
@@ -76,8 +83,10 @@ export async function canTraverse(path: string, account: PostgresAccount): Promi
  * A directory of this machine's temporary space that root owns and nobody else can write
  * to, created when missing and reused across runs. Refuses one that someone else created
  * (in a world-writable /tmp another user could plant binaries there).
+ * @param {string} name
+ * @returns {Promise<string>}
  */
-export async function rootOwnedCache(name: string): Promise<string> {
+export async function rootOwnedCache(name) {
   const dir = join(tmpdir(), name);
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const info = await lstat(dir);
@@ -88,8 +97,12 @@ export async function rootOwnedCache(name: string): Promise<string> {
   return dir;
 }
 
-/** A short, stable name for a path (which data directory a cache entry belongs to). */
-export function pathKey(path: string): string {
+/**
+ * A short, stable name for a path (which data directory a cache entry belongs to).
+ * @param {string} path
+ * @returns {string}
+ */
+export function pathKey(path) {
   return createHash('sha256').update(resolve(path)).digest('hex').slice(0, 16);
 }
 
@@ -98,8 +111,11 @@ export function pathKey(path: string): string {
  * else a copy (hard links where the file system allows) in a root-owned cache under the
  * temporary directory, keyed by version and made once. A project cloned into a directory
  * only its owner may enter (`/root/...`, `mktemp -d`) needs no change outside it.
+ * @param {PostgresBinaries} binaries
+ * @param {PostgresAccount} account
+ * @returns {Promise<PostgresBinaries>}
  */
-export async function reachableBinaries(binaries: PostgresBinaries, account: PostgresAccount): Promise<PostgresBinaries> {
+export async function reachableBinaries(binaries, account) {
   if (await canTraverse(join(binaries.home, 'bin'), account)) return binaries;
   const cache = await rootOwnedCache('tessera-embedded-postgres');
   const home = join(cache, `${binaries.version}-${process.platform}-${process.arch}`);
@@ -117,7 +133,12 @@ export async function reachableBinaries(binaries: PostgresBinaries, account: Pos
   return { ...binaries, home };
 }
 
-async function copyTree(from: string, to: string): Promise<void> {
+/**
+ * @param {string} from
+ * @param {string} to
+ * @returns {Promise<void>}
+ */
+async function copyTree(from, to) {
   await mkdir(to, { recursive: true, mode: 0o755 });
   await chmod(to, 0o755);
   for (const entry of await readdir(from, { withFileTypes: true })) {
@@ -136,7 +157,12 @@ async function copyTree(from: string, to: string): Promise<void> {
   }
 }
 
-/** Gives the directory (not its contents) to the account, for PostgreSQL's own files. */
-export async function giveTo(dir: string, account: PostgresAccount): Promise<void> {
+/**
+ * Gives the directory (not its contents) to the account, for PostgreSQL's own files.
+ * @param {string} dir
+ * @param {PostgresAccount} account
+ * @returns {Promise<void>}
+ */
+export async function giveTo(dir, account) {
   await chown(dir, account.uid, account.gid);
 }

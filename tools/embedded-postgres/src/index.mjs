@@ -1,46 +1,21 @@
+// Plain ESM with JSDoc types (declared in index.d.ts and types.d.ts, checked by `nx run
+// embedded-postgres:typecheck`): the demo's bundle, the Jest setup and `npm run bench`
+// (plain Node, no build) all load this same file.
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
-import {
-  canTraverse,
-  giveTo,
-  packagedBinaries,
-  pathKey,
-  postgresAccount,
-  reachableBinaries,
-  rootOwnedCache,
-} from './postgres-binaries';
-import type { PostgresAccount, PostgresBinaries } from './postgres-binaries';
+import pg from 'pg';
+import { canTraverse, giveTo, packagedBinaries, pathKey, postgresAccount, reachableBinaries, rootOwnedCache } from './postgres-binaries.mjs';
 
-/** A PostgreSQL server started by this process. */
-export interface EmbeddedPostgres {
-  /** URL of the server's `postgres` database (add your own database name). */
-  readonly serverUrl: string;
-  /** URL of `database` on that server. */
-  readonly url: string;
-  /** Where the cluster and its password file live (`dataDir`, or a cache directory as root when `dataDir` is out of the `postgres` user's reach). */
-  readonly dataDir: string;
-  /** Stops the server (fast shutdown: open connections are closed). */
-  stop(): Promise<void>;
-}
-
-/** Where and how to run it. */
-export interface EmbeddedPostgresOptions {
-  /** Directory for the cluster and its password file; reused across starts. */
-  dataDir: string;
-  /** Database to create if missing. */
-  database: string;
-  /** TCP port on 127.0.0.1. Default: a free one. */
-  port?: number;
-  /** Receives PostgreSQL's own log lines. Default: dropped. */
-  onLog?: (line: string) => void;
-}
+/** @typedef {import('./types').EmbeddedPostgres} EmbeddedPostgres */
+/** @typedef {import('./types').EmbeddedPostgresOptions} EmbeddedPostgresOptions */
+/** @typedef {import('./postgres-binaries.mjs').PostgresAccount} PostgresAccount */
+/** @typedef {import('./postgres-binaries.mjs').PostgresBinaries} PostgresBinaries */
+/** @typedef {import('node:child_process').ChildProcess} ChildProcess */
 
 const READY = 'database system is ready to accept connections';
 const START_TIMEOUT_MS = 60_000;
@@ -49,7 +24,8 @@ const STOP_TIMEOUT_MS = 30_000;
 // dependence on locales the machine may lack.
 const CHILD_ENV = { ...process.env, LC_ALL: 'C', LANG: 'C', LC_MESSAGES: 'C' };
 
-function freePort(): Promise<number> {
+/** @returns {Promise<number>} */
+function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -61,20 +37,15 @@ function freePort(): Promise<number> {
   });
 }
 
-/** How the server runs: which binaries, as whom, and where its files go. */
-interface Layout {
-  binaries: PostgresBinaries;
-  account: PostgresAccount | undefined;
-  dataDir: string;
-}
-
 /**
  * As root, PostgreSQL runs as the `postgres` user, which must reach its binaries and
  * its data. When the project (or `dataDir`) sits under a directory only its owner may
  * enter, both move to root-owned directories of the machine's temporary space (reused
  * across runs), instead of changing permissions outside the project.
+ * @param {EmbeddedPostgresOptions} options
+ * @returns {Promise<{ binaries: PostgresBinaries, account: PostgresAccount | undefined, dataDir: string }>}
  */
-async function layout(options: EmbeddedPostgresOptions): Promise<Layout> {
+async function layout(options) {
   const packaged = packagedBinaries();
   if (process.getuid?.() !== 0) return { binaries: packaged, account: undefined, dataDir: options.dataDir };
   const account = await postgresAccount();
@@ -87,20 +58,33 @@ async function layout(options: EmbeddedPostgresOptions): Promise<Layout> {
   return { binaries, account, dataDir };
 }
 
-/** Runs a PostgreSQL program to completion; rejects with its output when it fails. */
-function runProgram(program: string, args: string[], account: PostgresAccount | undefined): Promise<void> {
+/**
+ * Runs a PostgreSQL program to completion; rejects with its output when it fails.
+ * @param {string} program
+ * @param {string[]} args
+ * @param {PostgresAccount | undefined} account
+ * @returns {Promise<void>}
+ */
+function runProgram(program, args, account) {
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'], ...account });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout.on('data', (/** @type {Buffer} */ chunk) => (output += chunk.toString()));
+    child.stderr.on('data', (/** @type {Buffer} */ chunk) => (output += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${program} failed (exit ${code}): ${output.trim()}`))));
   });
 }
 
-/** Creates the cluster in `clusterDir` with the `postgres` superuser and `password`. */
-async function initialise(home: string, clusterDir: string, password: string, account: PostgresAccount | undefined): Promise<void> {
+/**
+ * Creates the cluster in `clusterDir` with the `postgres` superuser and `password`.
+ * @param {string} home
+ * @param {string} clusterDir
+ * @param {string} password
+ * @param {PostgresAccount | undefined} account
+ * @returns {Promise<void>}
+ */
+async function initialise(home, clusterDir, password, account) {
   await rm(clusterDir, { recursive: true, force: true }); // a half-made cluster from an interrupted start
   await mkdir(clusterDir, { recursive: true, mode: 0o700 });
   if (account) await giveTo(clusterDir, account);
@@ -123,19 +107,31 @@ async function initialise(home: string, clusterDir: string, password: string, ac
   }
 }
 
-/** Starts `postgres` and resolves once it accepts connections. */
-function startServer(home: string, clusterDir: string, port: number, account: PostgresAccount | undefined, onLog: (line: string) => void): Promise<ChildProcess> {
+/**
+ * Starts `postgres` and resolves once it accepts connections.
+ * @param {string} home
+ * @param {string} clusterDir
+ * @param {number} port
+ * @param {Readonly<Record<string, string | number>>} settings
+ * @param {PostgresAccount | undefined} account
+ * @param {(text: string) => void} onLog
+ * @returns {Promise<ChildProcess>}
+ */
+function startServer(home, clusterDir, port, settings, account, onLog) {
   const flags = ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
+  for (const [name, value] of Object.entries(settings)) flags.push('-c', `${name}=${value}`);
   const child = spawn(join(home, 'bin', 'postgres'), flags, { env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'], ...account });
   return new Promise((resolve, reject) => {
     let log = '';
     const timer = setTimeout(() => fail(new Error(`PostgreSQL did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
-    const fail = (error: Error) => {
+    /** @param {Error} error */
+    const fail = (error) => {
       clearTimeout(timer);
       child.kill('SIGKILL');
       reject(new Error(`${error.message}. Its log: ${log.trim().split('\n').slice(-5).join(' | ')}`));
     };
-    const read = (chunk: Buffer) => {
+    /** @param {Buffer} chunk */
+    const read = (chunk) => {
       const text = chunk.toString();
       onLog(text);
       log = (log + text).slice(-4_000);
@@ -151,8 +147,12 @@ function startServer(home: string, clusterDir: string, port: number, account: Po
   });
 }
 
-/** Fast shutdown (SIGINT closes open connections); SIGKILL if it is still there after a while. */
-function stopServer(child: ChildProcess): Promise<void> {
+/**
+ * Fast shutdown (SIGINT closes open connections); SIGKILL if it is still there after a while.
+ * @param {ChildProcess} child
+ * @returns {Promise<void>}
+ */
+function stopServer(child) {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
@@ -169,8 +169,10 @@ function stopServer(child: ChildProcess): Promise<void> {
  * on 127.0.0.1 only, with a random password kept in `dataDir/password` (mode 0600).
  * The server binaries come from the `@embedded-postgres/*` package; as root it runs as
  * the `postgres` user (created when missing).
+ * @param {EmbeddedPostgresOptions} options
+ * @returns {Promise<EmbeddedPostgres>}
  */
-export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(options) {
   const onLog = options.onLog ?? (() => undefined);
   const { binaries, account, dataDir } = await layout(options);
   await mkdir(dataDir, { recursive: true });
@@ -183,11 +185,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
   }
   const port = options.port ?? (await freePort());
-  const child = await startServer(binaries.home, clusterDir, port, account, onLog);
+  const child = await startServer(binaries.home, clusterDir, port, options.settings ?? {}, account, onLog);
 
   const serverUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   try {
-    const client = new Client({ connectionString: serverUrl });
+    const client = new pg.Client({ connectionString: serverUrl });
     await client.connect();
     try {
       const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [options.database]);

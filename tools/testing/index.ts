@@ -1,0 +1,3 @@
+// Test tooling shared by the projects' specs (`@tessera/testing-support`); never imported by
+// library or app code, and not part of any published entry point.
+export * from './with-jose';
