@@ -23,6 +23,24 @@ import { RevocationCache } from './services/revocation-cache.service';
 import { SessionTransportService } from './services/session-transport.service';
 import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
 
+/** The classes the module provides and exports as they are. */
+const SERVICES = [
+  AccessTokenService,
+  SessionEvents,
+  RevocationCache,
+  SessionService,
+  SessionActivityService,
+  SessionCookies,
+  CsrfService,
+  SessionCleanupService,
+  SessionTransportService,
+  SessionAuthenticator,
+  SessionJwtStrategy,
+  SessionGuard,
+  CsrfGuard,
+  SessionActivityInterceptor,
+];
+
 /**
  * Sessions for a Nest app: `SessionModule.forRoot({ jwtSecret, sessionSecret, store })`
  * or `forRootAsync`. The app mounts `SessionGuard` itself (`APP_GUARD`).
@@ -47,40 +65,14 @@ import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
       useFactory: (options: ResolvedSessionOptions) => options.clock,
     },
     { provide: SessionHttpAdapter, useValue: expressHttpAdapter },
-    AccessTokenService,
-    SessionEvents,
-    RevocationCache,
-    SessionService,
-    SessionActivityService,
-    SessionCookies,
-    CsrfService,
-    SessionCleanupService,
-    SessionTransportService,
-    SessionAuthenticator,
-    SessionJwtStrategy,
-    SessionGuard,
-    CsrfGuard,
-    SessionActivityInterceptor,
+    ...SERVICES,
   ],
   exports: [
     RESOLVED_SESSION_OPTIONS,
     SessionStore,
     SessionClock,
     SessionHttpAdapter,
-    AccessTokenService,
-    SessionEvents,
-    RevocationCache,
-    SessionService,
-    SessionActivityService,
-    SessionCookies,
-    CsrfService,
-    SessionCleanupService,
-    SessionTransportService,
-    SessionAuthenticator,
-    SessionJwtStrategy,
-    SessionGuard,
-    CsrfGuard,
-    SessionActivityInterceptor,
+    ...SERVICES,
   ],
 })
 export class SessionModule extends ConfigurableModuleClass {}
