@@ -2,7 +2,6 @@ import { Controller, Get, Req, UseGuards } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
 import type { INestApplication } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { Test } from '@nestjs/testing';
 import jsonwebtoken from 'jsonwebtoken';
 import { createHash } from 'node:crypto';
 import request from 'supertest';
@@ -14,18 +13,17 @@ import { CurrentUser } from '../decorators/current-user.decorator';
 import { Public } from '../decorators/public.decorator';
 import { Roles } from '../decorators/roles.decorator';
 import type { AuthenticatedSession, AuthenticatedUser, TokenTransport } from '../interfaces/authenticated.interface';
-import type { SessionModuleOptions } from '../interfaces/session-module-options.interface';
 import { AccessTokenService } from '../services/access-token.service';
 import { SessionService } from '../services/session.service';
 import type { IssuedSession } from '../services/session.service';
-import { SessionModule } from '../session.module';
 import { InMemorySessionStore } from '../stores/in-memory-session.store';
 import { SessionGuard } from './session.guard';
+import { START, startSessionApp } from '../../../test/support/session-module';
+import type { TestSessionOptions } from '../../../test/support/session-module';
 
 const jwtSecret = 'guard-spec-jwt-secret-0123456789-abcdefgh';
 const sessionSecret = 'guard-spec-session-secret-0123456789-abcd';
 const kid = createHash('sha256').update(jwtSecret).digest('base64url').slice(0, 12);
-const START = new Date('2030-01-01T00:00:00.000Z');
 const ACCESS_COOKIE = '__Host-tessera-at';
 
 @Controller()
@@ -88,15 +86,11 @@ describe('SessionGuard (HTTP)', () => {
   let sessions: SessionService;
   let tokens: AccessTokenService;
 
-  async function boot(options: Partial<SessionModuleOptions> = {}, start: Date = START): Promise<void> {
-    clock = new FakeClock(start);
-    const moduleRef = await Test.createTestingModule({
-      imports: [SessionModule.forRoot({ jwtSecret, sessionSecret, clock, ...options })],
-      controllers: [ProbeController, OpenController],
-      providers: [{ provide: APP_GUARD, useExisting: SessionGuard }],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+  async function boot(options: Partial<TestSessionOptions> = {}, start: Date = START): Promise<void> {
+    ({ app, clock } = await startSessionApp(
+      { jwtSecret, sessionSecret, clock: new FakeClock(start), ...options },
+      { controllers: [ProbeController, OpenController], providers: [{ provide: APP_GUARD, useExisting: SessionGuard }] },
+    ));
     sessions = app.get(SessionService);
     tokens = app.get(AccessTokenService);
   }
@@ -413,13 +407,8 @@ describe("SessionJwtStrategy through AuthGuard('tessera-jwt')", () => {
   let app: INestApplication;
   let sessions: SessionService;
 
-  async function boot(options: Partial<SessionModuleOptions> = {}): Promise<void> {
-    const moduleRef = await Test.createTestingModule({
-      imports: [SessionModule.forRoot({ jwtSecret, sessionSecret, clock: new FakeClock(START), ...options })],
-      controllers: [PassportController],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+  async function boot(options: Partial<TestSessionOptions> = {}): Promise<void> {
+    ({ app } = await startSessionApp({ jwtSecret, sessionSecret, ...options }, { controllers: [PassportController] }));
     sessions = app.get(SessionService);
   }
 

@@ -1,4 +1,3 @@
-import { Test } from '@nestjs/testing';
 import type { TestingModule } from '@nestjs/testing';
 import jsonwebtoken from 'jsonwebtoken';
 import type { JwtHeader, JwtPayload } from 'jsonwebtoken';
@@ -8,14 +7,14 @@ import { FakeClock } from '../../testing';
 import { withJose } from '@tessera/testing-support';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
 import type { SessionModuleOptions } from '../interfaces/session-module-options.interface';
-import { SessionModule } from '../session.module';
 import { AccessTokenService } from './access-token.service';
+import { START, compileSessionModule } from '../../../test/support/session-module';
+import type { TestSessionOptions } from '../../../test/support/session-module';
 
 const jwtSecret = 'access-token-spec-jwt-secret-0123456789';
 const sessionSecret = 'access-token-spec-session-secret-012345';
 const otherSecret = 'an-attacker-chosen-secret-0123456789abcdef';
 const kid = createHash('sha256').update(jwtSecret).digest('base64url').slice(0, 12);
-const START = new Date('2030-01-01T00:00:00.000Z');
 const START_S = START.getTime() / 1000;
 
 const subject = { userId: 'user-42', sessionId: 'AAAAAAAAAAAAAAAAAAAAAA', roles: ['user', 'editor'] };
@@ -115,11 +114,8 @@ describe('AccessTokenService', () => {
   let clock: FakeClock;
   let tokens: AccessTokenService;
 
-  async function boot(extra: Partial<SessionModuleOptions> = {}): Promise<void> {
-    clock = new FakeClock(START);
-    moduleRef = await Test.createTestingModule({
-      imports: [SessionModule.forRoot({ jwtSecret, sessionSecret, clock, ...extra })],
-    }).compile();
+  async function boot(extra: Partial<TestSessionOptions> = {}): Promise<void> {
+    ({ moduleRef, clock } = await compileSessionModule({ jwtSecret, sessionSecret, ...extra }));
     tokens = moduleRef.get(AccessTokenService);
   }
 
@@ -407,7 +403,7 @@ describe('AccessTokenService', () => {
     const header = (extra: Record<string, unknown> = {}) => ({ typ: 'at+jwt', ...extra });
 
     /** Restarts the module with this ring (no jwtSecret unless the ring names it). */
-    async function rebootWith(keys: SessionModuleOptions['keys'], extra: Partial<SessionModuleOptions> = {}): Promise<void> {
+    async function rebootWith(keys: SessionModuleOptions['keys'], extra: Partial<TestSessionOptions> = {}): Promise<void> {
       await moduleRef.close();
       await boot({ jwtSecret: undefined, keys, ...extra });
     }

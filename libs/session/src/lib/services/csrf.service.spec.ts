@@ -1,20 +1,18 @@
 import type { TestingModule } from '@nestjs/testing';
-import { Test } from '@nestjs/testing';
 import type { CookieOptions, Request, Response } from 'express';
 import { FakeClock } from '../../testing';
 import { SESSION_REQUEST_KEY } from '../constants';
 import type { AuthenticatedSession } from '../interfaces/authenticated.interface';
-import type { SessionModuleOptions } from '../interfaces/session-module-options.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
-import { SessionModule } from '../session.module';
 import { CsrfService } from './csrf.service';
 import { SessionService } from './session.service';
 import type { IssuedSession } from './session.service';
+import { compileSessionModule } from '../../../test/support/session-module';
+import type { TestSessionOptions } from '../../../test/support/session-module';
 
 const jwtSecret = 'csrf-spec-jwt-secret-0123456789-abcdefghij';
 const sessionSecret = 'csrf-spec-session-secret-0123456789-abcdef';
-const START = new Date('2030-01-01T00:00:00.000Z');
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
 
 interface CookieCall {
@@ -53,11 +51,8 @@ describe('CsrfService', () => {
   let csrf: CsrfService;
   let sessions: SessionService;
 
-  async function boot(options: Partial<SessionModuleOptions> = {}): Promise<void> {
-    clock = new FakeClock(START);
-    moduleRef = await Test.createTestingModule({
-      imports: [SessionModule.forRoot({ jwtSecret, sessionSecret, clock, ...options })],
-    }).compile();
+  async function boot(options: Partial<TestSessionOptions> = {}): Promise<void> {
+    ({ moduleRef, clock } = await compileSessionModule({ jwtSecret, sessionSecret, ...options }));
     csrf = moduleRef.get(CsrfService);
     sessions = moduleRef.get(SessionService);
   }
@@ -136,11 +131,11 @@ describe('CsrfService', () => {
     });
 
     it('refuses a token signed with another session secret', async () => {
-      const foreign = await Test.createTestingModule({
-        imports: [
-          SessionModule.forRoot({ jwtSecret, sessionSecret: 'another-csrf-session-secret-0123456789-ab', clock }),
-        ],
-      }).compile();
+      const { moduleRef: foreign } = await compileSessionModule({
+        jwtSecret,
+        sessionSecret: 'another-csrf-session-secret-0123456789-ab',
+        clock,
+      });
       try {
         const foreignToken = foreign.get(CsrfService).issue(recordingResponse().response, a.session.id);
         expect(foreignToken).toMatch(TOKEN_SHAPE);

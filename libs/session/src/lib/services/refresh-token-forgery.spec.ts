@@ -1,12 +1,11 @@
-import { Test } from '@nestjs/testing';
 import type { TestingModule } from '@nestjs/testing';
 import crypto from 'node:crypto';
 import { FakeClock } from '../../testing';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
 import { SessionStore } from '../interfaces/session-store.interface';
-import { SessionModule } from '../session.module';
 import { SessionService } from './session.service';
 import { failureCode } from '../../../test/support/failure-code';
+import { compileSessionModule } from '../../../test/support/session-module';
 
 // Finding 2 of issue 12: deciding whether a refresh token is an earlier token of its
 // session used to walk the chain of successors (one HMAC per generation, up to 10,000),
@@ -15,7 +14,6 @@ import { failureCode } from '../../../test/support/failure-code';
 
 const jwtSecret = 'forgery-spec-jwt-secret-0123456789abcdefgh';
 const sessionSecret = 'forgery-spec-session-secret-0123456789abc';
-const START = new Date('2030-01-01T00:00:00.000Z');
 const GRACE_PASSED = 11_000;
 const HIGH_GENERATION = 10_000;
 const FAR_BEHIND = 5_000;
@@ -76,10 +74,7 @@ describe('finding 2: a forged refresh token costs O(1) work, whatever the genera
   let store: SessionStore;
 
   beforeEach(async () => {
-    clock = new FakeClock(START);
-    moduleRef = await Test.createTestingModule({
-      imports: [SessionModule.forRoot({ jwtSecret, sessionSecret, clock })],
-    }).compile();
+    ({ moduleRef, clock } = await compileSessionModule({ jwtSecret, sessionSecret }));
     sessions = moduleRef.get(SessionService);
     store = moduleRef.get<SessionStore>(SessionStore);
   });

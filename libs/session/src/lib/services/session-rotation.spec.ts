@@ -1,18 +1,16 @@
-import { Test } from '@nestjs/testing';
 import type { TestingModule } from '@nestjs/testing';
 import { FakeClock } from '../../testing';
 import { SessionStore } from '../interfaces/session-store.interface';
-import type { SessionModuleOptions } from '../interfaces/session-module-options.interface';
-import { SessionModule } from '../session.module';
 import { AccessTokenService } from './access-token.service';
 import { SessionEvents } from './session-events.service';
 import type { SessionEvent } from './session-events.service';
 import { SessionService } from './session.service';
 import { failureCode } from '../../../test/support/failure-code';
+import { START, compileSessionModule } from '../../../test/support/session-module';
+import type { TestSessionOptions } from '../../../test/support/session-module';
 
 const jwtSecret = 'rotation-spec-jwt-secret-0123456789abcdef';
 const sessionSecret = 'rotation-spec-session-secret-0123456789ab';
-const START = new Date('2030-01-01T00:00:00.000Z');
 const SECOND = 1_000;
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -25,11 +23,8 @@ describe('SessionService: rotation, reuse detection, limits, re-issue (in-memory
   let tokens: AccessTokenService;
   let events: SessionEvent[];
 
-  async function boot(extra: Partial<SessionModuleOptions> = {}): Promise<void> {
-    clock = new FakeClock(START);
-    moduleRef = await Test.createTestingModule({
-      imports: [SessionModule.forRoot({ jwtSecret, sessionSecret, clock, ...extra })],
-    }).compile();
+  async function boot(extra: Partial<TestSessionOptions> = {}): Promise<void> {
+    ({ moduleRef, clock } = await compileSessionModule({ jwtSecret, sessionSecret, ...extra }));
     sessions = moduleRef.get(SessionService);
     store = moduleRef.get<SessionStore>(SessionStore);
     tokens = moduleRef.get(AccessTokenService);

@@ -1,20 +1,18 @@
 import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import type { Request, Response } from 'express';
 import request from 'supertest';
 import { FakeClock } from '../../testing';
-import type { SessionModuleOptions } from '../interfaces/session-module-options.interface';
-import { SessionModule } from '../session.module';
 import { AccessTokenService } from './access-token.service';
 import { CsrfService } from './csrf.service';
 import { SessionService } from './session.service';
 import { SessionAuthenticator } from './session-authenticator.service';
 import { SessionTransportService } from './session-transport.service';
+import { startSessionApp } from '../../../test/support/session-module';
+import type { TestSessionOptions } from '../../../test/support/session-module';
 
 const jwtSecret = 'transport-spec-jwt-secret-0123456789-abcd';
 const sessionSecret = 'transport-spec-session-secret-0123456789-a';
-const START = new Date('2030-01-01T00:00:00.000Z');
 
 @Controller('auth')
 class AuthProbeController {
@@ -85,14 +83,8 @@ describe('SessionTransportService (HTTP)', () => {
   let tokens: AccessTokenService;
   let csrf: CsrfService;
 
-  async function boot(options: Partial<SessionModuleOptions> = {}): Promise<void> {
-    clock = new FakeClock(START);
-    const moduleRef = await Test.createTestingModule({
-      imports: [SessionModule.forRoot({ jwtSecret, sessionSecret, clock, ...options })],
-      controllers: [AuthProbeController],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+  async function boot(options: Partial<TestSessionOptions> = {}): Promise<void> {
+    ({ app, clock } = await startSessionApp({ jwtSecret, sessionSecret, ...options }, { controllers: [AuthProbeController] }));
     sessions = app.get(SessionService);
     tokens = app.get(AccessTokenService);
     csrf = app.get(CsrfService);
