@@ -143,6 +143,9 @@ describe('CsrfGuard (HTTP)', () => {
 
   const http = () => request(app.getHttpServer());
   const send = (method: Method | 'get' | 'head', path: string) => http()[method](path).set('User-Agent', USER_AGENT);
+  /** A request from the logged-in browser: its cookies and, in the header, its CSRF token. */
+  const sendWithToken = (browser: Browser, method: Method | 'get' | 'head', path: string) =>
+    send(method, path).set('Cookie', browser.cookie).set('X-CSRF-Token', browser.token);
 
   function refusals(): SessionEvent[] {
     return events.filter((event) => event.type === 'csrf.refused');
@@ -277,9 +280,7 @@ describe('CsrfGuard (HTTP)', () => {
     describe('Sec-Fetch-Site', () => {
       it('refuses cross-site even with a valid token and an allowed Origin', async () => {
         const browser = await login();
-        const response = await send('post', '/items')
-          .set('Cookie', browser.cookie)
-          .set('X-CSRF-Token', browser.token)
+        const response = await sendWithToken(browser, 'post', '/items')
           .set('Origin', APP_ORIGIN)
           .set('Sec-Fetch-Site', 'cross-site');
         expectRefused(response, 'cross_site_fetch', browser);
@@ -296,9 +297,7 @@ describe('CsrfGuard (HTTP)', () => {
 
       it.each(['same-origin', 'same-site', 'none'])('lets %s through with a valid token', async (site) => {
         const browser = await login();
-        const response = await send('post', '/items')
-          .set('Cookie', browser.cookie)
-          .set('X-CSRF-Token', browser.token)
+        const response = await sendWithToken(browser, 'post', '/items')
           .set('Origin', APP_ORIGIN)
           .set('Sec-Fetch-Site', site);
         expectPassed(response, 'post');
@@ -308,10 +307,7 @@ describe('CsrfGuard (HTTP)', () => {
     describe('Origin', () => {
       it('lets an allowed Origin through with a valid token', async () => {
         const browser = await login();
-        const response = await send('post', '/items')
-          .set('Cookie', browser.cookie)
-          .set('X-CSRF-Token', browser.token)
-          .set('Origin', APP_ORIGIN);
+        const response = await sendWithToken(browser, 'post', '/items').set('Origin', APP_ORIGIN);
         expectPassed(response, 'post');
       });
 
@@ -328,10 +324,7 @@ describe('CsrfGuard (HTTP)', () => {
         '',
       ])('refuses Origin %p even with a valid token', async (origin) => {
         const browser = await login();
-        const response = await send('post', '/items')
-          .set('Cookie', browser.cookie)
-          .set('X-CSRF-Token', browser.token)
-          .set('Origin', origin);
+        const response = await sendWithToken(browser, 'post', '/items').set('Origin', origin);
         expectRefused(response, 'origin_not_allowed', browser);
       });
 
@@ -345,15 +338,11 @@ describe('CsrfGuard (HTTP)', () => {
 
       it('wins over the Referer: an allowed Origin passes with a foreign Referer, a foreign Origin fails with an allowed Referer', async () => {
         const browser = await login();
-        const allowed = await send('post', '/items')
-          .set('Cookie', browser.cookie)
-          .set('X-CSRF-Token', browser.token)
+        const allowed = await sendWithToken(browser, 'post', '/items')
           .set('Origin', APP_ORIGIN)
           .set('Referer', 'https://evil.example/page');
         expectPassed(allowed, 'post');
-        const refused = await send('post', '/items')
-          .set('Cookie', browser.cookie)
-          .set('X-CSRF-Token', browser.token)
+        const refused = await sendWithToken(browser, 'post', '/items')
           .set('Origin', 'https://evil.example')
           .set('Referer', `${APP_ORIGIN}/page`);
         expectRefused(refused, 'origin_not_allowed', browser);
@@ -365,10 +354,7 @@ describe('CsrfGuard (HTTP)', () => {
         'lets an allowed Referer %p through with a valid token',
         async (referer) => {
           const browser = await login();
-          const response = await send('post', '/items')
-            .set('Cookie', browser.cookie)
-            .set('X-CSRF-Token', browser.token)
-            .set('Referer', referer);
+          const response = await sendWithToken(browser, 'post', '/items').set('Referer', referer);
           expectPassed(response, 'post');
         },
       );
@@ -383,16 +369,13 @@ describe('CsrfGuard (HTTP)', () => {
         'data:text/html,hello',
       ])('refuses the Referer %p even with a valid token', async (referer) => {
         const browser = await login();
-        const response = await send('post', '/items')
-          .set('Cookie', browser.cookie)
-          .set('X-CSRF-Token', browser.token)
-          .set('Referer', referer);
+        const response = await sendWithToken(browser, 'post', '/items').set('Referer', referer);
         expectRefused(response, 'referer_not_allowed', browser);
       });
 
       it('lets a request with neither Origin nor Referer through on its token alone', async () => {
         const browser = await login();
-        const response = await send('post', '/items').set('Cookie', browser.cookie).set('X-CSRF-Token', browser.token);
+        const response = await sendWithToken(browser, 'post', '/items');
         expectPassed(response, 'post');
       });
     });
@@ -466,10 +449,7 @@ describe('CsrfGuard (HTTP)', () => {
 
       it.each(UNSAFE)('lets a %s with a valid token through', async (method, path, done) => {
         const browser = await login();
-        const response = await send(method, path)
-          .set('Cookie', browser.cookie)
-          .set('X-CSRF-Token', browser.token)
-          .set('Origin', APP_ORIGIN);
+        const response = await sendWithToken(browser, method, path).set('Origin', APP_ORIGIN);
         expectPassed(response, done);
       });
 
@@ -549,15 +529,9 @@ describe('CsrfGuard (HTTP)', () => {
 
     it('lets the request\'s own origin through, as Origin or as Referer', async () => {
       const browser = await login();
-      const viaOrigin = await send('post', '/items')
-        .set('Cookie', browser.cookie)
-        .set('X-CSRF-Token', browser.token)
-        .set('Origin', own);
+      const viaOrigin = await sendWithToken(browser, 'post', '/items').set('Origin', own);
       expectPassed(viaOrigin, 'post');
-      const viaReferer = await send('post', '/items')
-        .set('Cookie', browser.cookie)
-        .set('X-CSRF-Token', browser.token)
-        .set('Referer', `${own}/page`);
+      const viaReferer = await sendWithToken(browser, 'post', '/items').set('Referer', `${own}/page`);
       expectPassed(viaReferer, 'post');
     });
 
@@ -569,19 +543,13 @@ describe('CsrfGuard (HTTP)', () => {
       () => 'null',
     ])('refuses another origin (case %#)', async (origin) => {
       const browser = await login();
-      const response = await send('post', '/items')
-        .set('Cookie', browser.cookie)
-        .set('X-CSRF-Token', browser.token)
-        .set('Origin', origin(own));
+      const response = await sendWithToken(browser, 'post', '/items').set('Origin', origin(own));
       expectRefused(response, 'origin_not_allowed', browser);
     });
 
     it('refuses a foreign Referer', async () => {
       const browser = await login();
-      const response = await send('post', '/items')
-        .set('Cookie', browser.cookie)
-        .set('X-CSRF-Token', browser.token)
-        .set('Referer', 'https://evil.example/');
+      const response = await sendWithToken(browser, 'post', '/items').set('Referer', 'https://evil.example/');
       expectRefused(response, 'referer_not_allowed', browser);
     });
   });
