@@ -1,26 +1,16 @@
-import { Controller, Get } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { FakeClock } from '../../testing';
 import { SessionGuard } from '../guards/session.guard';
 import type { RevocationMode } from '../interfaces/session-module-options.interface';
 import { InMemorySessionStore } from '../stores/in-memory-session.store';
-import { SessionModule } from '../session.module';
 import { RevocationCache } from './revocation-cache.service';
 import { SessionService } from './session.service';
+import { ProbeController } from '../../../test/support/probe.controller';
+import { START, startSessionApp } from '../../../test/support/session-module';
 
-const START = new Date('2030-01-01T00:00:00.000Z');
 const MINUTE = 60_000;
-
-@Controller()
-class ProbeController {
-  @Get('probe')
-  probe() {
-    return { ok: true };
-  }
-}
 
 /** Two app instances sharing one store, as two processes share one database. */
 describe('revocation modes (two instances on one in-memory store)', () => {
@@ -29,21 +19,16 @@ describe('revocation modes (two instances on one in-memory store)', () => {
   const apps: INestApplication[] = [];
 
   async function instance(revocationMode: RevocationMode): Promise<INestApplication> {
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        SessionModule.forRoot({
-          jwtSecret: 'revocation-spec-jwt-secret-0123456789abcd',
-          sessionSecret: 'revocation-spec-session-secret-0123456789',
-          store,
-          clock,
-          revocationMode,
-        }),
-      ],
-      controllers: [ProbeController],
-      providers: [{ provide: APP_GUARD, useExisting: SessionGuard }],
-    }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const { app } = await startSessionApp(
+      {
+        jwtSecret: 'revocation-spec-jwt-secret-0123456789abcd',
+        sessionSecret: 'revocation-spec-session-secret-0123456789',
+        store,
+        clock,
+        revocationMode,
+      },
+      { controllers: [ProbeController], providers: [{ provide: APP_GUARD, useExisting: SessionGuard }] },
+    );
     apps.push(app);
     return app;
   }

@@ -1,25 +1,15 @@
-import { Controller, Get } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { FakeClock } from '../../testing';
 import { SessionGuard } from '../guards/session.guard';
 import { SessionActivityInterceptor } from '../interceptors/session-activity.interceptor';
 import { InMemorySessionStore } from '../stores/in-memory-session.store';
-import { SessionModule } from '../session.module';
 import { SessionService } from './session.service';
+import { ProbeController } from '../../../test/support/probe.controller';
+import { START, startSessionApp } from '../../../test/support/session-module';
 
-const START = new Date('2030-01-01T00:00:00.000Z');
 const MINUTE = 60_000;
-
-@Controller()
-class ProbeController {
-  @Get('probe')
-  probe() {
-    return { ok: true };
-  }
-}
 
 describe('SessionActivityInterceptor + SessionActivityService', () => {
   let app: INestApplication;
@@ -36,27 +26,25 @@ describe('SessionActivityInterceptor + SessionActivityService', () => {
       touches.push([id, at, expiresAt]);
       return touch(id, at, expiresAt);
     };
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        SessionModule.forRoot({
-          jwtSecret: 'activity-spec-jwt-secret-0123456789abcdef',
-          sessionSecret: 'activity-spec-session-secret-0123456789ab',
-          store,
-          clock,
-          idleTimeout: '1h',
-          absoluteTimeout: '1d',
-          accessTokenTtl: '10m',
-          activityInterval: '1m',
-        }),
-      ],
-      controllers: [ProbeController],
-      providers: [
-        { provide: APP_GUARD, useExisting: SessionGuard },
-        { provide: APP_INTERCEPTOR, useExisting: SessionActivityInterceptor },
-      ],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    ({ app } = await startSessionApp(
+      {
+        jwtSecret: 'activity-spec-jwt-secret-0123456789abcdef',
+        sessionSecret: 'activity-spec-session-secret-0123456789ab',
+        store,
+        clock,
+        idleTimeout: '1h',
+        absoluteTimeout: '1d',
+        accessTokenTtl: '10m',
+        activityInterval: '1m',
+      },
+      {
+        controllers: [ProbeController],
+        providers: [
+          { provide: APP_GUARD, useExisting: SessionGuard },
+          { provide: APP_INTERCEPTOR, useExisting: SessionActivityInterceptor },
+        ],
+      },
+    ));
   });
 
   afterEach(() => app.close());
