@@ -97,6 +97,9 @@ describe('SessionGuard (HTTP)', () => {
 
   const http = () => request(app.getHttpServer());
   const login = (roles: string[] = ['user'], id = 'user-1'): Promise<IssuedSession> => sessions.create({ id, roles });
+  /** The claims of `accessToken` with `changes` applied, signed again with the right key and kid. */
+  const resigned = (accessToken: string, changes: Record<string, unknown>): string =>
+    jsonwebtoken.sign({ ...tokens.verify(accessToken), ...changes }, jwtSecret, { header: { alg: 'HS256', typ: 'at+jwt', kid } });
 
   afterEach(() => app.close());
 
@@ -299,28 +302,18 @@ describe('SessionGuard (HTTP)', () => {
       await app.close();
       await boot({ revocationMode: 'strict' });
       const issued = await login();
-      const forged = jsonwebtoken.sign({ ...tokens.verify(issued.accessToken), sub: 'user-2' }, jwtSecret, {
-        header: { alg: 'HS256', typ: 'at+jwt', kid },
-      });
+      const forged = resigned(issued.accessToken, { sub: 'user-2' });
       expectUnauthorized(await http().get('/me').set('Authorization', `Bearer ${forged}`), 'token_invalid');
     });
 
     // Regression: passport-jwt overwrites issuer/audience/algorithms/ignoreExpiration from its
     // top-level options, so the strategy must pass them there too, or the guard skips iss/aud.
-    it('refuses a token with a foreign issuer, signed with the right key and kid', async () => {
+    it.each([
+      { what: 'with a foreign issuer', claim: { iss: 'https://evil.example' } },
+      { what: 'for another audience', claim: { aud: 'another-api' } },
+    ])('refuses a token $what, signed with the right key and kid', async ({ claim }) => {
       const issued = await login();
-      const foreign = jsonwebtoken.sign({ ...tokens.verify(issued.accessToken), iss: 'https://evil.example' }, jwtSecret, {
-        header: { alg: 'HS256', typ: 'at+jwt', kid },
-      });
-      expect(tokens.verify.bind(tokens, foreign)).toThrow('Access token is invalid');
-      expectUnauthorized(await http().get('/me').set('Authorization', `Bearer ${foreign}`), 'token_invalid');
-    });
-
-    it('refuses a token for another audience, signed with the right key and kid', async () => {
-      const issued = await login();
-      const foreign = jsonwebtoken.sign({ ...tokens.verify(issued.accessToken), aud: 'another-api' }, jwtSecret, {
-        header: { alg: 'HS256', typ: 'at+jwt', kid },
-      });
+      const foreign = resigned(issued.accessToken, claim);
       expect(tokens.verify.bind(tokens, foreign)).toThrow('Access token is invalid');
       expectUnauthorized(await http().get('/me').set('Authorization', `Bearer ${foreign}`), 'token_invalid');
     });
