@@ -49,27 +49,18 @@ export function maintenanceContract(storeUnderTest: () => SessionStore): void {
   it('deletes only sessions expired or revoked before the cutoff, at most `limit` per call', async () => {
     const store = storeUnderTest();
     const old = (iso: string) => new Date(iso);
-    const base = { createdAt: old('2001-01-01T00:00:00Z'), lastSeenAt: old('2001-01-01T00:00:00Z') };
-    const expiredLongAgo = sessionRecordFixture({
-      ...base,
-      expiresAt: old('2001-01-02T00:00:00Z'),
-      absoluteExpiresAt: old('2001-01-03T00:00:00Z'),
-    });
-    const expiredRecently = sessionRecordFixture({
-      ...base,
-      expiresAt: old('2001-06-02T00:00:00Z'),
-      absoluteExpiresAt: old('2001-06-03T00:00:00Z'),
-    });
-    const revokedLongAgo = sessionRecordFixture({
-      ...base,
-      expiresAt: old('2001-12-01T00:00:00Z'),
-      absoluteExpiresAt: old('2001-12-02T00:00:00Z'),
-    });
-    const live = sessionRecordFixture({
-      ...base,
-      expiresAt: old('2001-12-01T00:00:00Z'),
-      absoluteExpiresAt: old('2001-12-02T00:00:00Z'),
-    });
+    /** A session created on 2001-01-01 that expires (idle, then absolute) at these times. */
+    const expiring = (expiresAt: string, absoluteExpiresAt: string) =>
+      sessionRecordFixture({
+        createdAt: old('2001-01-01T00:00:00Z'),
+        lastSeenAt: old('2001-01-01T00:00:00Z'),
+        expiresAt: old(expiresAt),
+        absoluteExpiresAt: old(absoluteExpiresAt),
+      });
+    const expiredLongAgo = expiring('2001-01-02T00:00:00Z', '2001-01-03T00:00:00Z');
+    const expiredRecently = expiring('2001-06-02T00:00:00Z', '2001-06-03T00:00:00Z');
+    const revokedLongAgo = expiring('2001-12-01T00:00:00Z', '2001-12-02T00:00:00Z');
+    const live = expiring('2001-12-01T00:00:00Z', '2001-12-02T00:00:00Z');
     for (const record of [expiredLongAgo, expiredRecently, revokedLongAgo, live]) await store.create(record);
     await store.revoke(revokedLongAgo.id, 'logout', old('2001-01-05T00:00:00Z'));
     const cutoff = old('2001-03-01T00:00:00Z');

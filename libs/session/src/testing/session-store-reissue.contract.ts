@@ -27,6 +27,25 @@ export function describeReissueContract(storeUnderTest: () => SessionStore): voi
       await Promise.all(records.map((record) => storeUnderTest().create(record)));
       return records;
     }
+    /**
+     * RACES new sessions, each reissued to a successor while `rival` runs on it, every pair
+     * at once and half of them with the rival sent first; per pair, what the reissue and
+     * the rival returned.
+     */
+    async function raceReissues<T>(rival: (store: SessionStore, old: SessionRecord) => Promise<T>) {
+      const store = storeUnderTest();
+      const olds = await created(RACES);
+      const successors = olds.map((old) => successorOf(old));
+      const outcomes = await Promise.all(
+        olds.map(async (old, i): Promise<[boolean, T]> => {
+          const reissue = () => store.reissue(old.id, successors[i], 'reissued', at(old, 1));
+          if (i % 2 === 0) return Promise.all([reissue(), rival(store, old)]);
+          const [rivalled, reissued] = await Promise.all([rival(store, old), reissue()]);
+          return [reissued, rivalled];
+        }),
+      );
+      return { store, olds, successors, outcomes };
+    }
 
     it('revokes the old session and stores its successor together', async () => {
       const store = storeUnderTest();
@@ -98,18 +117,8 @@ export function describeReissueContract(storeUnderTest: () => SessionStore): voi
     });
 
     it('finding 6: of a reissue and a concurrent revoke of the same session, exactly one wins', async () => {
-      const store = storeUnderTest();
-      const olds = await created(RACES);
-      const successors = olds.map((old) => successorOf(old));
-      // Every pair at once, half of them with the revoke sent first.
-      const outcomes = await Promise.all(
-        olds.map(async (old, i) => {
-          const reissue = () => store.reissue(old.id, successors[i], 'reissued', at(old, 1));
-          const revoke = () => store.revoke(old.id, 'refresh_token_reused', at(old, 1));
-          if (i % 2 === 0) return Promise.all([reissue(), revoke()]);
-          const [revoked, reissued] = await Promise.all([revoke(), reissue()]);
-          return [reissued, revoked];
-        }),
+      const { store, olds, successors, outcomes } = await raceReissues((store, old) =>
+        store.revoke(old.id, 'refresh_token_reused', at(old, 1)),
       );
       for (const [i, [reissued, revoked]] of outcomes.entries()) {
         expect([reissued, revoked]).toEqual(reissued ? [true, false] : [false, true]);
@@ -123,17 +132,8 @@ export function describeReissueContract(storeUnderTest: () => SessionStore): voi
       // In either order the outcome is the same: a revokeByUser that comes first leaves the
       // reissue nothing to move; one that comes after revokes the successor too. What must
       // never happen is the successor escaping a revokeByUser that ran at the same time.
-      const store = storeUnderTest();
-      const olds = await created(RACES);
-      const successors = olds.map((old) => successorOf(old));
-      const outcomes = await Promise.all(
-        olds.map(async (old, i) => {
-          const reissue = () => store.reissue(old.id, successors[i], 'reissued', at(old, 1));
-          const revokeAll = () => store.revokeByUser(old.userId, 'logout_all', at(old, 1));
-          if (i % 2 === 0) return Promise.all([reissue(), revokeAll()]);
-          const [revokedIds, reissued] = await Promise.all([revokeAll(), reissue()]);
-          return [reissued, revokedIds] as const;
-        }),
+      const { store, olds, successors, outcomes } = await raceReissues((store, old) =>
+        store.revokeByUser(old.userId, 'logout_all', at(old, 1)),
       );
       for (const [i, [reissued, revokedIds]] of outcomes.entries()) {
         const [old, successor] = [olds[i], successors[i]];
