@@ -73,7 +73,8 @@ export interface SessionCookieNames {
 /** Injection token of `ResolvedSessionOptions`. */
 export const RESOLVED_SESSION_OPTIONS = Symbol('ResolvedSessionOptions');
 
-const STORE_METHODS = [
+/** Every method of the `SessionStore` contract (a store must implement each). */
+export const STORE_METHODS = [
   'create',
   'findById',
   'rotateRefresh',
@@ -86,7 +87,7 @@ const STORE_METHODS = [
   'watchRevocations',
   'deleteExpired',
   'acquireCleanupLock',
-] as const;
+] as const satisfies readonly (keyof SessionStore)[];
 const REVOCATION_MODES: readonly RevocationMode[] = ['stateless', 'cached', 'strict'];
 
 function duration(option: string, value: Duration | undefined, fallback: string, allowZero = false): number {

@@ -6,6 +6,7 @@ import { SessionStore } from '../interfaces/session-store.interface';
 import { SessionService } from './session.service';
 import { failureCode } from '../../../test/support/failure-code';
 import { compileSessionModule } from '../../../test/support/session-module';
+import { STORE_METHODS } from '../options/session-options';
 
 // Finding 2 of issue 12: deciding whether a refresh token is an earlier token of its
 // session used to walk the chain of successors (one HMAC per generation, up to 10,000),
@@ -19,20 +20,6 @@ const HIGH_GENERATION = 10_000;
 const FAR_BEHIND = 5_000;
 /** A generous bound on the work of a refused token: a constant, whatever the generation. */
 const MAX_HMACS = 3;
-/** Every method of the store contract: a refused forgery must call none of them. */
-const STORE_METHODS = [
-  'create',
-  'findById',
-  'rotateRefresh',
-  'touch',
-  'revoke',
-  'listByUser',
-  'revokeByUser',
-  'listRevokedSince',
-  'watchRevocations',
-  'deleteExpired',
-  'acquireCleanupLock',
-] as const satisfies readonly (keyof SessionStore)[];
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
