@@ -100,21 +100,20 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
   });
 
   describe('bodies', () => {
-    it('answers 413 for a body over 100 kB', async () => {
-      const response = await browser()
+    /** A login whose password alone is `kb` kilobytes long. */
+    const loginWithPasswordOf = (kb: number) =>
+      browser()
         .post('/auth/login')
         .set('Content-Type', 'application/json')
-        .send(JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(101 * 1024) }))
-        .expect(413);
+        .send(JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(kb * 1024) }));
+
+    it('answers 413 for a body over 100 kB', async () => {
+      const response = await loginWithPasswordOf(101).expect(413);
       expect(response.body).toMatchObject({ statusCode: 413, code: 'payload_too_large' });
     });
 
     it('accepts a body just under 100 kB (then validates it)', async () => {
-      const response = await browser()
-        .post('/auth/login')
-        .set('Content-Type', 'application/json')
-        .send(JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(99 * 1024) }))
-        .expect(400);
+      const response = await loginWithPasswordOf(99).expect(400);
       expect(response.body.code).toBe('validation_failed');
     });
 
