@@ -8,6 +8,11 @@ const ACCESS = '__Host-tessera-at';
 const REFRESH = '__Secure-tessera-rt';
 const CSRF = '__Host-tessera-csrf';
 
+/** The whole body of a 401 with `code`. */
+function unauthorized(code: string) {
+  return { statusCode: 401, error: 'Unauthorized', message: expect.any(String), code };
+}
+
 function cookieHeader(cookies: SetCookie[]): string {
   return cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join('; ');
 }
@@ -118,12 +123,7 @@ describe('demo-api: register → login → me → refresh → logout over HTTP (
       const afterRefresh = await withCsrf(request(demo.url).post('/auth/refresh'), newCsrf, [newRefresh]).expect(401);
       expect(afterRefresh.body.code).toBe('invalid_refresh_token');
       const afterMe = await request(demo.url).get('/api/me').set('Cookie', cookieHeader([newAccess])).expect(401);
-      expect(afterMe.body).toEqual({
-        statusCode: 401,
-        error: 'Unauthorized',
-        message: expect.any(String),
-        code: 'session_revoked',
-      });
+      expect(afterMe.body).toEqual(unauthorized('session_revoked'));
     });
 
     it('creates a new session at login even when the request carries one (no fixation)', async () => {
@@ -232,12 +232,7 @@ describe('demo-api: register → login → me → refresh → logout over HTTP (
 
     it('rejects a request without a token as token_missing', async () => {
       const response = await request(demo.url).get('/api/me').expect(401);
-      expect(response.body).toEqual({
-        statusCode: 401,
-        error: 'Unauthorized',
-        message: expect.any(String),
-        code: 'token_missing',
-      });
+      expect(response.body).toEqual(unauthorized('token_missing'));
     });
 
     it('rejects an invalid token as token_invalid, with WWW-Authenticate in bearer mode', async () => {
