@@ -1,12 +1,17 @@
 import request from 'supertest';
 import { CookieClient, PAGE_ORIGIN } from './support/cookie-client';
-import { parseSetCookies, startDemoApp, uniqueEmail } from './support/demo-app';
+import { bearerLogin, bearerRefresh, parseSetCookies, startDemoApp, uniqueEmail } from './support/demo-app';
 import type { DemoApp, SetCookie } from './support/demo-app';
 
 const PASSWORD = 'correct horse battery';
 const ACCESS = '__Host-tessera-at';
 const REFRESH = '__Secure-tessera-rt';
 const CSRF = '__Host-tessera-csrf';
+
+/** The whole body of a 401 with `code`. */
+function unauthorized(code: string) {
+  return { statusCode: 401, error: 'Unauthorized', message: expect.any(String), code };
+}
 
 function cookieHeader(cookies: SetCookie[]): string {
   return cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join('; ');
@@ -118,12 +123,7 @@ describe('demo-api: register → login → me → refresh → logout over HTTP (
       const afterRefresh = await withCsrf(request(demo.url).post('/auth/refresh'), newCsrf, [newRefresh]).expect(401);
       expect(afterRefresh.body.code).toBe('invalid_refresh_token');
       const afterMe = await request(demo.url).get('/api/me').set('Cookie', cookieHeader([newAccess])).expect(401);
-      expect(afterMe.body).toEqual({
-        statusCode: 401,
-        error: 'Unauthorized',
-        message: expect.any(String),
-        code: 'session_revoked',
-      });
+      expect(afterMe.body).toEqual(unauthorized('session_revoked'));
     });
 
     it('creates a new session at login even when the request carries one (no fixation)', async () => {
@@ -147,11 +147,7 @@ describe('demo-api: register → login → me → refresh → logout over HTTP (
   describe('bearer mode', () => {
     it('runs the whole flow with tokens in bodies and no cookies', async () => {
       const email = await register(uniqueEmail('bearer'));
-      const login = await request(demo.url)
-        .post('/auth/login')
-        .set('X-Auth-Mode', 'bearer')
-        .send({ email, password: PASSWORD })
-        .expect(200);
+      const login = await bearerLogin(demo.url, email, PASSWORD).expect(200);
       expect(login.headers['set-cookie']).toBeUndefined();
       expect(login.headers['cache-control']).toBe('no-store');
       expect(login.body).toEqual({
@@ -169,11 +165,7 @@ describe('demo-api: register → login → me → refresh → logout over HTTP (
       const me = await request(demo.url).get('/api/me').set('Authorization', `Bearer ${accessToken}`).expect(200);
       expect(me.body).toEqual({ id: login.body.user.id, email, roles: ['user'], sessionId: login.body.session.id });
 
-      const refreshed = await request(demo.url)
-        .post('/auth/refresh')
-        .set('X-Auth-Mode', 'bearer')
-        .send({ refreshToken })
-        .expect(200);
+      const refreshed = await bearerRefresh(demo.url, refreshToken).expect(200);
       expect(refreshed.headers['set-cookie']).toBeUndefined();
       expect(refreshed.body.refreshToken).not.toBe(refreshToken);
       expect(refreshed.body.accessToken).not.toBe(accessToken);
@@ -181,27 +173,15 @@ describe('demo-api: register → login → me → refresh → logout over HTTP (
       // Past the grace window the old refresh token no longer works (and, being a reuse,
       // would end the session: refresh-security.spec); the new one does.
       demo.clock.advance(11_000);
-      const again = await request(demo.url)
-        .post('/auth/refresh')
-        .set('X-Auth-Mode', 'bearer')
-        .send({ refreshToken: refreshed.body.refreshToken })
-        .expect(200);
+      const again = await bearerRefresh(demo.url, refreshed.body.refreshToken).expect(200);
 
       await request(demo.url).post('/auth/logout').set('Authorization', `Bearer ${again.body.accessToken}`).expect(204);
       for (const stale of [refreshToken, refreshed.body.refreshToken]) {
-        const response = await request(demo.url)
-          .post('/auth/refresh')
-          .set('X-Auth-Mode', 'bearer')
-          .send({ refreshToken: stale })
-          .expect(401);
+        const response = await bearerRefresh(demo.url, stale).expect(401);
         expect(response.body.code).toBe('invalid_refresh_token');
         expect(response.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
       }
-      const afterRefresh = await request(demo.url)
-        .post('/auth/refresh')
-        .set('X-Auth-Mode', 'bearer')
-        .send({ refreshToken: again.body.refreshToken })
-        .expect(401);
+      const afterRefresh = await bearerRefresh(demo.url, again.body.refreshToken).expect(401);
       expect(afterRefresh.body.code).toBe('invalid_refresh_token');
       const afterMe = await request(demo.url)
         .get('/api/me')
@@ -224,17 +204,13 @@ describe('demo-api: register → login → me → refresh → logout over HTTP (
         .expect(401);
       expect(invalidHeader.body.code).toBe('token_invalid');
 
-      const bearerLogin = await request(demo.url)
-        .post('/auth/login')
-        .set('X-Auth-Mode', 'bearer')
-        .send({ email, password: PASSWORD })
-        .expect(200);
+      const bearer = await bearerLogin(demo.url, email, PASSWORD).expect(200);
       const me = await request(demo.url)
         .get('/api/me')
         .set('Cookie', '__Host-tessera-at=garbage')
-        .set('Authorization', `Bearer ${bearerLogin.body.accessToken}`)
+        .set('Authorization', `Bearer ${bearer.body.accessToken}`)
         .expect(200);
-      expect(me.body.sessionId).toBe(bearerLogin.body.session.id);
+      expect(me.body.sessionId).toBe(bearer.body.session.id);
     });
   });
 
@@ -243,11 +219,7 @@ describe('demo-api: register → login → me → refresh → logout over HTTP (
 
     beforeAll(async () => {
       const email = await register();
-      const login = await request(demo.url)
-        .post('/auth/login')
-        .set('X-Auth-Mode', 'bearer')
-        .send({ email, password: PASSWORD })
-        .expect(200);
+      const login = await bearerLogin(demo.url, email, PASSWORD).expect(200);
       accessToken = login.body.accessToken;
     });
 
@@ -260,12 +232,7 @@ describe('demo-api: register → login → me → refresh → logout over HTTP (
 
     it('rejects a request without a token as token_missing', async () => {
       const response = await request(demo.url).get('/api/me').expect(401);
-      expect(response.body).toEqual({
-        statusCode: 401,
-        error: 'Unauthorized',
-        message: expect.any(String),
-        code: 'token_missing',
-      });
+      expect(response.body).toEqual(unauthorized('token_missing'));
     });
 
     it('rejects an invalid token as token_invalid, with WWW-Authenticate in bearer mode', async () => {

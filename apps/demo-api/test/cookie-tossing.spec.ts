@@ -52,6 +52,11 @@ describe('finding 4: tossed cookies cannot swap sessions (real PostgreSQL)', () 
     };
   }
 
+  /** A cookie-mode refresh from the page's origin, carrying `cookie` and the CSRF token `csrf`. */
+  function refreshFromPage(cookie: string, csrf: string) {
+    return request(demo.url).post('/auth/refresh').set('Cookie', cookie).set('Origin', PAGE_ORIGIN).set('X-CSRF-Token', csrf);
+  }
+
   async function generation(sessionId: string): Promise<number> {
     return (await db.query('SELECT generation FROM tessera_sessions WHERE id = $1', [sessionId])).rows[0].generation;
   }
@@ -62,12 +67,7 @@ describe('finding 4: tossed cookies cannot swap sessions (real PostgreSQL)', () 
     const before = conflicts.length;
     // What the browser sends: the tossed cookie (longer path) first, then the victim's.
     const cookie = `${REFRESH_COOKIE}=${attacker.refresh}; ${ACCESS_COOKIE}=${victim.access}; ${REFRESH_COOKIE}=${victim.refresh}; ${CSRF_COOKIE}=${victim.csrf}`;
-    const response = await request(demo.url)
-      .post('/auth/refresh')
-      .set('Cookie', cookie)
-      .set('Origin', PAGE_ORIGIN)
-      .set('X-CSRF-Token', victim.csrf)
-      .expect(401);
+    const response = await refreshFromPage(cookie, victim.csrf).expect(401);
     expect(response.body).toEqual(CONFLICT);
     expect(response.headers['set-cookie']).toBeUndefined();
     expect(await generation(attacker.sessionId)).toBe(0);
@@ -80,12 +80,7 @@ describe('finding 4: tossed cookies cannot swap sessions (real PostgreSQL)', () 
     const victim = await signedIn('toss-victim');
     const attacker = await signedIn('toss-attacker');
     const cookie = `${REFRESH_COOKIE}=${attacker.refresh}; ${ACCESS_COOKIE}=${victim.access}; ${CSRF_COOKIE}=${victim.csrf}`;
-    const response = await request(demo.url)
-      .post('/auth/refresh')
-      .set('Cookie', cookie)
-      .set('Origin', PAGE_ORIGIN)
-      .set('X-CSRF-Token', victim.csrf)
-      .expect(401);
+    const response = await refreshFromPage(cookie, victim.csrf).expect(401);
     expect(response.body).toEqual(CONFLICT);
     expect(await generation(attacker.sessionId)).toBe(0);
     expect(conflicts[conflicts.length - 1]).toMatchObject({ reason: 'session_mismatch' });
@@ -99,12 +94,8 @@ describe('finding 4: tossed cookies cannot swap sessions (real PostgreSQL)', () 
     const cookie = `${REFRESH_COOKIE}=${attacker.refresh}; ${CSRF_COOKIE}=${unbound}`;
     const minted = await request(demo.url).get('/auth/csrf').set('Cookie', cookie).expect(200);
     expect(csrf.isValid(minted.body.csrfToken, attacker.sessionId)).toBe(false);
-    const refresh = await request(demo.url)
-      .post('/auth/refresh')
-      .set('Cookie', `${REFRESH_COOKIE}=${attacker.refresh}; ${CSRF_COOKIE}=${minted.body.csrfToken}`)
-      .set('Origin', PAGE_ORIGIN)
-      .set('X-CSRF-Token', minted.body.csrfToken)
-      .expect(403);
+    const token: string = minted.body.csrfToken;
+    const refresh = await refreshFromPage(`${REFRESH_COOKIE}=${attacker.refresh}; ${CSRF_COOKIE}=${token}`, token).expect(403);
     expect(refresh.body.code).toBe('csrf_failed');
     expect(await generation(attacker.sessionId)).toBe(0);
   });

@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { CookieClient, CSRF_COOKIE, PAGE_ORIGIN } from './support/cookie-client';
 import type { CookieClientOptions } from './support/cookie-client';
-import { parseSetCookies, startDemoApp, uniqueEmail } from './support/demo-app';
+import { bearerLogin, bearerRefresh, parseSetCookies, startDemoApp, uniqueEmail } from './support/demo-app';
 import type { DemoApp, SetCookie } from './support/demo-app';
 
 const PASSWORD = 'correct horse battery';
@@ -107,11 +107,7 @@ describe('demo-api: CSRF protection over HTTP (real PostgreSQL)', () => {
     const registered = await page.post('/auth/register').send({ email, password: PASSWORD }).expect(201);
     const preLoginToken = page.csrfToken;
     const login = await page.post('/auth/login').send({ email, password: PASSWORD }).expect(200);
-    const bearer = await request(demo.url)
-      .post('/auth/login')
-      .set('X-Auth-Mode', 'bearer')
-      .send({ email, password: PASSWORD })
-      .expect(200);
+    const bearer = await bearerLogin(demo.url, email, PASSWORD).expect(200);
     if (!preLoginToken || !page.csrfToken) throw new Error('the page holds no CSRF token');
     return {
       page,
@@ -316,17 +312,9 @@ describe('demo-api: CSRF protection over HTTP (real PostgreSQL)', () => {
     it('lets bearer-mode requests through without any token', async () => {
       const email = uniqueEmail('csrf-bearer');
       await request(demo.url).post('/auth/register').set('X-Auth-Mode', 'bearer').send({ email, password: PASSWORD }).expect(201);
-      const login = await request(demo.url)
-        .post('/auth/login')
-        .set('X-Auth-Mode', 'bearer')
-        .send({ email, password: PASSWORD })
-        .expect(200);
+      const login = await bearerLogin(demo.url, email, PASSWORD).expect(200);
       expect(login.headers['set-cookie']).toBeUndefined();
-      const refreshed = await request(demo.url)
-        .post('/auth/refresh')
-        .set('X-Auth-Mode', 'bearer')
-        .send({ refreshToken: login.body.refreshToken })
-        .expect(200);
+      const refreshed = await bearerRefresh(demo.url, login.body.refreshToken).expect(200);
       expect(refreshed.headers['set-cookie']).toBeUndefined();
       expect(await sessionRow(login.body.session.id)).toMatchObject({ generation: 1, revoked_at: null });
       await request(demo.url).post('/auth/logout').set('Authorization', `Bearer ${refreshed.body.accessToken}`).expect(204);

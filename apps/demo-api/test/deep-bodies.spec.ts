@@ -78,21 +78,18 @@ describe('finding 3: deeply nested JSON bodies answer 400, never 500', () => {
   });
 
   it('lets nesting up to 32 levels through to validation, and refuses 33 as too deep', async () => {
-    // The body object is level 1; its field's value adds 31 more.
-    const at32 = await request(demo.url)
-      .post('/auth/login')
-      .set('X-Auth-Mode', 'bearer')
-      .set('Content-Type', 'application/json')
-      .send(bodyWith('email', nestedArrays(31), { password: PASSWORD }))
-      .expect(400);
+    // The body object is level 1; the email's value adds `arrays` more.
+    const loginWithEmailNested = (arrays: number) =>
+      request(demo.url)
+        .post('/auth/login')
+        .set('X-Auth-Mode', 'bearer')
+        .set('Content-Type', 'application/json')
+        .send(bodyWith('email', nestedArrays(arrays), { password: PASSWORD }));
+
+    const at32 = await loginWithEmailNested(31).expect(400);
     expect(at32.body).toMatchObject({ code: 'validation_failed', fields: ['email'] });
 
-    const at33 = await request(demo.url)
-      .post('/auth/login')
-      .set('X-Auth-Mode', 'bearer')
-      .set('Content-Type', 'application/json')
-      .send(bodyWith('email', nestedArrays(32), { password: PASSWORD }))
-      .expect(400);
+    const at33 = await loginWithEmailNested(32).expect(400);
     expect(at33.body).toMatchObject({ code: 'validation_failed', fields: ['body'] });
   });
 

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import request from 'supertest';
 import { CookieClient, PAGE_ORIGIN } from './support/cookie-client';
-import { parseSetCookies, startDemoApp, uniqueEmail } from './support/demo-app';
+import { bearerLogin, bearerRefresh, parseSetCookies, startDemoApp, uniqueEmail } from './support/demo-app';
 import type { DemoApp } from './support/demo-app';
 
 const PASSWORD = 'correct horse battery';
@@ -54,11 +54,7 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
       // The email is unique per database, so register it only if this run has not yet.
       const email = 'boss@example.com';
       await browser().post('/auth/register').send({ email, password: PASSWORD });
-      const login = await request(demo.url)
-        .post('/auth/login')
-        .set('X-Auth-Mode', 'bearer')
-        .send({ email: 'BOSS@example.com', password: PASSWORD })
-        .expect(200);
+      const login = await bearerLogin(demo.url, 'BOSS@example.com', PASSWORD).expect(200);
       expect(login.body.user.roles).toEqual(['user', 'admin']);
     });
   });
@@ -104,21 +100,20 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
   });
 
   describe('bodies', () => {
-    it('answers 413 for a body over 100 kB', async () => {
-      const response = await browser()
+    /** A login whose password alone is `kb` kilobytes long. */
+    const loginWithPasswordOf = (kb: number) =>
+      browser()
         .post('/auth/login')
         .set('Content-Type', 'application/json')
-        .send(JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(101 * 1024) }))
-        .expect(413);
+        .send(JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(kb * 1024) }));
+
+    it('answers 413 for a body over 100 kB', async () => {
+      const response = await loginWithPasswordOf(101).expect(413);
       expect(response.body).toMatchObject({ statusCode: 413, code: 'payload_too_large' });
     });
 
     it('accepts a body just under 100 kB (then validates it)', async () => {
-      const response = await browser()
-        .post('/auth/login')
-        .set('Content-Type', 'application/json')
-        .send(JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(99 * 1024) }))
-        .expect(400);
+      const response = await loginWithPasswordOf(99).expect(400);
       expect(response.body.code).toBe('validation_failed');
     });
 
@@ -147,10 +142,7 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
       const response = await browser().post('/auth/register').set('Content-Type', 'application/json').send(body);
       expect(response.status).toBeLessThan(500);
       expect(({} as Record<string, unknown>).admin).toBeUndefined();
-      const login = await request(demo.url)
-        .post('/auth/login')
-        .set('X-Auth-Mode', 'bearer')
-        .send({ email, password: PASSWORD });
+      const login = await bearerLogin(demo.url, email, PASSWORD);
       if (response.status === 201) expect(login.body.user.roles).toEqual(['user']);
       else expect(login.status).toBe(401);
     });
@@ -166,11 +158,7 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
 
     it('answers 401 for a malformed or unknown refresh token', async () => {
       for (const refreshToken of ['', 'x', 'a'.repeat(22) + '.' + 'b'.repeat(43), "' OR 1=1 --"]) {
-        const response = await request(demo.url)
-          .post('/auth/refresh')
-          .set('X-Auth-Mode', 'bearer')
-          .send({ refreshToken })
-          .expect(401);
+        const response = await bearerRefresh(demo.url, refreshToken).expect(401);
         expect(response.body.code).toBe('invalid_refresh_token');
       }
     });
@@ -185,18 +173,10 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
     it('ends a session after the idle timeout: refresh answers session_expired', async () => {
       const email = uniqueEmail('idle');
       await browser().post('/auth/register').send({ email, password: PASSWORD }).expect(201);
-      const login = await request(demo.url)
-        .post('/auth/login')
-        .set('X-Auth-Mode', 'bearer')
-        .send({ email, password: PASSWORD })
-        .expect(200);
+      const login = await bearerLogin(demo.url, email, PASSWORD).expect(200);
       demo.clock.advance(7 * 24 * 3_600_000 + 1_000);
       try {
-        const response = await request(demo.url)
-          .post('/auth/refresh')
-          .set('X-Auth-Mode', 'bearer')
-          .send({ refreshToken: login.body.refreshToken })
-          .expect(401);
+        const response = await bearerRefresh(demo.url, login.body.refreshToken).expect(401);
         expect(response.body.code).toBe('session_expired');
       } finally {
         demo.clock.set(Date.now());

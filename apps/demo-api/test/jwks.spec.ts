@@ -2,7 +2,7 @@ import { withJose } from '@tessera/testing-support';
 import { createHash, createHmac, createPublicKey, generateKeyPairSync, randomBytes, verify as verifyBytes } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
 import request from 'supertest';
-import { startDemoApp, uniqueEmail } from './support/demo-app';
+import { bearerSignup, startDemoApp } from './support/demo-app';
 import type { DemoApp } from './support/demo-app';
 
 const PASSWORD = 'correct horse battery';
@@ -35,19 +35,8 @@ function signHs256(header: Record<string, unknown>, payload: Record<string, unkn
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
 }
 
-
-/** Registers a user and logs in in bearer mode; returns the login body. */
-async function bearerLogin(demo: DemoApp): Promise<{ accessToken: string; user: { id: string }; session: { id: string } }> {
-  const email = uniqueEmail('jwks');
-  // A bearer-mode client, as in the login below: no CSRF token needed.
-  await request(demo.url).post('/auth/register').set('X-Auth-Mode', 'bearer').send({ email, password: PASSWORD }).expect(201);
-  const login = await request(demo.url)
-    .post('/auth/login')
-    .set('X-Auth-Mode', 'bearer')
-    .send({ email, password: PASSWORD })
-    .expect(200);
-  return login.body;
-}
+/** A new user, logged in in bearer mode (no CSRF token needed). */
+const signedIn = (demo: DemoApp) => bearerSignup(demo.url, 'jwks', PASSWORD);
 
 describe('demo-api: GET /.well-known/jwks.json and Ed25519 access tokens (real PostgreSQL)', () => {
   describe('HS256 only', () => {
@@ -73,7 +62,7 @@ describe('demo-api: GET /.well-known/jwks.json and Ed25519 access tokens (real P
     });
 
     it('still signs HS256 access tokens', async () => {
-      const { accessToken } = await bearerLogin(demo);
+      const { accessToken } = await signedIn(demo);
       expect(decodeSegment(accessToken, 0)).toMatchObject({ alg: 'HS256', typ: 'at+jwt' });
     });
   });
@@ -97,7 +86,7 @@ describe('demo-api: GET /.well-known/jwks.json and Ed25519 access tokens (real P
     });
 
     it('issues EdDSA access tokens that the JWKS verifies, and that /api/me accepts', async () => {
-      const login = await bearerLogin(demo);
+      const login = await signedIn(demo);
       const token = login.accessToken;
       expect(decodeSegment(token, 0)).toEqual({ alg: 'EdDSA', typ: 'at+jwt', kid: edKid });
 
@@ -125,7 +114,7 @@ describe('demo-api: GET /.well-known/jwks.json and Ed25519 access tokens (real P
     });
 
     it('refuses an HS256 token under the Ed25519 kid HMACed with the public key PEM (algorithm confusion)', async () => {
-      const login = await bearerLogin(demo);
+      const login = await signedIn(demo);
       const claims = decodeSegment(login.accessToken, 1);
       const forged = signHs256({ alg: 'HS256', typ: 'at+jwt', kid: edKid }, { ...claims, roles: ['user', 'admin'] }, publicPem);
       const response = await request(demo.url).get('/api/me').set('Authorization', `Bearer ${forged}`).expect(401);
@@ -160,7 +149,7 @@ describe('demo-api: GET /.well-known/jwks.json and Ed25519 access tokens (real P
     }
 
     it('signs with Ed25519 and publishes only that key', async () => {
-      const { accessToken } = await bearerLogin(demo);
+      const { accessToken } = await signedIn(demo);
       expect(decodeSegment(accessToken, 0)).toEqual({ alg: 'EdDSA', typ: 'at+jwt', kid: edKid });
       const response = await request(demo.url).get('/.well-known/jwks.json').expect(200);
       expect(response.body.keys.map((key: { kid: string }) => key.kid)).toEqual([edKid]);
@@ -168,7 +157,7 @@ describe('demo-api: GET /.well-known/jwks.json and Ed25519 access tokens (real P
     });
 
     it('still accepts an HS256 token signed with JWT_SECRET (issued before the switch)', async () => {
-      const login = await bearerLogin(demo);
+      const login = await signedIn(demo);
       const hsKid = createHash('sha256').update(jwtSecret).digest('base64url').slice(0, 12);
       const token = signHs256({ alg: 'HS256', typ: 'at+jwt', kid: hsKid }, claimsFor(login), jwtSecret);
       const me = await request(demo.url).get('/api/me').set('Authorization', `Bearer ${token}`).expect(200);
@@ -181,7 +170,7 @@ describe('demo-api: GET /.well-known/jwks.json and Ed25519 access tokens (real P
     });
 
     it('refuses an HS256 token under the Ed25519 kid HMACed with the public key PEM', async () => {
-      const login = await bearerLogin(demo);
+      const login = await signedIn(demo);
       const forged = signHs256({ alg: 'HS256', typ: 'at+jwt', kid: edKid }, claimsFor(login), publicPem);
       const response = await request(demo.url).get('/api/me').set('Authorization', `Bearer ${forged}`).expect(401);
       expect(response.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: expect.any(String), code: 'token_invalid' });

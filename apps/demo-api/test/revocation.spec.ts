@@ -1,22 +1,13 @@
 import { Client } from 'pg';
 import { performance } from 'node:perf_hooks';
 import request from 'supertest';
-import { startDemoApp, uniqueEmail } from './support/demo-app';
+import { bearerSignup, startDemoApp } from './support/demo-app';
 import type { DemoApp } from './support/demo-app';
 
 const PASSWORD = 'correct horse battery';
 
-async function bearerLogin(demo: DemoApp) {
-  const email = uniqueEmail('rev');
-  // A bearer-mode client, as in the login below: no CSRF token needed.
-  await request(demo.url).post('/auth/register').set('X-Auth-Mode', 'bearer').send({ email, password: PASSWORD }).expect(201);
-  const login = await request(demo.url)
-    .post('/auth/login')
-    .set('X-Auth-Mode', 'bearer')
-    .send({ email, password: PASSWORD })
-    .expect(200);
-  return login.body as { accessToken: string; refreshToken: string; session: { id: string } };
-}
+/** A new user, logged in in bearer mode (no CSRF token needed). */
+const signedIn = (demo: DemoApp) => bearerSignup(demo.url, 'rev', PASSWORD);
 
 const me = (demo: DemoApp, token: string) => request(demo.url).get('/api/me').set('Authorization', `Bearer ${token}`);
 
@@ -54,7 +45,7 @@ describe('revocation across instances (two demo apps on one PostgreSQL database)
   it('cached: a logout on B is honoured by A within one second (20 trials)', async () => {
     const latencies: number[] = [];
     for (let trial = 0; trial < 20; trial++) {
-      const login = await bearerLogin(a);
+      const login = await signedIn(a);
       await me(a, login.accessToken).expect(200);
       await me(b, login.accessToken).expect(200);
       await request(b.url).post('/auth/logout').set('Authorization', `Bearer ${login.accessToken}`).expect(204);
@@ -71,7 +62,7 @@ describe('revocation across instances (two demo apps on one PostgreSQL database)
   });
 
   it('cached: a revocation written by plain SQL reaches both instances (the trigger notifies)', async () => {
-    const login = await bearerLogin(a);
+    const login = await signedIn(a);
     await me(a, login.accessToken).expect(200);
     await admin.query(`UPDATE tessera_sessions SET revoked_at = now(), revoked_reason = 'admin' WHERE id = $1`, [
       login.session.id,
@@ -81,7 +72,7 @@ describe('revocation across instances (two demo apps on one PostgreSQL database)
   });
 
   it('cached: a revocation missed while the LISTEN connection was down is applied once the feed is back, without a restart', async () => {
-    const login = await bearerLogin(a);
+    const login = await signedIn(a);
     await me(a, login.accessToken).expect(200);
     const feeds = async () =>
       (
@@ -126,7 +117,7 @@ describe('revocation modes in the demo app', () => {
   it('stateless: an access token keeps working after logout until it expires; strict: it stops at once', async () => {
     const stateless = await startDemoApp({ REVOCATION_MODE: 'stateless' });
     try {
-      const login = await bearerLogin(stateless);
+      const login = await signedIn(stateless);
       await request(stateless.url).post('/auth/logout').set('Authorization', `Bearer ${login.accessToken}`).expect(204);
       await me(stateless, login.accessToken).expect(200);
       // The refresh token is dead though: logout took effect for the session.
@@ -143,7 +134,7 @@ describe('revocation modes in the demo app', () => {
 
     const strict = await startDemoApp({ REVOCATION_MODE: 'strict' });
     try {
-      const login = await bearerLogin(strict);
+      const login = await signedIn(strict);
       const admin = new Client({ connectionString: process.env.TESSERA_TEST_DATABASE_URL });
       await admin.connect();
       try {
@@ -164,7 +155,7 @@ describe('revocation modes in the demo app', () => {
     const admin = new Client({ connectionString: process.env.TESSERA_TEST_DATABASE_URL });
     await admin.connect();
     try {
-      const logins = await Promise.all(Array.from({ length: 12 }, () => bearerLogin(strict)));
+      const logins = await Promise.all(Array.from({ length: 12 }, () => signedIn(strict)));
       // The store may read these sessions in one statement; each answer is still its own.
       const first = await Promise.all(logins.map((login) => me(strict, login.accessToken)));
       expect(first.map((response) => response.status)).toEqual(Array(logins.length).fill(200));

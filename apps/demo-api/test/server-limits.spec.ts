@@ -102,12 +102,7 @@ describe('finding 9: explicit HTTP server limits', () => {
 
     beforeAll(async () => {
       // Long timeouts, so that nothing but the limit closes a connection during the test.
-      demo = await startDemoApp({
-        MAX_CONNECTIONS: '1',
-        HEADERS_TIMEOUT: '10m',
-        REQUEST_TIMEOUT: '10m',
-        KEEP_ALIVE_TIMEOUT: '10m',
-      });
+      demo = await startDemoApp({ MAX_CONNECTIONS: '1', HEADERS_TIMEOUT: '10m', REQUEST_TIMEOUT: '10m', KEEP_ALIVE_TIMEOUT: '10m' });
     });
 
     afterAll(async () => {

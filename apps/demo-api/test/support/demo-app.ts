@@ -48,8 +48,18 @@ export interface BearerLogin {
 export async function bearerSignup(url: string, label: string, password: string): Promise<BearerLogin> {
   const email = uniqueEmail(label);
   await request(url).post('/auth/register').set('X-Auth-Mode', 'bearer').send({ email, password }).expect(201);
-  const login = await request(url).post('/auth/login').set('X-Auth-Mode', 'bearer').send({ email, password }).expect(200);
+  const login = await bearerLogin(url, email, password).expect(200);
   return { email, ...login.body };
+}
+
+/** A bearer-mode login request, for the caller to expect on and read. */
+export function bearerLogin(url: string, email: string, password: string): request.Test {
+  return request(url).post('/auth/login').set('X-Auth-Mode', 'bearer').send({ email, password });
+}
+
+/** A bearer-mode refresh request, for the caller to expect on and read. */
+export function bearerRefresh(url: string, refreshToken: string): request.Test {
+  return request(url).post('/auth/refresh').set('X-Auth-Mode', 'bearer').send({ refreshToken });
 }
 
 /** A unique email for one test. */

@@ -3,10 +3,10 @@ import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiParam, ApiResponse, ApiT
 import { CurrentSession, Roles, SessionService, SessionTransportService, sessionContextOf } from '@tessera/session';
 import type { AuthenticatedSession } from '@tessera/session';
 import type { Request, Response } from 'express';
+import { UNAUTHORIZED_CODES } from '../common/api-docs';
 import { uuidParamPipe } from '../common/validation';
 import { SessionView, toSessionView } from '../sessions/session-view';
 
-const UNAUTHORIZED = '`token_missing`, `token_invalid`, `token_expired`, `session_revoked`, `session_expired`';
 const USER_ID = { name: 'id', description: 'User id', schema: { type: 'string', format: 'uuid' } } as const;
 
 /** Other users' sessions, for administrators (role `admin`). */
@@ -14,6 +14,10 @@ const USER_ID = { name: 'id', description: 'User id', schema: { type: 'string', 
 @ApiBearerAuth()
 @ApiCookieAuth('access-cookie')
 @Roles('admin')
+// Every route takes a user id and needs the role: the same failures for all.
+@ApiResponse({ status: 400, description: '`validation_failed`: `id` is not a UUID' })
+@ApiResponse({ status: 401, description: UNAUTHORIZED_CODES })
+@ApiResponse({ status: 403, description: '`forbidden`: the caller lacks the `admin` role' })
 @Controller('api/admin/users')
 export class AdminController {
   constructor(
@@ -28,9 +32,6 @@ export class AdminController {
     description: 'Oldest first. An unknown user has none. `current` is true only for the admin\'s own session.',
   })
   @ApiResponse({ status: 200, type: [SessionView] })
-  @ApiResponse({ status: 400, description: '`validation_failed`: `id` is not a UUID' })
-  @ApiResponse({ status: 401, description: UNAUTHORIZED })
-  @ApiResponse({ status: 403, description: '`forbidden`: the caller lacks the `admin` role' })
   async list(
     @Param('id', uuidParamPipe('id')) id: string,
     @CurrentSession() session: AuthenticatedSession,
@@ -49,9 +50,6 @@ export class AdminController {
     description: 'Reason `admin`. An unknown user has nothing to revoke (still 204). Targeting oneself also clears one\'s cookies.',
   })
   @ApiResponse({ status: 204, description: 'Every session of the user revoked' })
-  @ApiResponse({ status: 400, description: '`validation_failed`: `id` is not a UUID' })
-  @ApiResponse({ status: 401, description: UNAUTHORIZED })
-  @ApiResponse({ status: 403, description: '`forbidden`: the caller lacks the `admin` role' })
   async revokeAll(
     @Param('id', uuidParamPipe('id')) id: string,
     @CurrentSession() session: AuthenticatedSession,

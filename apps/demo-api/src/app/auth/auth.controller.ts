@@ -18,6 +18,7 @@ import type { PublicUser } from '../users/users.service';
 import { CredentialsDto, LogoutAllDto, RefreshDto } from './auth.dto';
 import { InvalidCredentialsException } from './invalid-credentials.exception';
 import { LoginRateLimiter, TooManyLoginAttemptsException } from './login-rate-limiter';
+import { UNAUTHORIZED_CODES } from '../common/api-docs';
 
 const AUTH_MODE_HEADER = {
   name: 'X-Auth-Mode',
@@ -158,7 +159,7 @@ export class AuthController {
   })
   @ApiResponse({ status: 204, description: 'Sessions revoked; unless `keepCurrent`, cookies cleared and `Clear-Site-Data: "cookies"`' })
   @ApiResponse({ status: 400, description: '`validation_failed`: `keepCurrent` is not a boolean, or an unknown field' })
-  @ApiResponse({ status: 401, description: '`token_missing`, `token_invalid`, `token_expired`, `session_revoked`, `session_expired`' })
+  @ApiResponse({ status: 401, description: UNAUTHORIZED_CODES })
   async logoutAll(
     @Body() body: LogoutAllDto,
     @CurrentSession() session: AuthenticatedSession,

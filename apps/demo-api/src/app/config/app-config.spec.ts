@@ -75,6 +75,14 @@ function configErrorFor(env: NodeJS.ProcessEnv): ConfigError {
   return thrown as ConfigError;
 }
 
+/** The ConfigError for `name=raw` in a development environment; fails the test unless its message names both. */
+function refusalNaming(name: string, raw: string): ConfigError {
+  const error = configErrorFor(devEnv({ [name]: raw }));
+  expect(error.message).toContain(name);
+  expect(error.message).toContain(`"${raw}"`);
+  return error;
+}
+
 describe('loadConfig', () => {
   describe('defaults (empty development environment)', () => {
     let config: AppConfig;
@@ -368,11 +376,9 @@ describe('loadConfig', () => {
       ['SESSION_ABSOLUTE_TIMEOUT', '1w'],
       ['SESSION_ABSOLUTE_TIMEOUT', '1.5h'],
     ])('refuses %s=%s, naming the variable', (name, raw) => {
-      const error = configErrorFor(devEnv({ [name]: raw }));
+      const error = refusalNaming(name, raw);
       expect(error).toBeInstanceOf(Error);
       expect(error.name).toBe('ConfigError');
-      expect(error.message).toContain(name);
-      expect(error.message).toContain(`"${raw}"`);
     });
   });
 
@@ -468,9 +474,7 @@ describe('loadConfig', () => {
     it.each(['true', 'yes', '100', '-1', '1.5', '10.0.0.0/33', '::1/129', '10.0.0/8', '10.0.0.0/8,', 'loopback', '10.0.0.0/x'])(
       'refuses %s, naming TRUST_PROXY',
       (raw) => {
-        const message = configErrorFor(devEnv({ TRUST_PROXY: raw })).message;
-        expect(message).toContain('TRUST_PROXY');
-        expect(message).toContain(`"${raw}"`);
+        refusalNaming('TRUST_PROXY', raw);
       },
     );
   });
@@ -597,9 +601,7 @@ describe('loadConfig', () => {
       ['MAX_CONNECTIONS', '1.5'],
       ['MAX_CONNECTIONS', 'unlimited'],
     ])('refuses %s=%s, naming the variable', (name, raw) => {
-      const error = configErrorFor(devEnv({ [name]: raw }));
-      expect(error.message).toContain(name);
-      expect(error.message).toContain(`"${raw}"`);
+      refusalNaming(name, raw);
     });
 
     it('refuses HEADERS_TIMEOUT above REQUEST_TIMEOUT, naming both', () => {

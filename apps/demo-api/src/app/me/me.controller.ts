@@ -15,6 +15,7 @@ import { LoginRateLimiter } from '../auth/login-rate-limiter';
 import { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.service';
 import { ChangePasswordDto } from './me.dto';
+import { UNAUTHORIZED_CODES } from '../common/api-docs';
 
 /** What `GET /api/me` answers. */
 export interface MeBody {
@@ -44,7 +45,7 @@ export class MeController {
   @Get()
   @ApiOperation({ summary: 'Who am I' })
   @ApiResponse({ status: 200, description: '`{ id, email, roles, sessionId }`' })
-  @ApiResponse({ status: 401, description: '`token_missing`, `token_invalid`, `token_expired`, `session_revoked`, `session_expired`' })
+  @ApiResponse({ status: 401, description: UNAUTHORIZED_CODES })
   me(@CurrentUser() user: AuthenticatedUser, @CurrentSession('id') sessionId: string): MeBody | Promise<MeBody> {
     // The profile is nearly always cached: answer without a promise then.
     const cached = this.users.cachedPublic(user.id);

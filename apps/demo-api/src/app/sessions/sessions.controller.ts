@@ -5,8 +5,7 @@ import type { AuthenticatedSession } from '@tessera/session';
 import type { Request, Response } from 'express';
 import { SessionNotFoundException } from './session-not-found.exception';
 import { SessionView, toSessionView } from './session-view';
-
-const UNAUTHORIZED = '`token_missing`, `token_invalid`, `token_expired`, `session_revoked`, `session_expired`';
+import { UNAUTHORIZED_CODES } from '../common/api-docs';
 
 /** The caller's own sessions: list them, end one. */
 @ApiTags('sessions')
@@ -22,7 +21,7 @@ export class SessionsController {
   @Get()
   @ApiOperation({ summary: "The caller's live sessions", description: 'Oldest first; `current` marks the session making the request.' })
   @ApiResponse({ status: 200, type: [SessionView] })
-  @ApiResponse({ status: 401, description: UNAUTHORIZED })
+  @ApiResponse({ status: 401, description: UNAUTHORIZED_CODES })
   async list(
     @CurrentSession() session: AuthenticatedSession,
     @Res({ passthrough: true }) response: Response,
@@ -41,7 +40,7 @@ export class SessionsController {
     description: 'Ending the current session also clears its cookies, like logout.',
   })
   @ApiResponse({ status: 204, description: 'Session revoked' })
-  @ApiResponse({ status: 401, description: UNAUTHORIZED })
+  @ApiResponse({ status: 401, description: UNAUTHORIZED_CODES })
   @ApiResponse({
     status: 404,
     description: '`session_not_found`: not a session of the caller, unknown, already revoked, or not a session id',
