@@ -200,13 +200,21 @@ describe('audit trail: every audited action, and no secret anywhere', () => {
       return login;
     };
     const startedAt = new Date(clock.now().getTime() - 1_000);
+    // Other spec files write anonymous events (no user) to the same table at the same time:
+    // this test's own anonymous requests carry a user agent of their own.
+    const anonymousAgent = `audit-spec-${randomBytes(6).toString('hex')}`;
     try {
       const email = uniqueEmail('audit');
       const user = (await request(url).post('/auth/register').send({ email, password: PASSWORD }).set('X-Auth-Mode', 'bearer').expect(201)).body;
       await request(url).post('/auth/register').set('X-Auth-Mode', 'bearer').send({ email: adminEmail, password: PASSWORD }).expect(201);
 
       // login failed, login succeeded
-      await request(url).post('/auth/login').set('X-Auth-Mode', 'bearer').send({ email, password: 'wrong password 123' }).expect(401);
+      await request(url)
+        .post('/auth/login')
+        .set('X-Auth-Mode', 'bearer')
+        .set('User-Agent', anonymousAgent)
+        .send({ email, password: 'wrong password 123' })
+        .expect(401);
       const first = remember(await bearerLogin(url, email));
       // refresh, then refresh token reused (after the grace window)
       const refreshed = remember(
@@ -238,6 +246,7 @@ describe('audit trail: every audited action, and no secret anywhere', () => {
       secrets.push(csrf.body.csrfToken);
       await request(url)
         .post('/auth/login')
+        .set('User-Agent', anonymousAgent)
         .set('Origin', 'http://evil.example')
         .set('Cookie', `__Host-tessera-csrf=${csrf.body.csrfToken}`)
         .set('X-CSRF-Token', csrf.body.csrfToken)
@@ -248,9 +257,9 @@ describe('audit trail: every audited action, and no secret anywhere', () => {
       const rows = (
         await db.query(
           `SELECT type, outcome, user_id, session_fingerprint, reason, ip, user_agent, created_at
-             FROM auth_events WHERE created_at >= $1 AND (user_id = ANY($2) OR (user_id IS NULL))
+             FROM auth_events WHERE created_at >= $1 AND (user_id = ANY($2) OR (user_id IS NULL AND user_agent = $3))
             ORDER BY id`,
-          [startedAt, [user.id, admin.user.id]],
+          [startedAt, [user.id, admin.user.id], anonymousAgent],
         )
       ).rows as Array<Record<string, unknown>>;
       const seen = (type: string, reason?: string) =>
