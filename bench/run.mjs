@@ -414,19 +414,9 @@ async function cleanupScenario() {
   if (!rows[0]?.migrated) await stop(await start('app-migrate', 'cached'));
   const tag = `old-${randomBytes(4).toString('hex')}`;
   const insertStarted = performance.now();
-  // Same rows as insertOldSessions in apps/demo-api/test/cleanup-audit.spec.ts: half
-  // expired 30 days ago, half revoked 8 days ago (both past the 7-day retention).
-  await db.query(
-    `INSERT INTO tessera_sessions (id, user_id, roles, refresh_hash, generation, created_at, last_seen_at,
-                                   expires_at, absolute_expires_at, revoked_at, revoked_reason)
-     SELECT $1 || '-' || n, $1, '{user}', md5(n::text), 0, now() - interval '60 days', now() - interval '60 days',
-            CASE WHEN n % 2 = 0 THEN now() - interval '30 days' ELSE now() + interval '1 day' END,
-            now() + interval '2 days',
-            CASE WHEN n % 2 = 0 THEN NULL ELSE now() - interval '8 days' END,
-            CASE WHEN n % 2 = 0 THEN NULL ELSE 'logout' END
-       FROM generate_series(1, $2) AS n`,
-    [tag, settings.cleanupRows],
-  );
+  // The rows of the cleanup test (tools/testing/old-sessions.sql): half expired 30 days ago,
+  // half revoked 8 days ago, both past the 7-day retention.
+  await db.query(readFileSync(new URL('../tools/testing/old-sessions.sql', import.meta.url), 'utf8'), [tag, settings.cleanupRows]);
   const insertMs = performance.now() - insertStarted;
   // As after any bulk load: VACUUM ANALYZE, so the job runs on a settled table with fresh
   // statistics, not racing the autovacuum and autoanalyze the insert sets off. Fresh

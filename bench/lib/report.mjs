@@ -305,8 +305,8 @@ export function renderReport({ date, machine, database, settings, results, profi
     checks.push(check);
     sections.push(
       `## 6. Cleanup of ${fmtInt(c.rows)} expired sessions\n\n` +
-        `Rows inserted with one \`INSERT … SELECT FROM generate_series\` (the columns of \`insertOldSessions\` in ` +
-        `apps/demo-api/test/cleanup-audit.spec.ts: half expired 30 days ago, half revoked 8 days ago) in ` +
+        `Rows inserted with one \`INSERT … SELECT FROM generate_series\` (tools/testing/old-sessions.sql, ` +
+        `as in the cleanup test: half expired 30 days ago, half revoked 8 days ago) in ` +
         `${fmt(c.insertMs / 1000, 1)} s, next to the ${fmtInt(c.otherRows)} sessions the earlier scenarios left; ` +
         `\`VACUUM ANALYZE tessera_sessions\` (${fmt((c.vacuumMs ?? 0) / 1000, 1)} s), as after any bulk load, so that the job ` +
         `runs on a settled table with fresh statistics rather than racing the autovacuum the insert sets off (fresh ` +

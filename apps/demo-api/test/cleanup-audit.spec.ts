@@ -2,6 +2,8 @@ import type { LoggerService } from '@nestjs/common';
 import { SessionCleanupService } from '@tessera/session';
 import { FakeClock } from '@tessera/session/testing';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import request from 'supertest';
@@ -12,6 +14,8 @@ import { startDemoApp, uniqueEmail } from './support/demo-app';
 import type { DemoApp } from './support/demo-app';
 
 const PASSWORD = 'correct horse battery';
+/** The rows the cleanup job must delete; `npm run bench` inserts the same ones. */
+const OLD_SESSIONS_SQL = readFileSync(join(__dirname, '../../../tools/testing/old-sessions.sql'), 'utf8');
 
 function databaseUrl(): string {
   const url = process.env.TESSERA_TEST_DATABASE_URL;
@@ -31,17 +35,7 @@ async function bearerLogin(url: string, email: string, password = PASSWORD) {
 /** Inserts `count` sessions that expired (half) or were revoked (half) long ago; returns a tag to find them. */
 async function insertOldSessions(db: Client, count: number): Promise<string> {
   const tag = `old-${randomBytes(4).toString('hex')}`;
-  await db.query(
-    `INSERT INTO tessera_sessions (id, user_id, roles, refresh_hash, generation, created_at, last_seen_at,
-                                   expires_at, absolute_expires_at, revoked_at, revoked_reason)
-     SELECT $1 || '-' || n, $1, '{user}', md5(n::text), 0, now() - interval '60 days', now() - interval '60 days',
-            CASE WHEN n % 2 = 0 THEN now() - interval '30 days' ELSE now() + interval '1 day' END,
-            now() + interval '2 days',
-            CASE WHEN n % 2 = 0 THEN NULL ELSE now() - interval '8 days' END,
-            CASE WHEN n % 2 = 0 THEN NULL ELSE 'logout' END
-       FROM generate_series(1, $2) AS n`,
-    [tag, count],
-  );
+  await db.query(OLD_SESSIONS_SQL, [tag, count]);
   return tag;
 }
 
