@@ -77,5 +77,6 @@ export const CONFIG_ERROR_MESSAGES = {
   badCount: (option: string, value: unknown) =>
     `SessionModule option "${option}" must be a whole number, 0 or more (got ${JSON.stringify(value)}).`,
   badStore:
-    'SessionModule option "store" must implement SessionStore (create, findById, rotateRefresh, touch, revoke, reissue, listByUser, revokeByUser, listRevokedSince, watchRevocations, deleteExpired, acquireCleanupLock).',
+    'SessionModule option "store" must implement SessionStore (create, findById, rotateRefresh, touch, revoke, reissue, listByUser, revokeByUser, updateUserSessions, listRevokedSince, watchRevocations, deleteExpired, acquireCleanupLock).',
+  notAFunction: (option: string) => `SessionModule option "${option}" must be a function.`,
 } as const;

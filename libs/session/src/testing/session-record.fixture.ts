@@ -18,6 +18,7 @@ export function sessionRecordFixture(overrides: Partial<SessionRecord> = {}): Se
     id: id(),
     userId: `user-${id()}`,
     roles: ['user'],
+    claims: {},
     refreshHash: id(),
     previousRefreshHash: null,
     generation: 0,

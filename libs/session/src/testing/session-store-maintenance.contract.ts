@@ -14,6 +14,7 @@ export function maintenanceContract(storeUnderTest: () => SessionStore): void {
     let resyncs = 0;
     const listener: RevocationFeedListener = {
       revoked: (ids) => received.push(...ids),
+      userChanged: () => undefined,
       resync: () => {
         resyncs += 1;
       },

@@ -91,6 +91,7 @@ export function describeReissueContract(storeUnderTest: () => SessionStore): voi
       let resyncs = 0;
       const subscription = await store.watchRevocations({
         revoked: (ids) => received.push(...ids),
+        userChanged: () => undefined,
         resync: () => {
           resyncs += 1;
         },

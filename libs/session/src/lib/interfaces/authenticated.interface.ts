@@ -1,3 +1,5 @@
+import type { SessionClaims } from './session.interface';
+
 /** How the access token reached the server. */
 export type TokenTransport = 'bearer' | 'cookie';
 
@@ -5,8 +7,10 @@ export type TokenTransport = 'bearer' | 'cookie';
 export interface AuthenticatedUser {
   /** User id (`sub` claim). */
   id: string;
-  /** Roles granted to the session (`roles` claim). */
+  /** Roles granted to the session (`roles` claim; in `strict` mode, the session record's). */
   roles: string[];
+  /** Custom claims (the `claims` option), frozen; `{}` without any. In `strict` mode, the session record's. */
+  claims: Readonly<SessionClaims>;
 }
 
 /** The caller's session, as `@CurrentSession()` returns it. */

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { SessionClock } from './clock.interface';
 import type { SessionStore } from './session-store.interface';
+import type { SessionClaims, SessionUser } from './session.interface';
 
 /** A duration: milliseconds as a number, or a string such as `500ms`, `30s`, `15m`, `12h`, `7d`. */
 export type Duration = number | string;
@@ -69,6 +70,18 @@ export interface SessionCleanupOptions {
   maxRunTime?: Duration;
 }
 
+/** The reuse of `resolveUser` answers by one instance. */
+export interface SessionUserCacheOptions {
+  /**
+   * How long this instance reuses what `resolveUser` answered for a user, at its
+   * refreshes; `SessionService.refreshUser` drops the entry on every instance at once
+   * (through the store's change feed). Default: `0` (ask at every refresh).
+   */
+  ttl?: Duration;
+  /** Users remembered at most (the oldest go first). Default: `10000`. */
+  size?: number;
+}
+
 /** Options of `SessionModule.forRoot` / `forRootAsync`. */
 export interface SessionModuleOptions {
   /** Where sessions live. Default: a new `InMemorySessionStore` (one process only; sessions vanish on restart). */
@@ -123,6 +136,24 @@ export interface SessionModuleOptions {
   csrf?: SessionCsrfOptions;
   /** Deletion of old sessions. Defaults: see `SessionCleanupOptions`. */
   cleanup?: SessionCleanupOptions;
+  /**
+   * The user's current roles, claims and profile, read from the app's user store at each
+   * refresh (and by `SessionService.refreshUser`); what it answers goes into the new access
+   * token and the session record. `null`, `undefined` or `disabled: true` ends the session
+   * (`session_revoked`, reason `user_disabled`). Default: none (the roles and claims given
+   * at login stay for the session's life, unless `refreshUser` is called with new ones).
+   */
+  resolveUser?: (userId: string) => Promise<SessionUser | null | undefined>;
+  /**
+   * Custom claims for a user's access tokens, computed at login and at each refresh
+   * (from the `resolveUser` answer). JSON values only, at most 1 kB serialized, under
+   * names that are not registered ones (`iss`, `sub`, `aud`, `exp`, `sid`, `roles`, ...);
+   * anything else is refused with `SessionClaimsError`. Keep personal data out: access
+   * tokens are readable by whoever holds them. Default: no custom claims.
+   */
+  claims?: (user: SessionUser) => SessionClaims;
+  /** Reuse of `resolveUser` answers. Defaults: see `SessionUserCacheOptions`. */
+  userCache?: SessionUserCacheOptions;
   /** Source of time. Default: the system clock. */
   clock?: SessionClock;
 }

@@ -1,3 +1,5 @@
+import type { StoredClaims } from './session.interface';
+
 /** Why a session stopped being usable. */
 export type RevocationReason =
   | 'logout'
@@ -7,7 +9,8 @@ export type RevocationReason =
   | 'admin'
   | 'reissued'
   | 'password_changed'
-  | 'user_revoked';
+  | 'user_revoked'
+  | 'user_disabled';
 
 /** One session as a store keeps it. Times are `Date`s; hashes are base64url HMAC-SHA256 values. */
 export interface SessionRecord {
@@ -17,6 +20,8 @@ export interface SessionRecord {
   userId: string;
   /** Roles copied into access tokens issued for this session. */
   roles: string[];
+  /** Custom claims copied into access tokens issued for this session (`{}` for none). */
+  claims: StoredClaims;
   /** Hash of the refresh token that is valid now. */
   refreshHash: string;
   /** Hash of the refresh token that the last rotation replaced, if any. */
@@ -116,12 +121,22 @@ export interface SessionStore {
    */
   revokeByUser(userId: string, reason: RevocationReason, at: Date, exceptId?: string): Promise<string[]>;
 
+  /**
+   * Sets `roles` and `claims` of every live (not revoked, not expired at `at`) session of
+   * a user, and announces the change to every instance (`RevocationFeedListener.userChanged`
+   * through the change feed), in one operation; the announcement goes out even when the
+   * user has no live session. Returns how many sessions it updated. Revoked sessions keep
+   * what they had.
+   */
+  updateUserSessions(userId: string, grants: SessionGrants, at: Date): Promise<number>;
+
   /** Sessions revoked at or after `since` (what a revocation cache needs after a gap). */
   listRevokedSince(since: Date): Promise<SessionRevocation[]>;
 
   /**
    * Opens the change feed: every revocation made through any store on the same backend
-   * (every app instance) reaches `listener.revoked` promptly, and `listener.resync` is
+   * (every app instance) reaches `listener.revoked` promptly, every `updateUserSessions`
+   * reaches `listener.userChanged`, and `listener.resync` is
    * called on every (re)connect, the first included. Resolves once the feed listens;
    * it must reconnect by itself after losing its connection.
    */
@@ -141,6 +156,12 @@ export interface SessionStore {
   acquireCleanupLock(): Promise<CleanupLock | null>;
 }
 
+/** What a session grants its user: the roles and custom claims of its access tokens. */
+export interface SessionGrants {
+  roles: string[];
+  claims: StoredClaims;
+}
+
 /** A revocation, as `listRevokedSince` reports it. */
 export interface SessionRevocation {
   sessionId: string;
@@ -156,6 +177,11 @@ export interface RevocationFeedListener {
    * was down were not delivered, so the listener should read them with `listRevokedSince`.
    */
   resync(): void;
+  /**
+   * These users' roles or claims changed (`updateUserSessions`, on this instance or any
+   * other): whatever an instance remembers about them is stale.
+   */
+  userChanged(userIds: string[]): void;
 }
 
 /** An open revocation feed. */

@@ -54,6 +54,15 @@ export interface ResolvedSessionOptions {
     batchSize: number;
     maxRunTimeMs: number;
   };
+  /** Undefined: no hook (roles and claims come from the session record). */
+  resolveUser: SessionModuleOptions['resolveUser'];
+  /** Undefined: no custom claims. */
+  claims: SessionModuleOptions['claims'];
+  userCache: {
+    /** 0: off. */
+    ttlMs: number;
+    size: number;
+  };
   clock: SessionClock;
 }
 
@@ -83,6 +92,7 @@ export const STORE_METHODS = [
   'reissue',
   'listByUser',
   'revokeByUser',
+  'updateUserSessions',
   'listRevokedSince',
   'watchRevocations',
   'deleteExpired',
@@ -189,6 +199,18 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
   const headerName = nonEmpty('csrf.headerName', csrf.headerName, 'x-csrf-token').toLowerCase();
   const csrfCookieName = nonEmpty('csrf.cookieName', csrf.cookieName, 'tessera-csrf');
 
+  if (options.resolveUser !== undefined && typeof options.resolveUser !== 'function') {
+    throw new SessionConfigError(CONFIG_ERROR_MESSAGES.notAFunction('resolveUser'));
+  }
+  if (options.claims !== undefined && typeof options.claims !== 'function') {
+    throw new SessionConfigError(CONFIG_ERROR_MESSAGES.notAFunction('claims'));
+  }
+  const userCache = options.userCache ?? {};
+  const userCacheSize = userCache.size ?? 10_000;
+  if (!Number.isSafeInteger(userCacheSize) || userCacheSize < 0) {
+    throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badCount('userCache.size', userCache.size));
+  }
+
   return {
     store,
     keys,
@@ -226,6 +248,12 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
       retentionMs: duration('cleanup.retention', cleanupOptions.retention, '7d', true),
       batchSize,
       maxRunTimeMs: duration('cleanup.maxRunTime', cleanupOptions.maxRunTime, '5m'),
+    },
+    resolveUser: options.resolveUser,
+    claims: options.claims,
+    userCache: {
+      ttlMs: userCache.ttl === undefined ? 0 : duration('userCache.ttl', userCache.ttl, '1m', true),
+      size: userCacheSize,
     },
     clock: options.clock ?? systemClock,
   };

@@ -40,6 +40,7 @@ export class RevocationCache implements OnApplicationBootstrap, OnApplicationShu
     this.subscription = await this.store.watchRevocations({
       revoked: (ids) => this.add(ids),
       resync: () => void this.resync(),
+      userChanged: () => undefined,
     });
     await this.resync();
     this.sweepTimer = setInterval(() => this.sweep(), Math.min(this.windowMs, 60_000));

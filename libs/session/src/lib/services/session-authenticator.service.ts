@@ -112,7 +112,7 @@ export class SessionAuthenticator {
 function principalOf(claims: AccessTokenClaims, bearer: boolean): SessionPrincipal {
   return {
     // A copy: the claims object is shared by every request with the same token (and frozen).
-    user: { id: claims.sub, roles: [...claims.roles] },
+    user: { id: claims.sub, roles: [...claims.roles], claims: {} },
     session: {
       id: claims.sid,
       userId: claims.sub,

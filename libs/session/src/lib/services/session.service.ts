@@ -211,6 +211,7 @@ export class SessionService {
       id,
       userId,
       roles: [...roles],
+      claims: {},
       refreshHash: this.chain.hash(refreshToken),
       previousRefreshHash: null,
       generation: 0,
@@ -271,7 +272,13 @@ export class SessionService {
       roles: session.roles,
       notAfter: session.absoluteExpiresAt,
     });
-    return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, session };
+    return {
+      user: { id: session.userId, roles: [...session.roles] },
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken,
+      session,
+    };
   }
 
   private isExpired(session: SessionRecord, now: Date): boolean {

@@ -4,13 +4,14 @@ import type {
   RevocationFeedListener,
   RevocationFeedSubscription,
   RevocationReason,
+  SessionGrants,
   SessionRecord,
   SessionRevocation,
   SessionStore,
 } from '../interfaces/session-store.interface';
 
 function copy(record: SessionRecord): SessionRecord {
-  return { ...record, roles: [...record.roles] };
+  return { ...record, roles: [...record.roles], claims: structuredClone(record.claims) };
 }
 
 function isLive(record: SessionRecord, now: Date): boolean {
@@ -98,6 +99,19 @@ export class InMemorySessionStore implements SessionStore {
     }
     if (revoked.length > 0) this.announce(revoked);
     return revoked;
+  }
+
+  async updateUserSessions(userId: string, grants: SessionGrants, at: Date): Promise<number> {
+    let updated = 0;
+    for (const record of this.sessions.values()) {
+      if (record.userId === userId && isLive(record, at)) {
+        record.roles = [...grants.roles];
+        record.claims = structuredClone(grants.claims);
+        updated += 1;
+      }
+    }
+    for (const watcher of this.watchers) queueMicrotask(() => watcher.userChanged([userId]));
+    return updated;
   }
 
   async listRevokedSince(since: Date): Promise<SessionRevocation[]> {

@@ -84,6 +84,7 @@ describe('where a token stands in its session', () => {
       id: current.sessionId,
       userId: 'user',
       roles: [],
+      claims: {},
       refreshHash: graceChain.hash(current.token),
       previousRefreshHash: previous ? graceChain.hash(previous.token) : null,
       generation: current.generation,
