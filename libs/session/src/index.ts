@@ -20,9 +20,25 @@ export * from './lib/services/revocation-cache.service';
 export * from './lib/interceptors/session-activity.interceptor';
 export type { PublicJwk, ResolvedAccessTokenKey, ResolvedKeyRing } from './lib/options/key-ring';
 export * from './lib/services/session-transport.service';
+export * from './lib/services/session-endpoints.service';
+export { SessionRoutesModule, SessionRoutesCheck, SESSION_ROUTES_OPTIONS } from './lib/routes/session-routes.module';
+export { resolveSessionRoutesOptions, ROUTES_ERROR_MESSAGES } from './lib/routes/session-routes.options';
+export type {
+  ResolvedSessionRoute,
+  ResolvedSessionRoutesOptions,
+  SessionRouteName,
+  SessionRouteSetting,
+  SessionRoutesOptions,
+} from './lib/routes/session-routes.options';
+export { SESSION_OPENAPI_SECURITY } from './lib/routes/session-routes.openapi';
+export * from './lib/dto/session-view.dto';
+export * from './lib/dto/refresh.dto';
+export * from './lib/dto/logout-all.dto';
+export * from './lib/exceptions/session-validation.exception';
+export * from './lib/exceptions/session-not-found.exception';
 export * from './lib/services/session-authenticator.service';
 export { SessionJwtStrategy } from './lib/strategies/session-jwt.strategy';
-export { sessionOf } from './lib/utils/session-request.util';
+export { principalOf, sessionOf } from './lib/utils/session-request.util';
 export * from './lib/guards/session.guard';
 export * from './lib/guards/csrf.guard';
 export * from './lib/services/csrf.service';

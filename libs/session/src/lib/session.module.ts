@@ -21,6 +21,7 @@ import { SessionCookies } from './services/session-cookies.service';
 import { SessionCleanupService } from './services/session-cleanup.service';
 import { RevocationCache } from './services/revocation-cache.service';
 import { SessionTransportService } from './services/session-transport.service';
+import { SessionEndpoints } from './services/session-endpoints.service';
 import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
 
 /** The classes the module provides and exports as they are. */
@@ -34,6 +35,7 @@ const SERVICES = [
   CsrfService,
   SessionCleanupService,
   SessionTransportService,
+  SessionEndpoints,
   SessionAuthenticator,
   SessionJwtStrategy,
   SessionGuard,

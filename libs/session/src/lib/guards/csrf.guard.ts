@@ -15,6 +15,9 @@ import { sessionContextOf, sessionOf } from '../utils/session-request.util';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** Marks a request whose CSRF checks passed, so a second `CsrfGuard` on it does not check again. */
+const CSRF_CHECKED = Symbol('tessera.csrfChecked');
+
 /** Why a request was refused (for logs and audit events; never sent to the client). */
 export type CsrfRefusal =
   | 'cross_site_fetch'
@@ -32,6 +35,8 @@ export type CsrfRefusal =
  * refused; an `Origin` (else a `Referer`) outside the allowed origins is refused; the
  * `X-CSRF-Token` header must equal the CSRF cookie (constant-time), carry our signature,
  * and be bound to this request's session. Refusals: 403 `csrf_failed` and an event.
+ * A request that passed the checks once (a global `CsrfGuard`, then a route-level one)
+ * passes again without re-checking.
  */
 @Injectable()
 export class CsrfGuard implements CanActivate {
@@ -52,8 +57,10 @@ export class CsrfGuard implements CanActivate {
     if (SAFE_METHODS.has(this.http.method(request).toUpperCase()) || this.isBearer(request) || this.isSkipped(context)) {
       return true;
     }
+    if ((request as { [CSRF_CHECKED]?: true })[CSRF_CHECKED]) return true;
     const refusal = this.check(request);
     if (refusal) throw this.refuse(request, refusal);
+    (request as { [CSRF_CHECKED]?: true })[CSRF_CHECKED] = true;
     return true;
   }
 

@@ -7,7 +7,7 @@ import type { AuthenticatedUser, SessionPrincipal } from '../interfaces/authenti
 import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
 import type { HttpRequest, HttpResponse } from '../interfaces/session-http-adapter.interface';
 import { SessionAuthenticator } from '../services/session-authenticator.service';
-import { attachPrincipal } from '../utils/session-request.util';
+import { attachPrincipal, principalOf } from '../utils/session-request.util';
 
 /** What the decorators of one route ask for. */
 interface RouteAccess {
@@ -25,6 +25,11 @@ interface RouteAccess {
  * share the last one registered; and a direct call needs no per-request passport
  * action object on the hot path.
  * Every step is a protected method a subclass can override. It fails closed.
+ *
+ * It is idempotent per request: a request that already carries a principal (a global
+ * `SessionGuard` ran, then a route-level one, as on the routes of `SessionRoutesModule`)
+ * is not authenticated again (in `strict` mode that would read the store twice); only
+ * the route's `@Roles()` are checked.
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
@@ -42,6 +47,11 @@ export class SessionGuard implements CanActivate {
     if (this.isPublic(context)) return true;
     if (context.getType() !== 'http') throw new SessionUnauthorizedException(AuthErrorCode.TokenMissing);
     const request = context.switchToHttp().getRequest<HttpRequest>();
+    const existing = principalOf(request);
+    if (existing) {
+      this.checkRoles(context, existing.user);
+      return true;
+    }
     let outcome: SessionPrincipal | Promise<SessionPrincipal>;
     try {
       outcome = this.authenticate(request);

@@ -1,0 +1,170 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AuthErrorCode } from '../constants';
+import { parseLogoutAllBody } from '../dto/logout-all.dto';
+import { parseRefreshBody } from '../dto/refresh.dto';
+import { toSessionView } from '../dto/session-view.dto';
+import type { SessionView } from '../dto/session-view.dto';
+import { SessionNotFoundException } from '../exceptions/session-not-found.exception';
+import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
+import type { AuthenticatedSession } from '../interfaces/authenticated.interface';
+import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
+import type { HttpRequest, HttpResponse } from '../interfaces/session-http-adapter.interface';
+import type { IssuedSession, SessionContext, SessionUser } from '../interfaces/session.interface';
+import { SESSION_ID_PATTERN } from '../utils/refresh-token-chain';
+import { sessionContextOf, sessionOf } from '../utils/session-request.util';
+import { CsrfService } from './csrf.service';
+import { SessionService } from './session.service';
+import { SessionTransportService } from './session-transport.service';
+import type { IssuedSessionBody } from './session-transport.service';
+
+/** The user as login and refresh responses show it: `{ id, ...profile, roles }`. */
+export interface SessionUserView {
+  id: string;
+  roles: string[];
+  [field: string]: unknown;
+}
+
+/**
+ * What login and refresh answer: cookie mode `{ session, csrfToken, user }` (the tokens
+ * go in cookies), bearer mode `{ accessToken, refreshToken, tokenType, expiresIn, session, user }`.
+ */
+export type SessionLoginBody = IssuedSessionBody & { user: SessionUserView };
+
+/** What `GET <prefix>/csrf` answers. */
+export interface CsrfTokenBody {
+  csrfToken: string;
+}
+
+/**
+ * What each session route does, for the routes `SessionRoutesModule` mounts and for apps
+ * that write their own: every method takes the platform's request and response (through
+ * `SessionHttpAdapter`) and returns the response body. `login` is the one call an app's
+ * login handler makes once it has checked the credentials.
+ *
+ * The methods of authenticated routes read the principal `SessionGuard` put on the
+ * request and refuse (401 `token_missing`) a request that has none, so a route the guard
+ * does not cover fails closed.
+ */
+@Injectable()
+export class SessionEndpoints {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly transport: SessionTransportService,
+    private readonly csrf: CsrfService,
+    @Inject(SessionHttpAdapter) private readonly http: SessionHttpAdapter,
+  ) {}
+
+  /**
+   * `GET csrf`: sets the readable CSRF cookie and returns the same token, bound to the
+   * request's session when there is one (`CsrfService.verifiedBindingFor`).
+   */
+  async csrfToken(request: HttpRequest, response: HttpResponse): Promise<CsrfTokenBody> {
+    this.transport.noStore(response);
+    return { csrfToken: this.csrf.issue(response, await this.csrf.verifiedBindingFor(request)) };
+  }
+
+  /**
+   * Starts a session for a user whose credentials the app has just checked: always a new
+   * session id, whatever the request carried (no fixation), tokens delivered in the mode
+   * the request asks for (`X-Auth-Mode`), and the login body of the contract. `user.profile`
+   * (for example `{ email }`) is shown in the body's `user`, never put in a token.
+   */
+  async login(
+    request: HttpRequest,
+    response: HttpResponse,
+    user: SessionUser,
+    context: SessionContext = sessionContextOf(request, this.http),
+  ): Promise<SessionLoginBody> {
+    const issued = await this.sessions.create(user, context);
+    // Roles as the token carries them; the profile is the app's, whatever `create` kept of it.
+    return this.answer(request, response, { ...issued, user: { ...issued.user, profile: user.profile ?? issued.user.profile } });
+  }
+
+  /**
+   * `POST refresh`: validates the body (`{ refreshToken?: string }`), rotates the refresh
+   * token (body in bearer mode, cookie otherwise) and answers like login, with the user
+   * as the refresh resolved it. A bearer-mode 401 carries `WWW-Authenticate`.
+   */
+  async refresh(request: HttpRequest, response: HttpResponse): Promise<SessionLoginBody> {
+    parseRefreshBody(this.http.body(request));
+    const bearer = this.transport.requestedMode(request) === 'bearer';
+    try {
+      const issued = await this.sessions.refresh(
+        this.transport.extractRefreshToken(request),
+        sessionContextOf(request, this.http),
+      );
+      return this.answer(request, response, issued);
+    } catch (error) {
+      if (bearer && error instanceof SessionUnauthorizedException) {
+        this.http.setHeader(response, 'WWW-Authenticate', 'Bearer error="invalid_token"');
+      }
+      throw error;
+    }
+  }
+
+  /** `POST logout`: revokes the caller's session, clears the cookies and sends `Clear-Site-Data`. */
+  async logout(request: HttpRequest, response: HttpResponse): Promise<void> {
+    const session = this.principal(request);
+    await this.sessions.revoke(session.id, 'logout', sessionContextOf(request, this.http));
+    this.transport.clear(response);
+  }
+
+  /**
+   * `POST logout-all`: validates the body (`{ keepCurrent?: boolean }`), revokes every
+   * session of the caller, or all but this one with `keepCurrent: true`; unless kept, this
+   * session's cookies are cleared as at logout.
+   */
+  async logoutAll(request: HttpRequest, response: HttpResponse): Promise<void> {
+    const { keepCurrent } = parseLogoutAllBody(this.http.body(request));
+    const session = this.principal(request);
+    const keep = keepCurrent === true;
+    await this.sessions.revokeAllForUser(
+      session.userId,
+      'logout_all',
+      keep ? session.id : undefined,
+      sessionContextOf(request, this.http),
+    );
+    if (keep) this.transport.noStore(response);
+    else this.transport.clear(response);
+  }
+
+  /** `GET sessions`: the caller's live sessions, oldest first, `current` marked; never cached. */
+  async listSessions(request: HttpRequest, response: HttpResponse): Promise<SessionView[]> {
+    const session = this.principal(request);
+    // Where and when the user signs in is personal data: no shared cache may keep it.
+    this.transport.noStore(response);
+    const records = await this.sessions.listForUser(session.userId);
+    return records.map((record) => toSessionView(record, session.id));
+  }
+
+  /**
+   * `DELETE sessions/:id`: revokes one of the caller's sessions (reason `user_revoked`);
+   * 404 `session_not_found` for anything else, and a non-id never reaches the store.
+   * Ending the current session also clears its cookies, like logout.
+   */
+  async revokeSession(request: HttpRequest, response: HttpResponse, id: unknown): Promise<void> {
+    const session = this.principal(request);
+    if (typeof id !== 'string' || !SESSION_ID_PATTERN.test(id)) throw new SessionNotFoundException();
+    if (!(await this.sessions.revokeOwned(session.userId, id, 'user_revoked', sessionContextOf(request, this.http)))) {
+      throw new SessionNotFoundException();
+    }
+    if (id === session.id) this.transport.clear(response);
+  }
+
+  /** The body of a login or refresh: the delivered tokens (cookies or body) and the user. */
+  private answer(request: HttpRequest, response: HttpResponse, issued: IssuedSession): SessionLoginBody {
+    return { ...this.transport.deliver(request, response, issued), user: userView(issued.user) };
+  }
+
+  private principal(request: HttpRequest): AuthenticatedSession {
+    const session = sessionOf(request);
+    if (!session) throw new SessionUnauthorizedException(AuthErrorCode.TokenMissing);
+    return session;
+  }
+}
+
+/** `{ id, ...profile, roles }`; a profile cannot override the id or the roles. */
+function userView(user: SessionUser): SessionUserView {
+  const { id: _id, roles: _roles, ...profile } = user.profile ?? {};
+  return { id: user.id, ...profile, roles: [...(user.roles ?? [])] };
+}
