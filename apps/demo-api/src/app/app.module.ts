@@ -3,7 +3,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { CsrfGuard, SessionActivityInterceptor, SessionGuard, SessionModule } from '@tessera/session';
+import { CsrfGuard, SessionActivityInterceptor, SessionGuard, SessionModule, SessionRoutesModule } from '@tessera/session';
 import type { SessionClock } from '@tessera/session';
 import { PostgresSessionStore, SessionTypeOrmModule } from '@tessera/session-typeorm';
 import { AdminController } from './admin/admin.controller';
@@ -17,7 +17,6 @@ import { dataSourceOptions } from './database/database';
 import { HealthController } from './health/health.controller';
 import { JwksController } from './keys/jwks.controller';
 import { MeController } from './me/me.controller';
-import { SessionsController } from './sessions/sessions.controller';
 import { UserEntity } from './users/user.entity';
 import { UsersService } from './users/users.service';
 
@@ -45,16 +44,19 @@ export class AppModule {
         }),
         TypeOrmModule.forFeature([UserEntity]),
         SessionModule.forRootAsync({
+          // Global: SessionRoutesModule (and every feature module) reaches its services.
+          isGlobal: true,
           imports: [SessionTypeOrmModule.forFeature()],
           inject: [PostgresSessionStore],
           // Already checked by loadConfig; only the store and the clock are added here.
           useFactory: (store: PostgresSessionStore) => ({ ...config.session, store, clock: overrides.clock }),
         }),
+        // csrf, refresh, logout, logout-all, sessions: the library's; register and login stay in AuthController.
+        SessionRoutesModule.forRoot({ prefix: 'auth' }),
       ],
       controllers: [
         HealthController,
         AuthController,
-        SessionsController,
         MeController,
         AdminController,
         JwksController,

@@ -1,11 +1,10 @@
 import { Controller, Delete, Get, HttpCode, Param, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { CurrentSession, Roles, SessionService, SessionTransportService, sessionContextOf } from '@tessera/session';
+import { CurrentSession, Roles, SessionService, SessionTransportService, SessionView, sessionContextOf, toSessionView } from '@tessera/session';
 import type { AuthenticatedSession } from '@tessera/session';
 import type { Request, Response } from 'express';
 import { UNAUTHORIZED_CODES } from '../common/api-docs';
 import { uuidParamPipe } from '../common/validation';
-import { SessionView, toSessionView } from '../sessions/session-view';
 
 const USER_ID = { name: 'id', description: 'User id', schema: { type: 'string', format: 'uuid' } } as const;
 
