@@ -2,7 +2,8 @@ import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { TypeOrmModule, getRepositoryToken } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
 import { CsrfGuard, SessionActivityInterceptor, SessionGuard, SessionModule } from '@tessera/session';
 import type { SessionClock } from '@tessera/session';
 import { PostgresSessionStore, SessionTypeOrmModule } from '@tessera/session-typeorm';
@@ -19,7 +20,7 @@ import { JwksController } from './keys/jwks.controller';
 import { MeController } from './me/me.controller';
 import { SessionsController } from './sessions/sessions.controller';
 import { UserEntity } from './users/user.entity';
-import { UsersService } from './users/users.service';
+import { UsersService, findSessionUser } from './users/users.service';
 
 /** Test-only replacements. */
 export interface AppOverrides {
@@ -45,10 +46,18 @@ export class AppModule {
         }),
         TypeOrmModule.forFeature([UserEntity]),
         SessionModule.forRootAsync({
-          imports: [SessionTypeOrmModule.forFeature()],
-          inject: [PostgresSessionStore],
-          // Already checked by loadConfig; only the store and the clock are added here.
-          useFactory: (store: PostgresSessionStore) => ({ ...config.session, store, clock: overrides.clock }),
+          imports: [SessionTypeOrmModule.forFeature(), TypeOrmModule.forFeature([UserEntity])],
+          inject: [PostgresSessionStore, getRepositoryToken(UserEntity)],
+          // Already checked by loadConfig; the store, the users and the clock are added here.
+          useFactory: (store: PostgresSessionStore, users: Repository<UserEntity>) => ({
+            ...config.session,
+            store,
+            // Roles are read at each refresh (cached a minute per instance; the admin roles
+            // route calls refreshUser, which drops them everywhere at once).
+            resolveUser: (id: string) => findSessionUser(users, id),
+            userCache: { ttl: '1m' },
+            clock: overrides.clock,
+          }),
         }),
       ],
       controllers: [
