@@ -2,7 +2,8 @@ import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { TypeOrmModule, getRepositoryToken } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
 import { CsrfGuard, SessionActivityInterceptor, SessionGuard, SessionModule, SessionRoutesModule } from '@tessera/session';
 import type { SessionClock } from '@tessera/session';
 import { PostgresSessionStore, SessionTypeOrmModule } from '@tessera/session-typeorm';
@@ -18,7 +19,7 @@ import { HealthController } from './health/health.controller';
 import { JwksController } from './keys/jwks.controller';
 import { MeController } from './me/me.controller';
 import { UserEntity } from './users/user.entity';
-import { UsersService } from './users/users.service';
+import { UsersService, findSessionUser } from './users/users.service';
 
 /** Test-only replacements. */
 export interface AppOverrides {
@@ -46,10 +47,18 @@ export class AppModule {
         SessionModule.forRootAsync({
           // Global: SessionRoutesModule (and every feature module) reaches its services.
           isGlobal: true,
-          imports: [SessionTypeOrmModule.forFeature()],
-          inject: [PostgresSessionStore],
-          // Already checked by loadConfig; only the store and the clock are added here.
-          useFactory: (store: PostgresSessionStore) => ({ ...config.session, store, clock: overrides.clock }),
+          imports: [SessionTypeOrmModule.forFeature(), TypeOrmModule.forFeature([UserEntity])],
+          inject: [PostgresSessionStore, getRepositoryToken(UserEntity)],
+          // Already checked by loadConfig; the store, the users and the clock are added here.
+          useFactory: (store: PostgresSessionStore, users: Repository<UserEntity>) => ({
+            ...config.session,
+            store,
+            // Roles are read at each refresh (cached a minute per instance; the admin roles
+            // route calls refreshUser, which drops them everywhere at once).
+            resolveUser: (id: string) => findSessionUser(users, id),
+            userCache: { ttl: '1m' },
+            clock: overrides.clock,
+          }),
         }),
         // csrf, refresh, logout, logout-all, sessions: the library's; register and login stay in AuthController.
         SessionRoutesModule.forRoot({ prefix: 'auth' }),

@@ -16,6 +16,7 @@ import { SessionService } from './services/session.service';
 import { SessionAuthenticator } from './services/session-authenticator.service';
 import { SessionActivityService } from './services/session-activity.service';
 import { SessionEvents } from './services/session-events.service';
+import { SessionUsers } from './services/session-users.service';
 import { CsrfService } from './services/csrf.service';
 import { SessionCookies } from './services/session-cookies.service';
 import { SessionCleanupService } from './services/session-cleanup.service';
@@ -28,6 +29,7 @@ import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
 const SERVICES = [
   AccessTokenService,
   SessionEvents,
+  SessionUsers,
   RevocationCache,
   SessionService,
   SessionActivityService,

@@ -1,14 +1,18 @@
-import { Controller, Delete, Get, HttpCode, Param, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Put, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentSession, Roles, SessionService, SessionTransportService, SessionView, sessionContextOf, toSessionView } from '@tessera/session';
 import type { AuthenticatedSession } from '@tessera/session';
 import type { Request, Response } from 'express';
 import { UNAUTHORIZED_CODES } from '../common/api-docs';
 import { uuidParamPipe } from '../common/validation';
+import type { PublicUser } from '../users/users.service';
+import { UsersService } from '../users/users.service';
+import { UserNotFoundException } from '../users/user-not-found.exception';
+import { RolesDto } from './admin.dto';
 
 const USER_ID = { name: 'id', description: 'User id', schema: { type: 'string', format: 'uuid' } } as const;
 
-/** Other users' sessions, for administrators (role `admin`). */
+/** Other users' sessions and roles, for administrators (role `admin`). */
 @ApiTags('admin')
 @ApiBearerAuth()
 @ApiCookieAuth('access-cookie')
@@ -22,6 +26,7 @@ export class AdminController {
   constructor(
     private readonly sessions: SessionService,
     private readonly transport: SessionTransportService,
+    private readonly users: UsersService,
   ) {}
 
   @Get(':id/sessions')
@@ -58,6 +63,30 @@ export class AdminController {
     const userId = userKey(id);
     await this.sessions.revokeAllForUser(userId, 'admin', undefined, sessionContextOf(request));
     if (userId === session.userId) this.transport.clear(response);
+  }
+
+  @Put(':id/roles')
+  @ApiParam(USER_ID)
+  @ApiOperation({
+    summary: "Replace a user's roles",
+    description:
+      "Effective at once on every instance (`SessionService.refreshUser`): in `strict` mode at each session's next " +
+      'request; in `cached` and `stateless` modes at its next refresh, so access tokens issued before keep the old ' +
+      'roles for at most `ACCESS_TOKEN_TTL`.',
+  })
+  @ApiResponse({ status: 200, description: '`{ id, email, roles }`' })
+  @ApiResponse({ status: 404, description: '`user_not_found`' })
+  async setRoles(
+    @Param('id', uuidParamPipe('id')) id: string,
+    @Body() body: RolesDto,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<PublicUser> {
+    this.transport.noStore(response);
+    const user = await this.users.setRoles(userKey(id), body.roles);
+    if (!user) throw new UserNotFoundException();
+    await this.sessions.refreshUser(user.id, undefined, sessionContextOf(request));
+    return user;
   }
 }
 

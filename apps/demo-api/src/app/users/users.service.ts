@@ -1,6 +1,7 @@
 import { ConflictException, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { BoundedMap } from '@tessera/session';
+import type { SessionUser } from '@tessera/session';
 import { hash, verify } from '@node-rs/argon2';
 import type { Algorithm } from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +28,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Normalises an email for storage and lookup. */
 export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
+}
+
+/**
+ * The user as sessions must see them now (the session module's `resolveUser` hook):
+ * read from the database, since roles change; null when there is no such user.
+ */
+export async function findSessionUser(users: Repository<UserEntity>, id: string): Promise<SessionUser | null> {
+  if (!UUID.test(id)) return null;
+  const user = await users.findOne({ where: { id }, select: { id: true, email: true, roles: true } });
+  return user ? { id: user.id, roles: user.roles, profile: { email: user.email } } : null;
 }
 
 /**
@@ -94,6 +105,20 @@ export class UsersService {
     if (!user || !valid) return false;
     await this.users.update({ id: user.id }, { passwordHash: await hash(newPassword, ARGON2_OPTIONS) });
     return true;
+  }
+
+  /** Replaces a user's roles; returns the updated profile, or null when there is no such user. */
+  async setRoles(id: string, roles: string[]): Promise<PublicUser | null> {
+    if (!UUID.test(id)) return null;
+    const result = await this.users
+      .createQueryBuilder()
+      .update()
+      .set({ roles })
+      .where('id = :id', { id })
+      .returning(['id', 'email', 'roles'])
+      .execute();
+    const row = (result.raw as Array<{ id: string; email: string; roles: string[] }>)[0];
+    return row ? this.remember({ id: row.id, email: row.email, roles: row.roles }) : null;
   }
 
   /** Public profile by id if it is in the cache (no I/O, no promise); otherwise undefined. */

@@ -129,7 +129,7 @@ describe('SessionGuard (HTTP)', () => {
       const response = await http().get('/me').set('Authorization', `Bearer ${issued.accessToken}`);
       expect(response.status).toBe(200);
       expect(response.body).toEqual({
-        user: { id: 'user-1', roles: ['user', 'editor'] },
+        user: { id: 'user-1', roles: ['user', 'editor'], claims: {} },
         session: {
           id: issued.session.id,
           userId: 'user-1',
@@ -148,7 +148,7 @@ describe('SessionGuard (HTTP)', () => {
       expect(response.status).toBe(200);
       expect(response.body.transport).toBe('cookie');
       expect(response.body.session).toMatchObject({ id: issued.session.id, transport: 'cookie' });
-      expect(response.body.user).toEqual({ id: 'user-1', roles: ['user'] });
+      expect(response.body.user).toEqual({ id: 'user-1', roles: ['user'], claims: {} });
     });
 
     it('ignores a cookie with the unprefixed name', async () => {
@@ -412,7 +412,7 @@ describe("SessionJwtStrategy through AuthGuard('tessera-jwt')", () => {
     const issued = await sessions.create({ id: 'user-7', roles: ['user'] });
     const ok = await request(app.getHttpServer()).get('/passport').set('Authorization', `Bearer ${issued.accessToken}`);
     expect(ok.status).toBe(200);
-    expect(ok.body.user).toEqual({ id: 'user-7', roles: ['user'] });
+    expect(ok.body.user).toEqual({ id: 'user-7', roles: ['user'], claims: {} });
     expect(ok.body.session).toEqual(expect.objectContaining({ id: issued.session.id, transport: 'bearer' }));
 
     expect((await request(app.getHttpServer()).get('/passport')).status).toBe(401);

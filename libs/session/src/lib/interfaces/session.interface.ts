@@ -17,7 +17,7 @@ export type StoredClaims = Record<string, ClaimValue>;
  * }
  * ```
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by the app's declaration merging
+// eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type -- filled by the app's declaration merging
 export interface SessionClaims {}
 
 /**
@@ -43,6 +43,9 @@ export interface SessionUser {
   profile?: Record<string, unknown>;
 }
 
+/** The user a login or a refresh issued tokens for, as far as responses show it. */
+export type IssuedUser = Pick<SessionUser, 'id' | 'roles' | 'profile'>;
+
 /**
  * Who is on the other end: recorded with a new session, and put on the audit events
  * of every action it is passed to. `sessionContextOf(request)` builds it from a request.
@@ -58,7 +61,7 @@ export interface IssuedSession {
    * The user the tokens were issued for: the one given at login, or, at a refresh, the
    * one `resolveUser` returned (else `{ id, roles }` of the session).
    */
-  user: SessionUser;
+  user: IssuedUser;
   accessToken: string;
   accessTokenExpiresAt: Date;
   /** Opaque refresh token; shown to the client once, stored only as a hash. */

@@ -577,6 +577,9 @@ describe('resolveSessionOptions', () => {
         },
         csrf: { enabled: true, allowedOrigins: [], headerName: 'x-csrf-token', cookieName: 'tessera-csrf' },
         cleanup: { cron: '*/10 * * * *', retentionMs: 7 * DAY, batchSize: 5_000, maxRunTimeMs: 5 * MINUTE },
+        resolveUser: undefined,
+        claims: undefined,
+        userCache: { ttlMs: 0, size: 10_000 },
         clock: systemClock,
       });
       const { active, byKid } = resolved.keys;

@@ -4,10 +4,12 @@ import { createHmac, sign as signBytes, timingSafeEqual, verify as verifyBytes }
 import { ACCESS_TOKEN_TYPE, AuthErrorCode } from '../constants';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
 import type { AccessTokenClaims } from '../interfaces/authenticated.interface';
+import type { StoredClaims } from '../interfaces/session.interface';
 import type { PublicJwk, ResolvedAccessTokenKey } from '../options/key-ring';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
 import { BoundedMap } from '../utils/bounded-map';
+import { RESERVED_CLAIMS, deepFreeze } from '../utils/claims.util';
 import { randomToken } from '../utils/crypto.util';
 
 /** What the session service asks to be put in an access token. */
@@ -15,6 +17,8 @@ export interface AccessTokenSubject {
   userId: string;
   sessionId: string;
   roles: string[];
+  /** Custom claims, checked already (`checkedClaims`): top-level claims of the token. */
+  claims?: StoredClaims;
   /** The token never outlives this (its session's absolute expiry). */
   notAfter?: Date;
 }
@@ -50,6 +54,9 @@ const MAX_ACCEPTED_HEADERS = 16;
 const MAX_CACHED_TOKEN_LENGTH = 2_048;
 // Signature lengths and the characters allowed last, where the unused low bits must be zero
 // (canonical base64url, RFC 7515 §2): 32 bytes → 43 chars, 64 bytes → 86 chars.
+const NO_CLAIMS: Readonly<StoredClaims> = Object.freeze({});
+// The claims a Tessera token carries besides custom ones.
+const OWN_CLAIMS = new Set(['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp', 'nbf', 'roles']);
 const CANONICAL = { HS256: { length: 43, last: /[AEIMQUYcgkosw048]$/ }, EdDSA: { length: 86, last: /[AQgw]$/ } } as const;
 
 function decodeJson(segment: string): Record<string, unknown> | undefined {
@@ -77,6 +84,8 @@ function decodeJson(segment: string): Record<string, unknown> | undefined {
 export class AccessTokenService {
   private readonly acceptedHeaders = new BoundedMap<string, ResolvedAccessTokenKey>(MAX_ACCEPTED_HEADERS);
   private readonly verified: BoundedMap<string, VerifiedToken>;
+  // Custom claims of each verified claims object (frozen and shared, so keyed by identity).
+  private readonly customByClaims = new WeakMap<AccessTokenClaims, Readonly<StoredClaims>>();
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
@@ -92,7 +101,9 @@ export class AccessTokenService {
     const limit = Math.min(nowMs + this.options.accessTokenTtlMs, subject.notAfter?.getTime() ?? Number.POSITIVE_INFINITY);
     // At least one second, so that iat < exp holds even at the very end of a session.
     const exp = Math.max(Math.floor(limit / 1000), iat + 1);
+    // Custom claims first; none can shadow ours (reserved names are refused when they are computed).
     const claims: AccessTokenClaims = {
+      ...subject.claims,
       iss: this.options.issuer,
       aud: this.options.audience,
       sub: subject.userId,
@@ -132,6 +143,11 @@ export class AccessTokenService {
     // Oldest first out when full; a size of 0 keeps nothing.
     if (token.length <= MAX_CACHED_TOKEN_LENGTH) this.verified.set(token, verified);
     return verified.claims;
+  }
+
+  /** The custom claims of claims returned by `verify`, frozen (`{}` when there are none). */
+  customClaims(claims: AccessTokenClaims): Readonly<StoredClaims> {
+    return this.customByClaims.get(claims) ?? NO_CLAIMS;
   }
 
   /** Number of remembered verified tokens (for tests and metrics). */
@@ -232,8 +248,18 @@ export class AccessTokenService {
     if (nbf !== undefined && typeof nbf !== 'number') throw invalid();
     // Frozen: the same object is handed out for every request that carries this token.
     Object.freeze(roles);
+    let custom = NO_CLAIMS;
+    for (const name of Object.keys(payload)) {
+      if (OWN_CLAIMS.has(name)) continue;
+      // A registered claim we do not issue is not the app's either.
+      if (RESERVED_CLAIMS.has(name)) continue;
+      if (custom === NO_CLAIMS) custom = {};
+      (custom as StoredClaims)[name] = payload[name] as StoredClaims[string];
+    }
+    const claims = Object.freeze(payload) as unknown as AccessTokenClaims;
+    if (custom !== NO_CLAIMS) this.customByClaims.set(claims, deepFreeze(custom as StoredClaims));
     return {
-      claims: Object.freeze(payload) as unknown as AccessTokenClaims,
+      claims,
       iatMs: iat * 1000,
       nbfMs: typeof nbf === 'number' ? nbf * 1000 : 0,
       expMs: exp * 1000,

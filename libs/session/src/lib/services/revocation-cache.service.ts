@@ -4,6 +4,7 @@ import { SessionStore } from '../interfaces/session-store.interface';
 import type { RevocationFeedSubscription } from '../interfaces/session-store.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
+import { SessionUsers } from './session-users.service';
 
 const RESYNC_RETRY_MS = 1_000;
 
@@ -27,6 +28,7 @@ export class RevocationCache implements OnApplicationBootstrap, OnApplicationShu
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     @Inject(SessionStore) private readonly store: SessionStore,
+    private readonly users: SessionUsers,
   ) {}
 
   /** How long an entry matters: an access token's lifetime plus the clock-skew leeway. */
@@ -34,14 +36,24 @@ export class RevocationCache implements OnApplicationBootstrap, OnApplicationShu
     return this.options.accessTokenTtlMs + this.options.clockSkewMs;
   }
 
-  /** Opens the feed and loads recent revocations before the app serves requests. */
+  /**
+   * Opens the feed and loads recent revocations before the app serves requests. The feed
+   * is also what tells this instance that a user changed elsewhere (`refreshUser`), so it
+   * opens whenever `resolveUser` answers are cached, whatever the mode.
+   */
   async onApplicationBootstrap(): Promise<void> {
-    if (this.options.revocationMode !== 'cached') return;
+    const cached = this.options.revocationMode === 'cached';
+    if (!cached && !this.users.caching) return;
     this.subscription = await this.store.watchRevocations({
       revoked: (ids) => this.add(ids),
-      resync: () => void this.resync(),
-      userChanged: () => undefined,
+      resync: () => {
+        // Announcements sent while the feed was down are lost: nothing remembered can be trusted.
+        this.users.forgetAll();
+        void this.resync();
+      },
+      userChanged: (ids) => this.users.forget(ids),
     });
+    if (!cached) return;
     await this.resync();
     this.sweepTimer = setInterval(() => this.sweep(), Math.min(this.windowMs, 60_000));
     this.sweepTimer.unref();
@@ -85,7 +97,7 @@ export class RevocationCache implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async load(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.options.revocationMode !== 'cached') return;
     const now = this.options.clock.now().getTime();
     try {
       const recent = await this.store.listRevokedSince(new Date(now - this.windowMs));

@@ -2,6 +2,7 @@ import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import { AuthErrorCode } from '../constants';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
 import type { AccessTokenClaims, SessionPrincipal, TokenTransport } from '../interfaces/authenticated.interface';
+import type { SessionClaims, StoredClaims } from '../interfaces/session.interface';
 import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
 import type { HttpRequest } from '../interfaces/session-http-adapter.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
@@ -66,9 +67,10 @@ export class SessionAuthenticator {
     if (mode === 'cached' && this.revocations.has(claims.sid)) {
       throw new SessionUnauthorizedException(AuthErrorCode.SessionRevoked, bearer);
     }
-    if (mode !== 'strict') return principalOf(claims, bearer);
+    if (mode !== 'strict') return principalOf(claims, this.tokens.customClaims(claims), bearer);
+    // strict: the roles and claims of the session record, which `refreshUser` keeps current.
     return this.sessions.assertLive(claims).then(
-      () => principalOf(claims, bearer),
+      (record) => principalOf(claims, record.claims, bearer, record.roles),
       (error: unknown) => {
         throw this.refusal(error, bearer);
       },
@@ -109,10 +111,16 @@ export class SessionAuthenticator {
   }
 }
 
-function principalOf(claims: AccessTokenClaims, bearer: boolean): SessionPrincipal {
+function principalOf(
+  claims: AccessTokenClaims,
+  custom: Readonly<StoredClaims>,
+  bearer: boolean,
+  roles: readonly string[] = claims.roles,
+): SessionPrincipal {
   return {
-    // A copy: the claims object is shared by every request with the same token (and frozen).
-    user: { id: claims.sub, roles: [...claims.roles], claims: {} },
+    // Roles copied: the claims object is shared by every request with the same token (and
+    // frozen); custom claims are deep-frozen instead, as copying them would cost every request.
+    user: { id: claims.sub, roles: [...roles], claims: custom as Readonly<SessionClaims> },
     session: {
       id: claims.sid,
       userId: claims.sub,

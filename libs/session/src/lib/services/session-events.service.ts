@@ -13,6 +13,8 @@ export type SessionEventType =
   | 'session.evicted'
   | 'session.reissued'
   | 'refresh_token.reused'
+  /** `SessionService.refreshUser` gave a user's live sessions new roles or claims. */
+  | 'user.refreshed'
   | 'csrf.refused'
   /** A request carried a session cookie twice, or cookies of two sessions (`reason`). */
   | 'cookie.conflict'

@@ -57,6 +57,7 @@ describe('SessionService', () => {
         id: issued.session.id,
         userId: 'user-1',
         roles: ['user'],
+        claims: {},
         refreshHash: createHmac('sha256', sessionSecret).update(issued.refreshToken).digest('base64url'),
         previousRefreshHash: null,
         generation: 0,

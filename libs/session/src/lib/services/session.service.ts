@@ -3,10 +3,11 @@ import { AuthErrorCode } from '../constants';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
 import type { AccessTokenClaims } from '../interfaces/authenticated.interface';
 import { SessionStore } from '../interfaces/session-store.interface';
-import type { RevocationReason, SessionRecord } from '../interfaces/session-store.interface';
-import type { IssuedSession, SessionContext, SessionUser } from '../interfaces/session.interface';
+import type { RevocationReason, SessionGrants, SessionRecord } from '../interfaces/session-store.interface';
+import type { IssuedSession, IssuedUser, SessionContext, SessionUser } from '../interfaces/session.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
+import { SessionClaimsError, checkedClaims, sameClaims } from '../utils/claims.util';
 import { boundedContext } from '../utils/context.util';
 import { randomToken } from '../utils/crypto.util';
 import { RefreshTokenChain } from '../utils/refresh-token-chain';
@@ -15,10 +16,22 @@ import { AccessTokenService } from './access-token.service';
 import { RevocationCache } from './revocation-cache.service';
 import { SessionEvents } from './session-events.service';
 import type { SessionEventType } from './session-events.service';
+import { SessionUsers } from './session-users.service';
 
-export type { IssuedSession, SessionContext, SessionUser } from '../interfaces/session.interface';
+export type { IssuedSession, IssuedUser, SessionContext, SessionUser } from '../interfaces/session.interface';
 
 export { sessionContextOf } from '../utils/session-request.util';
+
+/** What `SessionService.refreshUser` did. */
+export interface RefreshedUser {
+  /** Live sessions that now carry the user's current roles and claims. */
+  sessions: number;
+  /** Sessions revoked because the user is gone or disabled (`user_disabled`). */
+  revoked: number;
+}
+
+const REFRESH_USER_NEEDS_USER =
+  'SessionService.refreshUser(userId) asks the "resolveUser" hook for the current user: configure it, or pass the user as the second argument.';
 
 /**
  * Creates sessions at login, rotates their refresh tokens (with reuse detection and a
@@ -35,6 +48,7 @@ export class SessionService {
     private readonly tokens: AccessTokenService,
     private readonly events: SessionEvents,
     private readonly revocations: RevocationCache,
+    private readonly users: SessionUsers,
   ) {
     this.chain = new RefreshTokenChain(options.sessionKey, options.refreshReuseGraceMs);
   }
@@ -47,9 +61,10 @@ export class SessionService {
   async create(user: SessionUser, context: SessionContext = {}): Promise<IssuedSession> {
     const now = this.options.clock.now();
     const absoluteExpiresAt = new Date(now.getTime() + this.options.absoluteTimeoutMs);
-    const { record, refreshToken } = this.newSession(user.id, user.roles ?? [], now, absoluteExpiresAt, context);
+    const grants = this.grantsOf(user);
+    const { record, refreshToken } = this.newSession(user.id, grants, now, absoluteExpiresAt, context);
     await this.store.create(record);
-    const issued = this.issue(record, refreshToken);
+    const issued = this.issue(record, refreshToken, { id: user.id, roles: grants.roles, profile: user.profile });
     this.emit('session.created', issued.session, context);
     await this.evictBeyondLimit(user.id, issued.session.id, now, context);
     return issued;
@@ -65,6 +80,10 @@ export class SessionService {
    *   (RFC 9700 §4.14.2): `refresh_token_reused`.
    * - Otherwise `invalid_refresh_token`, or `session_expired` for an idle or
    *   absolutely expired session.
+   *
+   * With a `resolveUser` hook, the user's current roles and claims go into the new access
+   * token and the session record; a user that is gone or disabled ends the session
+   * (`session_revoked`, reason `user_disabled`).
    */
   async refresh(refreshToken: unknown, context: SessionContext = {}): Promise<IssuedSession> {
     // A malformed or forged token costs one HMAC and never reaches the store.
@@ -79,8 +98,9 @@ export class SessionService {
       expiresAt: new Date(now.getTime() + this.options.idleTimeoutMs),
     });
     if (rotated) {
+      const current = await this.withCurrentUser(rotated, now, context);
       this.emit('session.refreshed', rotated, context);
-      return this.issue(rotated, successor);
+      return this.issue(current.session, successor, current.user);
     }
     return this.afterFailedRotation(presented, successor, now, context);
   }
@@ -97,7 +117,8 @@ export class SessionService {
     const current = await this.store.findById(sessionId);
     if (!current || current.revokedAt) throw new SessionUnauthorizedException(AuthErrorCode.SessionRevoked);
     if (this.isExpired(current, now)) throw new SessionUnauthorizedException(AuthErrorCode.SessionExpired);
-    const { record, refreshToken } = this.newSession(current.userId, current.roles, now, current.absoluteExpiresAt, {
+    const grants = { roles: current.roles, claims: current.claims };
+    const { record, refreshToken } = this.newSession(current.userId, grants, now, current.absoluteExpiresAt, {
       userAgent: context.userAgent ?? current.userAgent,
       ip: context.ip ?? current.ip,
     });
@@ -174,6 +195,36 @@ export class SessionService {
     return revoked;
   }
 
+  /**
+   * Makes a change to a user (roles, claims, disabled) effective on every instance at
+   * once: their live sessions get the current roles and claims in the store, and every
+   * instance drops what it remembered of the user. In `strict` mode the next request of
+   * each session sees them; in `cached` and `stateless` modes, the next refresh (within
+   * one access-token lifetime), since access tokens already issued keep their claims
+   * until they expire. A user that is gone or disabled has every session revoked
+   * (`user_disabled`), which every mode honours as any revocation.
+   *
+   * `user` is the user as it is now; omitted, the `resolveUser` hook is asked.
+   */
+  async refreshUser(userId: string, user?: SessionUser | null, context: SessionContext = {}): Promise<RefreshedUser> {
+    if (user === undefined) {
+      if (!this.users.enabled) throw new Error(REFRESH_USER_NEEDS_USER);
+      user = (await this.users.resolve(userId, true)).user;
+    }
+    const now = this.options.clock.now();
+    if (!user || user.disabled === true) {
+      const revoked = await this.revokeAllForUser(userId, 'user_disabled', undefined, context);
+      // Announces the change too, so that no instance keeps a remembered answer.
+      await this.store.updateUserSessions(userId, { roles: [], claims: {} }, now);
+      this.users.forget([userId]);
+      return { sessions: 0, revoked: revoked.length };
+    }
+    const sessions = await this.store.updateUserSessions(userId, this.grantsOf(user), now);
+    this.users.forget([userId]);
+    this.events.emit({ type: 'user.refreshed', at: now, userId, sessionFingerprint: null, ...boundedContext(context) });
+    return { sessions, revoked: 0 };
+  }
+
   /** Live sessions of a user, oldest first. */
   listForUser(userId: string): Promise<SessionRecord[]> {
     return this.store.listByUser(userId, this.options.clock.now());
@@ -200,7 +251,7 @@ export class SessionService {
   /** A new session and its first refresh token, not stored yet. */
   private newSession(
     userId: string,
-    roles: string[],
+    grants: SessionGrants,
     now: Date,
     absoluteExpiresAt: Date,
     context: SessionContext,
@@ -210,8 +261,8 @@ export class SessionService {
     const record: SessionRecord = {
       id,
       userId,
-      roles: [...roles],
-      claims: {},
+      roles: [...grants.roles],
+      claims: grants.claims,
       refreshHash: this.chain.hash(refreshToken),
       previousRefreshHash: null,
       generation: 0,
@@ -252,7 +303,10 @@ export class SessionService {
     if (this.isExpired(session, now)) throw new SessionUnauthorizedException(AuthErrorCode.SessionExpired);
     const standing = this.chain.standing(session, presented, successor, now);
     // The same successor again, and no write, so the chain stays single.
-    if (standing === 'just_replaced') return this.issue(session, successor);
+    if (standing === 'just_replaced') {
+      const current = await this.withCurrentUser(session, now, context);
+      return this.issue(current.session, successor, current.user);
+    }
     if (standing === 'earlier') {
       if (await this.store.revoke(session.id, 'refresh_token_reused', now)) {
         this.revocations.add([session.id]);
@@ -263,17 +317,74 @@ export class SessionService {
     throw new SessionUnauthorizedException(AuthErrorCode.InvalidRefreshToken);
   }
 
-  private issue(session: SessionRecord, refreshToken: string): IssuedSession {
+  /**
+   * The roles and claims a user's sessions carry: `roles` as given, `claims` from the
+   * app's `claims` function, checked (`SessionClaimsError` for a reserved name, a value
+   * that is not JSON, or more than 1 kB).
+   */
+  private grantsOf(user: SessionUser): SessionGrants {
+    const roles = user.roles ?? [];
+    if (!Array.isArray(roles) || roles.some((role) => typeof role !== 'string')) {
+      throw new SessionClaimsError('SessionUser "roles" must be an array of strings.');
+    }
+    return { roles: [...roles], claims: this.options.claims ? checkedClaims(this.options.claims(user)) : {} };
+  }
+
+  /**
+   * The session with its user's current roles and claims (`resolveUser`), written to the
+   * store when they changed; without the hook, the session as it is. Revokes the session
+   * (`user_disabled`) and throws `session_revoked` for a user that is gone or disabled.
+   */
+  private async withCurrentUser(
+    record: SessionRecord,
+    now: Date,
+    context: SessionContext,
+  ): Promise<{ session: SessionRecord; user: IssuedUser }> {
+    if (!this.users.enabled) return { session: record, user: { id: record.userId, roles: [...record.roles] } };
+    let resolved = await this.users.resolve(record.userId);
+    let grants = this.currentGrants(resolved.user);
+    // A remembered answer that disagrees with the store may predate a change another
+    // instance just made: ask again rather than write a stale one back.
+    if (resolved.cached && (!grants || !sameGrants(record, grants))) {
+      resolved = await this.users.resolve(record.userId, true);
+      grants = this.currentGrants(resolved.user);
+    }
+    if (!resolved.user || !grants) {
+      await this.revoke(record.id, 'user_disabled', context);
+      throw new SessionUnauthorizedException(AuthErrorCode.SessionRevoked);
+    }
+    let session = record;
+    if (!sameGrants(record, grants)) {
+      // Changed without refreshUser: every live session of the user takes the change (and
+      // every instance hears of it). An answer read just before a concurrent change could
+      // write older grants back; the next refresh, asking again, corrects them.
+      await this.store.updateUserSessions(record.userId, grants, now);
+      session = { ...record, roles: grants.roles, claims: grants.claims };
+    }
+    return { session, user: { id: record.userId, roles: grants.roles, profile: resolved.user.profile } };
+  }
+
+  /** Grants of a live user; undefined for one that is gone or disabled. */
+  private currentGrants(user: SessionUser | null): SessionGrants | undefined {
+    return user && user.disabled !== true ? this.grantsOf(user) : undefined;
+  }
+
+  private issue(
+    session: SessionRecord,
+    refreshToken: string,
+    user: IssuedUser = { id: session.userId, roles: [...session.roles] },
+  ): IssuedSession {
     // Capped at the absolute expiry, so in cached and stateless modes (which do not read
     // the session per request) no access token outlives its session's absolute timeout.
     const access = this.tokens.sign({
       userId: session.userId,
       sessionId: session.id,
       roles: session.roles,
+      claims: session.claims,
       notAfter: session.absoluteExpiresAt,
     });
     return {
-      user: { id: session.userId, roles: [...session.roles] },
+      user,
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,
       refreshToken,
@@ -301,4 +412,13 @@ export class SessionService {
       ...extra,
     });
   }
+}
+
+/** Whether a session already carries these roles (in order) and claims. */
+function sameGrants(session: SessionGrants, grants: SessionGrants): boolean {
+  return (
+    session.roles.length === grants.roles.length &&
+    session.roles.every((role, index) => role === grants.roles[index]) &&
+    sameClaims(session.claims, grants.claims)
+  );
 }

@@ -53,6 +53,11 @@ export class BoundedMap<K, V> implements Iterable<[K, V]> {
   }
 
   /** The keys, oldest first. */
+  /** Removes every entry. */
+  clear(): void {
+    this.entries.clear();
+  }
+
   keys(): MapIterator<K> {
     return this.entries.keys();
   }
