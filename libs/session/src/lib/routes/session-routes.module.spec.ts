@@ -398,6 +398,26 @@ describe.each([
   });
 });
 
+describe('SessionRoutesModule: refresh shows the user as resolveUser returns it', () => {
+  it('answers the current roles and profile, in both modes', async () => {
+    const booted = await boot({
+      session: { resolveUser: async (id) => ({ id, roles: ['user', 'editor'], profile: { email: 'renamed@example.com' } }) },
+    });
+    const login = await bearerLogin(booted.http, 'fred');
+    const refreshed = await request(booted.http)
+      .post('/auth/refresh')
+      .set('X-Auth-Mode', 'bearer')
+      .send({ refreshToken: login.refreshToken })
+      .expect(200);
+    expect(refreshed.body.user).toEqual({ id: 'fred', email: 'renamed@example.com', roles: ['user', 'editor'] });
+
+    const browser = new Browser(booted.http);
+    await browser.login('gina');
+    const viaCookie = await browser.send('post', '/auth/refresh');
+    expect(viaCookie.body.user).toEqual({ id: 'gina', email: 'renamed@example.com', roles: ['user', 'editor'] });
+  });
+});
+
 describe('SessionRoutesModule: guards are idempotent per request', () => {
   it('strict mode reads the store once per request whether the guards run once (route) or twice (global + route)', async () => {
     for (const globalGuards of [false, true]) {
