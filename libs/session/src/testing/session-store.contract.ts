@@ -2,6 +2,7 @@
 import type { SessionRecord, SessionStore } from '../lib/interfaces/session-store.interface';
 import { randomTestId as id, sessionRecordFixture } from './session-record.fixture';
 import { activityContract } from './session-store-activity.contract';
+import { grantsContract } from './session-store-grants.contract';
 import { maintenanceContract } from './session-store-maintenance.contract';
 import { describeReissueContract } from './session-store-reissue.contract';
 import { rotationContract } from './session-store-rotation.contract';
@@ -14,6 +15,13 @@ export interface SessionStoreContractHooks {
   setup(): Promise<SessionStore> | SessionStore;
   /** Releases what `setup` opened; called in `afterAll`. */
   teardown?(): Promise<void> | void;
+  /**
+   * For a store whose instances share a backend: another instance on the same backend
+   * (another app instance), for the tests of the change feed across instances; called in
+   * `beforeAll` after `setup`, released by `teardown`. Omit it for a store whose instances
+   * share nothing (in-memory): those tests are skipped.
+   */
+  peer?(): Promise<SessionStore> | SessionStore;
 }
 
 /**
@@ -24,9 +32,11 @@ export interface SessionStoreContractHooks {
 export function describeSessionStoreContract(name: string, hooks: SessionStoreContractHooks): void {
   describe(`SessionStore contract: ${name}`, () => {
     let store: SessionStore;
+    let peer: SessionStore | undefined;
 
     beforeAll(async () => {
       store = await hooks.setup();
+      peer = await hooks.peer?.();
     });
 
     afterAll(async () => {
@@ -73,5 +83,6 @@ export function describeSessionStoreContract(name: string, hooks: SessionStoreCo
     activityContract(() => store);
     maintenanceContract(() => store);
     describeReissueContract(() => store);
+    grantsContract(() => store, hooks.peer ? () => peer as SessionStore : undefined);
   });
 }

@@ -1,3 +1,4 @@
+import type { SessionRecord } from '@tessera/session';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /** Table of sessions. Never holds a refresh token, only its keyed hash. */
@@ -14,6 +15,10 @@ export class SessionEntity {
 
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   roles: string[];
+
+  /** Custom claims of the session's access tokens: a JSON object, `{}` for none. */
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  claims: SessionRecord['claims'];
 
   @Column({ name: 'refresh_hash', type: 'text' })
   refreshHash: string;

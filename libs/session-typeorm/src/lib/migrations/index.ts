@@ -1,10 +1,23 @@
 import { CreateTesseraSessions1764201600000 } from './1764201600000-create-tessera-sessions';
 import { NotifyTesseraRevocations1764201800000 } from './1764201800000-notify-tessera-revocations';
+import { AddTesseraSessionClaims1764806400000 } from './1764806400000-add-tessera-session-claims';
 
 /** Migrations of the session table, oldest first; add them to your DataSource's `migrations`. */
-export const sessionMigrations = [CreateTesseraSessions1764201600000, NotifyTesseraRevocations1764201800000];
+export const sessionMigrations = [
+  CreateTesseraSessions1764201600000,
+  NotifyTesseraRevocations1764201800000,
+  AddTesseraSessionClaims1764806400000,
+];
 
-export { CreateTesseraSessions1764201600000, NotifyTesseraRevocations1764201800000 };
+export { CreateTesseraSessions1764201600000, NotifyTesseraRevocations1764201800000, AddTesseraSessionClaims1764806400000 };
 
 /** Channel on which the revocation trigger announces revoked session ids. */
 export const REVOCATION_CHANNEL = 'tessera_sessions_revoked';
+
+/**
+ * Channel on which `updateUserSessions` announces a user whose roles or claims changed
+ * (payload: the user id). Its own channel, not a tagged payload on `REVOCATION_CHANNEL`:
+ * that channel's payload is documented as a bare session id, which the trigger (and any
+ * app SQL) sends and other listeners may already read; one LISTEN connection hears both.
+ */
+export const USER_CHANGED_CHANNEL = 'tessera_users_changed';

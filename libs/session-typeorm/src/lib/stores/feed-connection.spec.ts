@@ -69,7 +69,11 @@ describe('PostgreSQL revocation feed: connects like the data source pool', () =>
   /** Opens a feed on `store`, checks that a revocation made through it arrives, and returns the feed. */
   async function workingFeed(store: PostgresSessionStore): Promise<RevocationFeedSubscription> {
     const received: string[] = [];
-    const listener: RevocationFeedListener = { revoked: (ids) => received.push(...ids), resync: () => undefined };
+    const listener: RevocationFeedListener = {
+      revoked: (ids) => received.push(...ids),
+      userChanged: () => undefined,
+      resync: () => undefined,
+    };
     const feed = await store.watchRevocations(listener);
     const session = sessionRecordFixture();
     await store.create(session);

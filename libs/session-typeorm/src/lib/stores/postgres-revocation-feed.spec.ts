@@ -2,7 +2,7 @@ import { sessionRecordFixture } from '@tessera/session/testing';
 import type { RevocationFeedListener } from '@tessera/session';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { PostgresSessionStore, sessionEntities, sessionMigrations } from '../../index';
+import { PostgresSessionStore, sessionEntities, sessionMigrations, USER_CHANGED_CHANNEL } from '../../index';
 
 const url = () => {
   const value = process.env.TESSERA_TEST_DATABASE_URL;
@@ -20,9 +20,13 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
 
 class RecordingListener implements RevocationFeedListener {
   readonly received: string[] = [];
+  readonly users: string[] = [];
   resyncs = 0;
   revoked(ids: string[]): void {
     this.received.push(...ids);
+  }
+  userChanged(userIds: string[]): void {
+    this.users.push(...userIds);
   }
   resync(): void {
     this.resyncs += 1;
@@ -82,6 +86,47 @@ describe('PostgreSQL revocation feed (LISTEN/NOTIFY)', () => {
     }
   });
 
+  it('delivers user changes to userChanged and revocations to revoked, also those sent by plain SQL', async () => {
+    const listener = new RecordingListener();
+    const feed = await store.watchRevocations(listener);
+    try {
+      const session = sessionRecordFixture();
+      await store.create(session);
+      await store.updateUserSessions(session.userId, { roles: ['admin'], claims: { plan: 'pro' } }, new Date());
+      await admin.query(`SELECT pg_notify($1, $2)`, [USER_CHANGED_CHANNEL, 'user-from-sql']);
+      await store.revoke(session.id, 'user_disabled', new Date());
+      await waitFor(
+        () => listener.users.includes('user-from-sql') && listener.received.includes(session.id),
+        'the user changes and the revocation',
+      );
+      expect(listener.users).toEqual([session.userId, 'user-from-sql']);
+      expect(listener.received).toEqual([session.id]);
+    } finally {
+      await feed.close();
+    }
+  });
+
+  it('refuses a user id too long for a NOTIFY payload, changing nothing, and the feed goes on', async () => {
+    const listener = new RecordingListener();
+    const feed = await store.watchRevocations(listener);
+    try {
+      // 2,700 three-byte characters: 8,100 bytes, over PostgreSQL's 7,999.
+      const longId = '東'.repeat(2_700);
+      const session = sessionRecordFixture({ userId: longId });
+      await store.create(session);
+      await expect(store.updateUserSessions(longId, { roles: ['admin'], claims: {} }, new Date())).rejects.toThrow(
+        /longer than 7999 bytes/,
+      );
+      expect((await store.findById(session.id))?.roles).toEqual(session.roles);
+      // The longest id accepted goes through.
+      const longest = 'u'.repeat(7_999);
+      await store.updateUserSessions(longest, { roles: [], claims: {} }, new Date());
+      await waitFor(() => listener.users.includes(longest), 'the longest user id');
+    } finally {
+      await feed.close();
+    }
+  });
+
   it('reconnects by itself after pg_terminate_backend and resyncs after a notification it could not receive', async () => {
     const listener = new RecordingListener();
     const feed = await store.watchRevocations(listener);
@@ -117,6 +162,9 @@ describe('PostgreSQL revocation feed (LISTEN/NOTIFY)', () => {
       await store.create(after);
       await store.revoke(after.id, 'logout', new Date());
       await waitFor(() => listener.received.includes(after.id), 'a notification after the reconnect');
+      // Both channels are listened to again.
+      await store.updateUserSessions(after.userId, { roles: ['user'], claims: {} }, new Date());
+      await waitFor(() => listener.users.includes(after.userId), 'a user change after the reconnect');
     } finally {
       await feed.close();
     }

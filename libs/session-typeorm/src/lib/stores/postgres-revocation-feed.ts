@@ -18,9 +18,12 @@ const HEARTBEAT_TIMEOUT_MS = 5_000;
 
 /**
  * `LISTEN` on a dedicated connection (never one of the app's pool, which would be held
- * forever). It reconnects by itself with backoff, and after every (re)connect, once
+ * forever): on `channel`, whose payloads are revoked session ids (`listener.revoked`),
+ * and on `userChannel` when given, whose payloads are ids of users whose roles or claims
+ * changed (`listener.userChanged`). It reconnects by itself with backoff, and after every (re)connect, once
  * `LISTEN` is in place, asks the listener to resync: a notification sent while it was
- * down is lost by PostgreSQL, so only the resync can bring that revocation in.
+ * down is lost by PostgreSQL, so only the resync can bring that revocation in (and a
+ * listener should forget what it remembers of users then: a user change is lost too).
  */
 export class PostgresRevocationFeed implements RevocationFeedSubscription {
   private client: Client | undefined;
@@ -38,6 +41,7 @@ export class PostgresRevocationFeed implements RevocationFeedSubscription {
     private readonly channel: string,
     private readonly listener: RevocationFeedListener,
     options: PostgresRevocationFeedOptions = {},
+    private readonly userChannel?: string,
   ) {
     this.minDelayMs = options.reconnectMinDelayMs ?? 100;
     this.maxDelayMs = options.reconnectMaxDelayMs ?? 5_000;
@@ -64,14 +68,13 @@ export class PostgresRevocationFeed implements RevocationFeedSubscription {
     // Own descriptors, not a spread, which would drop a non-enumerable password (pg-pool hides it).
     const settings = Object.defineProperties({}, Object.getOwnPropertyDescriptors(this.connection)) as ClientConfig;
     const client = new Client(Object.assign(settings, { application_name: APPLICATION_NAME, keepAlive: true }));
-    client.on('notification', (message: Notification) => {
-      if (message.channel === this.channel && message.payload) this.listener.revoked([message.payload]);
-    });
+    client.on('notification', (message: Notification) => this.deliver(message));
     client.on('error', () => this.dropped(client));
     client.on('end', () => this.dropped(client));
     try {
       await client.connect();
       await client.query(`LISTEN ${client.escapeIdentifier(this.channel)}`);
+      if (this.userChannel) await client.query(`LISTEN ${client.escapeIdentifier(this.userChannel)}`);
     } catch (error) {
       client.removeAllListeners();
       await client.end().catch(() => undefined);
@@ -85,6 +88,17 @@ export class PostgresRevocationFeed implements RevocationFeedSubscription {
     this.delayMs = this.minDelayMs;
     this.startHeartbeat(client);
     this.listener.resync();
+  }
+
+  /** Hands one notification to the listener; a listener that throws never breaks the connection. */
+  private deliver(message: Notification): void {
+    if (!message.payload) return;
+    try {
+      if (message.channel === this.channel) this.listener.revoked([message.payload]);
+      else if (message.channel === this.userChannel) this.listener.userChanged([message.payload]);
+    } catch (error) {
+      this.logger.warn(`Feed listener failed (${error instanceof Error ? error.name : typeof error})`);
+    }
   }
 
   private dropped(client: Client): void {

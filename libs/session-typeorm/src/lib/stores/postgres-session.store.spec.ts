@@ -48,6 +48,8 @@ afterAll(async () => {
 
 describeSessionStoreContract('PostgreSQL server (TypeORM)', {
   setup: () => storeOn(process.env.TESSERA_TEST_DATABASE_URL, opened),
+  // Another app instance: its own data source on the same database.
+  peer: () => storeOn(process.env.TESSERA_TEST_DATABASE_URL, opened),
 });
 
 // The second server also covers the store without prepared statements (for poolers that cannot carry them)
@@ -61,6 +63,7 @@ describeSessionStoreContract('PostgreSQL server (TypeORM)', {
         batchRotations: false,
         batchLookups: false,
       }),
+    peer: () => storeOn(process.env.TESSERA_EMBEDDED_DATABASE_URL, opened),
   });
 });
 

@@ -4,6 +4,7 @@ import type {
   RevocationFeedListener,
   RevocationFeedSubscription,
   RevocationReason,
+  SessionGrants,
   SessionRecord,
   SessionRevocation,
   SessionStore,
@@ -11,12 +12,12 @@ import type {
 import type { Pool } from 'pg';
 import type { DataSource, Repository } from 'typeorm';
 import type { SessionEntity } from '../entities/session.entity';
-import { REVOCATION_CHANNEL } from '../migrations';
+import { REVOCATION_CHANNEL, USER_CHANGED_CHANNEL } from '../migrations';
 import { dataSourcePool } from './data-source-pool';
 import { feedConnectionConfig } from './feed-connection';
 import { PostgresRevocationFeed } from './postgres-revocation-feed';
 import type { PostgresRevocationFeedOptions } from './postgres-revocation-feed';
-import { columnValues, detached, recordsById, toRecord } from './session-row';
+import { COLUMN_NAMES, columnValues, detached, recordsById, toRecord } from './session-row';
 import type { SessionRow } from './session-row';
 import {
   CLEANUP_LOCK_KEY,
@@ -24,6 +25,7 @@ import {
   RELEASE_CLEANUP_LOCK,
   sessionStatements,
   TRY_CLEANUP_LOCK,
+  updateUserSessionsParameters,
 } from './session.statements';
 import type { SessionStatements, Statement } from './session.statements';
 import { TurnBatcher } from './turn-batcher';
@@ -67,6 +69,15 @@ export interface PostgresSessionStoreOptions {
    */
   batchLookups?: boolean;
 }
+
+/**
+ * Longest user id `updateUserSessions` accepts, in UTF-8 bytes: the id is the payload of
+ * its NOTIFY, which PostgreSQL caps below 8000 bytes. Refused up front with a message
+ * that says so (PostgreSQL would roll the call back anyway, with "payload string too
+ * long"); never truncated or hashed, since listeners need the id itself. Session ids are
+ * far shorter, so the revocation channel has no such limit to check.
+ */
+export const MAX_NOTIFIED_USER_ID_BYTES = 7_999;
 
 /** SQLSTATEs after which a batch is rolled back as a whole and worth running row by row. */
 const RETRY_ALONE = new Set(['40P01', '40001']);
@@ -140,10 +151,10 @@ export class PostgresSessionStore implements SessionStore {
 
   /** One statement under the user's advisory lock; see `reissueStatement`. */
   async reissue(oldId: string, successor: SessionRecord, reason: RevocationReason, at: Date): Promise<boolean> {
-    const { count } = await this.query(this.statements.reissue, [
-      ...reissueParameters(oldId, reason, at),
-      ...columnValues(successor),
-    ]);
+    const { count } = await this.query(
+      this.statements.reissue,
+      reissueParameters(oldId, reason, at, COLUMN_NAMES, columnValues(successor)),
+    );
     return count > 0;
   }
 
@@ -236,11 +247,37 @@ export class PostgresSessionStore implements SessionStore {
   /**
    * LISTENs on its own connection, with the settings of the store's pool (`extra` and
    * `replication.master` included; see `feedConnectionConfig`), to the channel the
-   * revocation trigger notifies; see `PostgresRevocationFeed`.
+   * revocation trigger notifies and to the one `updateUserSessions` notifies; see
+   * `PostgresRevocationFeed`.
    */
   watchRevocations(listener: RevocationFeedListener): Promise<RevocationFeedSubscription> {
     const connection = feedConnectionConfig(this.storeOptions.pool ?? dataSourcePool(this.dataSource));
-    return new PostgresRevocationFeed(connection, REVOCATION_CHANNEL, listener, this.storeOptions.feed).start();
+    return new PostgresRevocationFeed(
+      connection,
+      REVOCATION_CHANNEL,
+      listener,
+      this.storeOptions.feed,
+      USER_CHANGED_CHANNEL,
+    ).start();
+  }
+
+  /**
+   * One call of the function `tessera_update_user_sessions` (one round trip): it takes
+   * the user's advisory lock, updates the live sessions on a snapshot taken after the
+   * lock, and notifies `USER_CHANGED_CHANNEL`, in one transaction.
+   */
+  async updateUserSessions(userId: string, grants: SessionGrants, at: Date): Promise<number> {
+    if (Buffer.byteLength(userId, 'utf8') > MAX_NOTIFIED_USER_ID_BYTES) {
+      throw new Error(
+        `updateUserSessions: the user id is longer than ${MAX_NOTIFIED_USER_ID_BYTES} bytes (UTF-8), ` +
+          'more than a PostgreSQL NOTIFY payload may carry; use shorter user ids.',
+      );
+    }
+    const { rows } = await this.query<{ updated: number }>(
+      this.statements.updateUserSessions,
+      updateUserSessionsParameters(this.table, userId, grants.roles, grants.claims, at),
+    );
+    return rows[0]?.updated ?? 0;
   }
 
   /** A short transaction under the user's advisory lock; see `revokeUserSessions`. */

@@ -5,6 +5,8 @@ export interface SessionRow {
   id: string;
   user_id: string;
   roles: string[];
+  /** pg parses jsonb into the object (key order is jsonb's, not the one written). */
+  claims: SessionRecord['claims'];
   refresh_hash: string;
   previous_refresh_hash: string | null;
   generation: number;
@@ -24,6 +26,7 @@ export const COLUMN_NAMES = [
   'id',
   'user_id',
   'roles',
+  'claims',
   'refresh_hash',
   'previous_refresh_hash',
   'generation',
@@ -47,6 +50,7 @@ export function toRecord(row: SessionRow): SessionRecord {
     id: row.id,
     userId: row.user_id,
     roles: row.roles,
+    claims: row.claims,
     refreshHash: row.refresh_hash,
     previousRefreshHash: row.previous_refresh_hash,
     generation: row.generation,
@@ -75,6 +79,8 @@ export function columnValues(session: SessionRecord): unknown[] {
     session.id,
     session.userId,
     session.roles,
+    // JSON text, not left to pg, which would send a JS array as a PostgreSQL array literal.
+    JSON.stringify(session.claims),
     session.refreshHash,
     session.previousRefreshHash,
     session.generation,
@@ -97,6 +103,7 @@ export function detached(record: SessionRecord): SessionRecord {
   return {
     ...record,
     roles: [...record.roles],
+    claims: structuredClone(record.claims),
     rotatedAt: record.rotatedAt && copyDate(record.rotatedAt),
     createdAt: copyDate(record.createdAt),
     lastSeenAt: copyDate(record.lastSeenAt),

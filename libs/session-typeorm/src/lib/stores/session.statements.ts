@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { COLUMN_NAMES, COLUMNS } from './session-row';
-import { reissueStatement } from './user-revocations';
+import { reissueStatement, USER_LOCK_CLASS } from './user-revocations';
+import { USER_CHANGED_CHANNEL } from '../migrations';
 
 /** A statement run often enough to be prepared once per connection. */
 export interface Statement {
@@ -22,9 +23,22 @@ export interface SessionStatements {
   revoke: Statement;
   /** See `reissueStatement`. */
   reissue: string;
+  /** See `updateUserSessionsParameters`. */
+  updateUserSessions: string;
   listByUser: string;
   listRevokedSince: string;
   deleteExpired: string;
+}
+
+/** Values for `updateUserSessions` on `table` (quoted, see `quotedTable`). */
+export function updateUserSessionsParameters(
+  table: string,
+  userId: string,
+  roles: string[],
+  claims: object,
+  at: Date,
+): unknown[] {
+  return [table, USER_LOCK_CLASS, userId, roles, JSON.stringify(claims), at, USER_CHANGED_CHANNEL];
 }
 
 /** pg_try_advisory_lock key naming "the Tessera session cleanup". */
@@ -47,7 +61,7 @@ export function sessionStatements(table: string): SessionStatements {
   return {
     create: statement(
       'create',
-      `INSERT INTO ${table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+      `INSERT INTO ${table} (${COLUMNS}) VALUES (${COLUMN_NAMES.map((_, i) => `$${i + 1}`).join(', ')})`,
     ),
     // One statement for one session or many: a lookup alone sends a one-element array.
     find: statement('find', `SELECT ${COLUMNS} FROM ${table} WHERE id = ANY($1::text[])`),
@@ -80,6 +94,9 @@ export function sessionStatements(table: string): SessionStatements {
       `UPDATE ${table} SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL`,
     ),
     reissue: reissueStatement(table, COLUMN_NAMES),
+    // The function of migration AddTesseraSessionClaims1764806400000: the user's lock, then
+    // the UPDATE on a snapshot taken after it, then pg_notify, in one call (see there why).
+    updateUserSessions: `SELECT tessera_update_user_sessions($1::regclass, $2::integer, $3::text, $4::text[], $5::jsonb, $6::timestamptz, $7::text) AS updated`,
     listByUser: `SELECT ${COLUMNS} FROM ${table}
         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
         ORDER BY created_at, id`,

@@ -2,40 +2,62 @@ import type { RevocationReason } from '@tessera/session';
 import type { DataSource } from 'typeorm';
 
 /*
- * `reissue` and `revokeByUser` of one user take the same transaction-scoped advisory lock,
- * so they never interleave. A row lock alone is not enough under
+ * `reissue`, `revokeByUser` and `updateUserSessions` of one user take the same
+ * transaction-scoped advisory lock, so they never interleave. A row lock alone is not enough under
  * READ COMMITTED: a `revokeByUser` whose UPDATE waits on the old session's row while a
  * reissue commits re-checks that row (now revoked) but cannot see the successor the
  * reissue inserted, which was not in its snapshot, and would leave it live.
  */
 
 /** First key of the per-user advisory lock (the second is `hashtext(user_id)`). */
-const USER_LOCK_CLASS = 1_949_283_722;
+export const USER_LOCK_CLASS = 1_949_283_722;
+
+/**
+ * Columns a successor takes from the old session as it stands when it moves, not from
+ * the caller: its grants. The caller read them before the reissue (`findById`, then
+ * `reissue`); an `updateUserSessions` that committed in between changed the old row,
+ * which the reissue's UPDATE re-reads (READ COMMITTED follows the row to its newest
+ * version), so the successor never brings back the grants the update replaced.
+ */
+const INHERITED_COLUMNS: ReadonlySet<string> = new Set(['roles', 'claims']);
 
 /**
  * The statement of `reissue`: it takes the user's lock before touching any row (so it
- * never holds the old row while waiting for the lock: no deadlock with `revokeByUser`),
- * revokes the old session only if it is live and the user's, and inserts the successor
- * from that UPDATE's result, in one statement, so one commits only with the other.
+ * never holds the old row while waiting for the lock: no deadlock with `revokeByUser`
+ * or `updateUserSessions`), revokes the old session only if it is live and the user's,
+ * and inserts the successor from that UPDATE's result (its grants included, see
+ * `INHERITED_COLUMNS`), in one statement, so one commits only with the other.
  * Parameters: $1 old id, $2 time, $3 reason, $4 lock class, then the successor's
- * columns from $5 (its user id is $6).
+ * columns but the inherited ones, from $5 (see `reissueParameters`).
  */
 export function reissueStatement(table: string, columns: readonly string[]): string {
-  const successor = columns.map((_, i) => `$${i + 5}`).join(', ');
+  const given = columns.filter((column) => !INHERITED_COLUMNS.has(column));
+  const parameter = (column: string) => `$${given.indexOf(column) + 5}`;
+  const successor = columns.map((column) => (INHERITED_COLUMNS.has(column) ? `old.${column}` : parameter(column)));
+  const userId = parameter('user_id');
   return `WITH user_lock AS (
-      SELECT true AS held FROM pg_advisory_xact_lock($4::integer, hashtext($6::text))
+      SELECT true AS held FROM pg_advisory_xact_lock($4::integer, hashtext(${userId}::text))
     ), old AS (
       UPDATE ${table} SET revoked_at = $2, revoked_reason = $3
-       WHERE id = $1 AND user_id = $6 AND revoked_at IS NULL AND expires_at > $2
+       WHERE id = $1 AND user_id = ${userId} AND revoked_at IS NULL AND expires_at > $2
          AND (SELECT held FROM user_lock)
-      RETURNING id
+      RETURNING id, ${[...INHERITED_COLUMNS].join(', ')}
     )
-    INSERT INTO ${table} (${columns.join(', ')}) SELECT ${successor} FROM old`;
+    INSERT INTO ${table} (${columns.join(', ')}) SELECT ${successor.join(', ')} FROM old`;
 }
 
-/** Values for `reissueStatement` before the successor's columns. */
-export function reissueParameters(oldId: string, reason: RevocationReason, at: Date): unknown[] {
-  return [oldId, at, reason, USER_LOCK_CLASS];
+/**
+ * Values for `reissueStatement`: `values` are the successor's, in the order of
+ * `columns` (those the statement was built with); the inherited ones are left out.
+ */
+export function reissueParameters(
+  oldId: string,
+  reason: RevocationReason,
+  at: Date,
+  columns: readonly string[],
+  values: readonly unknown[],
+): unknown[] {
+  return [oldId, at, reason, USER_LOCK_CLASS, ...values.filter((_, i) => !INHERITED_COLUMNS.has(columns[i]))];
 }
 
 /**

@@ -103,7 +103,9 @@ export interface SessionStore {
    * Moves a live session to a new id in one atomic step (a privilege change, OWASP ASVS
    * V7.2.4): when, and only when, session `oldId` exists, belongs to `successor.userId`,
    * is not revoked and is not expired at `at`, it is revoked (`reason`, `at`) and
-   * `successor` is inserted, together. Otherwise nothing changes and it returns false;
+   * `successor` is inserted, together, with the `roles` and `claims` the old session has
+   * at that moment (not those of `successor`, read before: a concurrent
+   * `updateUserSessions` is never undone). Otherwise nothing changes and it returns false;
    * it never leaves the successor stored with the old session live, nor the old session
    * revoked without its successor (an insert that fails undoes the revocation).
    *
@@ -127,6 +129,13 @@ export interface SessionStore {
    * through the change feed), in one operation; the announcement goes out even when the
    * user has no live session. Returns how many sessions it updated. Revoked sessions keep
    * what they had.
+   *
+   * Atomic against `reissue`: a successor never escapes an update. Of a `reissue` of one
+   * of the user's sessions and a concurrent `updateUserSessions`, either the update comes
+   * first and the successor inherits the new grants from the old session (see `reissue`),
+   * or the reissue comes first and the update also sets them on the successor. Once both
+   * have returned, the successor holds the new grants (when it is live at `at`), whatever
+   * grants the caller of `reissue` put in it.
    */
   updateUserSessions(userId: string, grants: SessionGrants, at: Date): Promise<number>;
 

@@ -76,7 +76,8 @@ export class InMemorySessionStore implements SessionStore {
     if (this.sessions.has(successor.id)) throw new Error('Session id already exists');
     record.revokedAt = at;
     record.revokedReason = reason;
-    this.sessions.set(successor.id, copy(successor));
+    // The successor keeps the old session's grants as they are now (see SessionStore.reissue).
+    this.sessions.set(successor.id, { ...copy(successor), roles: [...record.roles], claims: structuredClone(record.claims) });
     this.announce([oldId]);
     return true;
   }
