@@ -118,10 +118,13 @@ describe('quick start: the whole session contract from the library, on PostgreSQ
       accessToken: expect.any(String),
       refreshToken: expect.any(String),
       tokenType: 'Bearer',
-      expiresIn: 600,
+      expiresIn: expect.any(Number),
       user: { id: expect.any(String), email, roles: ['user'] },
       session: { id: expect.any(String), expiresAt: expect.any(String) },
     });
+    // Ten minutes by default, counted in whole seconds on the real clock.
+    expect(response.body.expiresIn).toBeGreaterThan(590);
+    expect(response.body.expiresIn).toBeLessThanOrEqual(600);
     expect(response.headers['set-cookie']).toBeUndefined();
     return { accessToken: response.body.accessToken, refreshToken: response.body.refreshToken, sessionId: response.body.session.id };
   }
