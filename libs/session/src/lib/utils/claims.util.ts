@@ -6,6 +6,7 @@ export const MAX_CLAIMS_BYTES = 1_024;
 const MAX_CLAIM_DEPTH = 8;
 // Text JSON can carry but stores cannot: NUL (PostgreSQL's jsonb refuses it) and lone
 // UTF-16 surrogates (not Unicode; jsonb refuses them, other backends mangle them).
+// eslint-disable-next-line no-control-regex -- NUL is exactly what is looked for
 const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
