@@ -112,3 +112,44 @@ describe.each(['cached', 'stateless', 'strict'] as const)('role changes (REVOCAT
     expect(refreshed.body.user.roles).toEqual(['user']);
   });
 });
+
+/** A role change made through one instance reaches sessions served by another (one database). */
+describe('role changes across two instances', () => {
+  const demos: DemoApp[] = [];
+
+  afterAll(async () => {
+    await Promise.all(demos.map((demo) => demo.close()));
+  });
+
+  it.each(['cached', 'strict'] as const)('%s: the other instance honours the change as documented', async (mode) => {
+    const root = uniqueEmail('root2');
+    const deputy = uniqueEmail('deputy2');
+    const env = { REVOCATION_MODE: mode, ADMIN_EMAILS: `${root},${deputy}` };
+    const [a, b] = [await startDemoApp(env), await startDemoApp(env)];
+    demos.push(a, b);
+    const login = async (url: string, email: string): Promise<BearerLogin> => {
+      await request(url).post('/auth/register').set('X-Auth-Mode', 'bearer').send({ email, password: PASSWORD });
+      const response = await request(url).post('/auth/login').set('X-Auth-Mode', 'bearer').send({ email, password: PASSWORD }).expect(200);
+      return { email, ...response.body };
+    };
+    const rootLogin = await login(a.url, root);
+    const victim = await login(b.url, deputy);
+    const adminRoute = (url: string, token: string) =>
+      request(url).get(`/api/admin/users/${rootLogin.user.id}/sessions`).set('Authorization', `Bearer ${token}`);
+    await adminRoute(b.url, victim.accessToken).expect(200);
+    // Warm instance b's memory of the victim (its resolveUser answers are cached a minute).
+    const warmed = await bearerRefresh(b.url, victim.refreshToken).expect(200);
+    expect(warmed.body.user.roles).toEqual(['user', 'admin']);
+
+    await request(a.url)
+      .put(`/api/admin/users/${victim.user.id}/roles`)
+      .set('Authorization', `Bearer ${rootLogin.accessToken}`)
+      .send({ roles: ['user'] })
+      .expect(200);
+
+    await adminRoute(b.url, warmed.body.accessToken).expect(mode === 'strict' ? 403 : 200);
+    const refreshed = await bearerRefresh(b.url, warmed.body.refreshToken).expect(200);
+    expect(refreshed.body.user.roles).toEqual(['user']);
+    await adminRoute(b.url, refreshed.body.accessToken).expect(403);
+  });
+});

@@ -53,7 +53,7 @@ describe('session grants: resolveUser, claims and refreshUser', () => {
 
   async function instance(
     revocationMode: RevocationMode,
-    options: Partial<SessionModuleOptions> = {},
+    options: Partial<Omit<SessionModuleOptions, 'clock'>> = {},
   ): Promise<INestApplication> {
     const { app } = await startSessionApp(
       {

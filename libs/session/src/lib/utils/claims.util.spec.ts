@@ -43,6 +43,20 @@ describe('checkedClaims', () => {
     expect((error as Error).message).toContain(`"${path}"`);
   });
 
+  it.each([
+    ['a NUL character', { note: 'a\u0000b' }],
+    ['a lone high surrogate', { note: 'a\uD800' }],
+    ['a lone low surrogate', { deep: ['\uDC00'] }],
+    ['a NUL in a nested key', { deep: { 'k\u0000': 1 } }],
+    ['a lone surrogate in a claim name', { '\uD800x': 1 }],
+  ])('refuses text no store keeps as is: %s', (_case, claims) => {
+    expect(() => checkedClaims(claims)).toThrow(/NUL character or a lone surrogate/);
+  });
+
+  it('accepts paired surrogates (emoji)', () => {
+    expect(checkedClaims({ mood: '😀' })).toEqual({ mood: '😀' });
+  });
+
   it('refuses what is not a plain object', () => {
     for (const value of ['tenant', 42, ['a'], new Date(0), new Map()]) {
       expect(() => checkedClaims(value)).toThrow(/plain object/);

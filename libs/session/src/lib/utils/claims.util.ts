@@ -4,6 +4,10 @@ import type { ClaimValue, StoredClaims } from '../interfaces/session.interface';
 export const MAX_CLAIMS_BYTES = 1_024;
 // Nesting allowed inside a claim value; real claims are flat or one level deep.
 const MAX_CLAIM_DEPTH = 8;
+// Text JSON can carry but stores cannot: NUL (PostgreSQL's jsonb refuses it) and lone
+// UTF-16 surrogates (not Unicode; jsonb refuses them, other backends mangle them).
+// eslint-disable-next-line no-control-regex -- NUL is exactly what is looked for
+const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * Claim names a custom claim may not take: ours (`sid`, `roles`), the registered JWT
@@ -29,6 +33,8 @@ const ERRORS = {
   reserved: (name: string) =>
     `SessionModule option "claims" returned the claim "${name}", a registered name that verifiers give its own meaning (see RESERVED_CLAIMS): rename it.`,
   badName: 'SessionModule option "claims" returned an empty claim name.',
+  badText: (path: string) =>
+    `SessionModule option "claims" returned text at "${path}" with a NUL character or a lone surrogate, which no store keeps as is.`,
   notJson: (path: string) =>
     `SessionModule option "claims" returned a value at "${path}" that is not JSON (only strings, finite numbers, booleans, null, arrays and plain objects).`,
   tooDeep: (path: string) => `SessionModule option "claims" nests deeper than ${MAX_CLAIM_DEPTH} levels at "${path}".`,
@@ -44,7 +50,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /** Throws unless `value` is JSON exactly as it will round-trip (no Date, Map, undefined, NaN, class instance). */
 function checkJson(value: unknown, path: string, depth: number): void {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'string') {
+    if (UNSTORABLE_TEXT.test(value)) throw new SessionClaimsError(ERRORS.badText(path));
+    return;
+  }
+  if (value === null || typeof value === 'boolean') return;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new SessionClaimsError(ERRORS.notJson(path));
     return;
@@ -55,7 +65,10 @@ function checkJson(value: unknown, path: string, depth: number): void {
     return;
   }
   if (!isPlainObject(value)) throw new SessionClaimsError(ERRORS.notJson(path));
-  for (const [key, item] of Object.entries(value)) checkJson(item, `${path}.${key}`, depth + 1);
+  for (const [key, item] of Object.entries(value)) {
+    if (UNSTORABLE_TEXT.test(key)) throw new SessionClaimsError(ERRORS.badText(path));
+    checkJson(item, `${path}.${key}`, depth + 1);
+  }
 }
 
 /**
@@ -69,6 +82,7 @@ export function checkedClaims(value: unknown): StoredClaims {
   for (const [name, item] of Object.entries(value)) {
     if (name === '') throw new SessionClaimsError(ERRORS.badName);
     if (RESERVED_CLAIMS.has(name)) throw new SessionClaimsError(ERRORS.reserved(name));
+    if (UNSTORABLE_TEXT.test(name)) throw new SessionClaimsError(ERRORS.badText('(a claim name)'));
     checkJson(item, name, 1);
   }
   const json = JSON.stringify(value);
