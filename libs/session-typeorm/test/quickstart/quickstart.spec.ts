@@ -3,23 +3,17 @@ import { NestFactory } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import request from 'supertest';
 import type { Response, Test } from 'supertest';
+import { createOwnDatabase } from '../support/own-database';
+import type { OwnDatabase } from '../support/own-database';
 
 const ROOT = join(__dirname, '../../../..');
 const ACCESS_COOKIE = '__Host-tessera-at';
 const REFRESH_COOKIE = '__Secure-tessera-rt';
 const CSRF_COOKIE = '__Host-tessera-csrf';
 const PASSWORD = 'correct horse battery';
-
-function serverUrl(database: string): string {
-  const value = process.env.TESSERA_TEST_DATABASE_URL;
-  if (!value) throw new Error('The PostgreSQL global setup did not provide a database URL');
-  const url = new URL(value);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
 
 /** The cookies a browser holds (by name), from `Set-Cookie`; emptied ones are dropped. */
 class Browser {
@@ -73,19 +67,17 @@ class Browser {
 // The README's quick start, run as written: an app with a login handler of its own and
 // every other session route from the library, on a PostgreSQL database of its own.
 describe('quick start: the whole session contract from the library, on PostgreSQL', () => {
-  const database = `tessera_quickstart_${randomBytes(4).toString('hex')}`;
-  let server: Client;
+  let database: OwnDatabase;
   let db: Client;
   let app: INestApplication;
   let url: string;
   let email: string;
 
   beforeAll(async () => {
-    server = new Client({ connectionString: serverUrl('postgres') });
-    await server.connect();
-    await server.query(`CREATE DATABASE ${server.escapeIdentifier(database)}`);
+    database = await createOwnDatabase('tessera_quickstart');
+    db = database.client;
     // What the quick start reads from its environment.
-    process.env.DATABASE_URL = serverUrl(database);
+    process.env.DATABASE_URL = database.url;
     process.env.JWT_SECRET = randomBytes(32).toString('base64url');
     process.env.SESSION_SECRET = randomBytes(32).toString('base64url');
     // Imported only now, as an app's main.ts would import it once its environment is set.
@@ -95,15 +87,11 @@ describe('quick start: the whole session contract from the library, on PostgreSQ
     url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
     email = `ada-${randomBytes(4).toString('hex')}@example.com`;
     await app.get(quickstart.Users).add(email, PASSWORD);
-    db = new Client({ connectionString: serverUrl(database) });
-    await db.connect();
   });
 
   afterAll(async () => {
     await app?.close();
-    await db?.end();
-    await server.query(`DROP DATABASE IF EXISTS ${server.escapeIdentifier(database)} WITH (FORCE)`);
-    await server.end();
+    await database?.drop();
   });
 
   /** How the PostgreSQL store has a session: live (null) or why it was revoked. */

@@ -9,7 +9,7 @@ import { SessionUnauthorizedException } from '../exceptions/session-auth.excepti
 import type { AuthenticatedSession } from '../interfaces/authenticated.interface';
 import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
 import type { HttpRequest, HttpResponse } from '../interfaces/session-http-adapter.interface';
-import type { IssuedSession, SessionContext, SessionUser } from '../interfaces/session.interface';
+import type { IssuedSession, IssuedUser, SessionContext, SessionUser } from '../interfaces/session.interface';
 import { SESSION_ID_PATTERN } from '../utils/refresh-token-chain';
 import { sessionContextOf, sessionOf } from '../utils/session-request.util';
 import { CsrfService } from './csrf.service';
@@ -75,9 +75,7 @@ export class SessionEndpoints {
     user: SessionUser,
     context: SessionContext = sessionContextOf(request, this.http),
   ): Promise<SessionLoginBody> {
-    const issued = await this.sessions.create(user, context);
-    // Roles as the token carries them; the profile is the app's, whatever `create` kept of it.
-    return this.answer(request, response, { ...issued, user: { ...issued.user, profile: user.profile ?? issued.user.profile } });
+    return this.answer(request, response, await this.sessions.create(user, context));
   }
 
   /**
@@ -164,7 +162,7 @@ export class SessionEndpoints {
 }
 
 /** `{ id, ...profile, roles }`; a profile cannot override the id or the roles. */
-function userView(user: SessionUser): SessionUserView {
+function userView(user: IssuedUser): SessionUserView {
   const { id: _id, roles: _roles, ...profile } = user.profile ?? {};
   return { id: user.id, ...profile, roles: [...(user.roles ?? [])] };
 }

@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 import { MAX_CLAIMS_BYTES, RESERVED_CLAIMS, SessionClaimsError, checkedClaims, deepFreeze, sameClaims } from './claims.util';
 
 describe('checkedClaims', () => {
@@ -7,6 +8,13 @@ describe('checkedClaims', () => {
     expect(checked).toEqual(claims);
     expect(checked).not.toBe(claims);
     expect(checked.flags).not.toBe(claims.flags);
+  });
+
+  it('accepts plain objects of another realm (structuredClone, vm contexts, workers)', () => {
+    const foreign = runInNewContext('({ plan: "pro", nested: { list: [1, { a: true }] } })') as object;
+    expect(Object.getPrototypeOf(foreign)).not.toBe(Object.prototype);
+    expect(checkedClaims(foreign)).toEqual({ plan: 'pro', nested: { list: [1, { a: true }] } });
+    expect(checkedClaims(Object.assign(Object.create(null) as object, { plan: 'pro' }))).toEqual({ plan: 'pro' });
   });
 
   it('treats undefined and null as no claims', () => {

@@ -44,8 +44,10 @@ const ERRORS = {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const prototype = Object.getPrototypeOf(value) as unknown;
-  return prototype === Object.prototype || prototype === null;
+  // Any realm's Object.prototype (the root of its chain), not only this one's: objects from
+  // structuredClone, a vm context or a worker are plain too. Class instances are not.
+  const prototype = Object.getPrototypeOf(value) as object | null;
+  return prototype === null || Object.getPrototypeOf(prototype) === null;
 }
 
 /** Throws unless `value` is JSON exactly as it will round-trip (no Date, Map, undefined, NaN, class instance). */
