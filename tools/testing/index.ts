@@ -1,3 +1,5 @@
 // Test tooling shared by the projects' specs (`@tessera/testing-support`); never imported by
 // library or app code, and not part of any published entry point.
 export * from './with-jose';
+export * from './cookies';
+export * from './contract-shapes';

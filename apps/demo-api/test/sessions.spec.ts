@@ -4,6 +4,7 @@ import request from 'supertest';
 import { CookieClient, PAGE_ORIGIN } from './support/cookie-client';
 import { parseSetCookies, startDemoApp, uniqueEmail } from './support/demo-app';
 import type { DemoApp, SetCookie } from './support/demo-app';
+import type { SessionView } from '@tessera/session';
 
 const PASSWORD = 'correct horse battery';
 const ACCESS_COOKIE = '__Host-tessera-at';
@@ -28,16 +29,8 @@ interface CookieLogin {
   sessionId: string;
 }
 
-/** Session list item as the API sends it. */
-interface SessionItem {
-  id: string;
-  createdAt: string;
-  lastSeenAt: string;
-  expiresAt: string;
-  userAgent: string | null;
-  ip: string | null;
-  current: boolean;
-}
+/** Session list item as the API sends it (the library's `SessionView`, as JSON). */
+type SessionItem = SessionView;
 
 function cookieHeader(cookies: SetCookie[]): string {
   return cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join('; ');

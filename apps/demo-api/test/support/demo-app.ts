@@ -67,28 +67,5 @@ export function uniqueEmail(label = 'user'): string {
   return `${label}-${randomBytes(6).toString('hex')}@example.com`;
 }
 
-/** Parsed `Set-Cookie` header: name, value and attributes (lower-cased keys). */
-export interface SetCookie {
-  name: string;
-  value: string;
-  attributes: Record<string, string | true>;
-}
-
-/** Parses every `Set-Cookie` header of a response. */
-export function parseSetCookies(header: string[] | string | undefined): SetCookie[] {
-  const lines = header === undefined ? [] : Array.isArray(header) ? header : [header];
-  return lines.map((line) => {
-    const [pair, ...attributes] = line.split(';').map((part) => part.trim());
-    const eq = pair.indexOf('=');
-    return {
-      name: pair.slice(0, eq),
-      value: pair.slice(eq + 1),
-      attributes: Object.fromEntries(
-        attributes.map((attribute) => {
-          const at = attribute.indexOf('=');
-          return at < 0 ? [attribute.toLowerCase(), true] : [attribute.slice(0, at).toLowerCase(), attribute.slice(at + 1)];
-        }),
-      ),
-    };
-  });
-}
+export { parseSetCookies } from '@tessera/testing-support';
+export type { SetCookie } from '@tessera/testing-support';

@@ -8,6 +8,7 @@ import request from 'supertest';
 import type { Response, Test } from 'supertest';
 import { createOwnDatabase } from '../support/own-database';
 import type { OwnDatabase } from '../support/own-database';
+import { bearerLoginBody, CookieJar } from '@tessera/testing-support';
 
 const ROOT = join(__dirname, '../../../..');
 const ACCESS_COOKIE = '__Host-tessera-at';
@@ -15,9 +16,9 @@ const REFRESH_COOKIE = '__Secure-tessera-rt';
 const CSRF_COOKIE = '__Host-tessera-csrf';
 const PASSWORD = 'correct horse battery';
 
-/** The cookies a browser holds (by name), from `Set-Cookie`; emptied ones are dropped. */
+/** A page of `origin` in a browser: its cookies (a `CookieJar`), and unsafe requests sent as the page sends them. */
 class Browser {
-  private readonly cookies = new Map<string, { value: string; path: string }>();
+  private readonly jar = new CookieJar();
 
   constructor(
     private readonly url: string,
@@ -25,7 +26,7 @@ class Browser {
   ) {}
 
   cookie(name: string): string | undefined {
-    return this.cookies.get(name)?.value;
+    return this.jar.get(name);
   }
 
   cookieAttributes(response: Response, name: string): string | undefined {
@@ -33,7 +34,7 @@ class Browser {
   }
 
   async get(path: string): Promise<Response> {
-    return this.keep(await this.withCookies(request(this.url).get(path), path));
+    return this.jar.absorb(await this.withCookies(request(this.url).get(path), path));
   }
 
   /** An unsafe request as the page sends it: cookies, its origin, the CSRF header. */
@@ -41,26 +42,12 @@ class Browser {
     let pending = this.withCookies(request(this.url)[method](path), path).set('Origin', this.origin);
     const token = this.cookie(CSRF_COOKIE);
     if (token) pending = pending.set('X-CSRF-Token', token);
-    return this.keep(await (body ? pending.send(body) : pending));
+    return this.jar.absorb(await (body ? pending.send(body) : pending));
   }
 
   private withCookies(pending: Test, path: string): Test {
-    const header = [...this.cookies.entries()]
-      .filter(([, cookie]) => path === cookie.path || path.startsWith(`${cookie.path.replace(/\/$/, '')}/`))
-      .map(([name, cookie]) => `${name}=${cookie.value}`)
-      .join('; ');
+    const header = this.jar.header(path);
     return header ? pending.set('Cookie', header) : pending;
-  }
-
-  private keep(response: Response): Response {
-    for (const line of ([] as string[]).concat(response.headers['set-cookie'] ?? [])) {
-      const [pair, ...attributes] = line.split(';').map((part) => part.trim());
-      const [name, value] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
-      const path = attributes.find((attribute) => attribute.toLowerCase().startsWith('path='))?.slice(5) ?? '/';
-      if (value === '') this.cookies.delete(name);
-      else this.cookies.set(name, { value, path });
-    }
-    return response;
   }
 }
 
@@ -102,14 +89,7 @@ describe('quick start: the whole session contract from the library, on PostgreSQ
 
   async function bearerLogin(): Promise<{ accessToken: string; refreshToken: string; sessionId: string }> {
     const response = await request(url).post('/auth/login').set('X-Auth-Mode', 'bearer').send({ email, password: PASSWORD }).expect(200);
-    expect(response.body).toEqual({
-      accessToken: expect.any(String),
-      refreshToken: expect.any(String),
-      tokenType: 'Bearer',
-      expiresIn: expect.any(Number),
-      user: { id: expect.any(String), email, roles: ['user'] },
-      session: { id: expect.any(String), expiresAt: expect.any(String) },
-    });
+    expect(response.body).toEqual(bearerLoginBody({ id: expect.any(String), email, roles: ['user'] }));
     // Ten minutes by default, counted in whole seconds on the real clock.
     expect(response.body.expiresIn).toBeGreaterThan(590);
     expect(response.body.expiresIn).toBeLessThanOrEqual(600);

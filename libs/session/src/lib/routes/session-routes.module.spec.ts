@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import type { Response } from 'supertest';
 import { FakeClock } from '../../testing';
-import { CookieJar, setCookiesOf } from '../../../test/support/cookie-jar';
+import { CookieJar, setCookiesOf } from '@tessera/testing-support';
 import { Public } from '../decorators/public.decorator';
 import { SessionConfigError } from '../exceptions/session-config.error';
 import { CsrfGuard } from '../guards/csrf.guard';

@@ -9,7 +9,11 @@ export interface SetCookie {
 
 /** Parses the `Set-Cookie` lines of a response. */
 export function setCookiesOf(response: Response): SetCookie[] {
-  const header = response.headers['set-cookie'] as string[] | string | undefined;
+  return parseSetCookies(response.headers['set-cookie'] as string[] | string | undefined);
+}
+
+/** Parses a `Set-Cookie` header (one line or several). */
+export function parseSetCookies(header: string[] | string | undefined): SetCookie[] {
   const lines = header === undefined ? [] : Array.isArray(header) ? header : [header];
   return lines.map((line) => {
     const [pair, ...attributes] = line.split(';').map((part) => part.trim());
