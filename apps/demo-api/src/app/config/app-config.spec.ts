@@ -5,7 +5,6 @@ import type { AccessTokenKeyOptions, Duration } from '@tessera/session';
 import { AppConfig, ConfigError, loadConfig } from './app-config';
 
 const MINUTE = 60_000;
-const DAY = 24 * 60 * MINUTE;
 
 /** A secret of exactly `bytes` UTF-8 bytes (hex: one byte per character). */
 function secretOf(bytes: number): string {
