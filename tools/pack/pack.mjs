@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// Packs every built library (dist/libs/<lib>, see build-lib.mjs) into dist/packages/
+// as <scope>-<name>-<version>.tgz, the tarballs the example apps install.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The libraries published as npm packages, in dependency order. */
+export const PACKAGES = ['session', 'session-typeorm'];
+
+const destination = join(root, 'dist', 'packages');
+mkdirSync(destination, { recursive: true });
+for (const file of readdirSync(destination)) if (file.endsWith('.tgz')) rmSync(join(destination, file));
+
+for (const lib of PACKAGES) {
+  const built = join(root, 'dist', 'libs', lib);
+  if (!existsSync(join(built, 'package.json'))) throw new Error(`${built} is not built: run nx run ${lib}:build`);
+  execFileSync('npm', ['pack', built, '--pack-destination', destination, '--silent'], { stdio: 'inherit' });
+}
