@@ -6,6 +6,7 @@
 # postgres://postgres@127.0.0.1:5432/test; the e2e works in a database of its own).
 #
 # Usage: examples/run.sh [app...]   (default: every examples/*/ with a package.json)
+# Each app runs from a copy in a temporary directory (removed when it passes).
 #
 # No lockfile (each app's .npmrc says package-lock=false): a lockfile records the
 # integrity of each file: tarball, so every rebuild of the libraries would break `npm ci`
@@ -32,12 +33,22 @@ for app in "${apps[@]}"; do
       exit 1
     fi
   done
+  # Run from a copy outside the repository, laid out as here (examples/<app>, examples/e2e.mjs,
+  # dist/packages/), so that nothing resolves from the workspace's own node_modules: Node and
+  # tsc look for a package in every parent directory, and the workspace has Nest 12 and
+  # optional peers (@nestjs/schedule, @nestjs/swagger) that the apps do not install.
+  work=$(mktemp -d)
+  mkdir -p "$work/examples/$app" "$work/dist"
+  cp -r ../dist/packages "$work/dist/"
+  cp e2e.mjs "$work/examples/"
+  tar -C "$app" --exclude=./node_modules --exclude=./dist -cf - . | tar -C "$work/examples/$app" -xf -
+  # `&&`, not set -e, which a subshell followed by `||` ignores.
   (
-    cd "$app"
-    rm -rf node_modules dist
-    npm install --prefer-offline --no-audit --no-fund --loglevel=error
-    npm run --silent build
-    npm run --silent e2e
-  )
+    cd "$work/examples/$app" &&
+      npm install --prefer-offline --no-audit --no-fund --loglevel=error &&
+      npm run --silent build &&
+      npm run --silent e2e
+  ) || { echo "examples/$app failed; its copy is in $work/examples/$app" >&2; exit 1; }
+  rm -rf "$work"
   echo "== examples/$app passed in $(( $(date +%s) - started )) s"
 done
