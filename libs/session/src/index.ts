@@ -33,7 +33,7 @@ export type {
   SessionRouteSetting,
   SessionRoutesOptions,
 } from './lib/routes/session-routes.options';
-export { SESSION_OPENAPI_SECURITY } from './lib/routes/session-routes.openapi';
+export { SESSION_OPENAPI_SECURITY } from './lib/routes/session-openapi-security.constants';
 export * from './lib/dto/session-view.dto';
 export * from './lib/dto/refresh.dto';
 export * from './lib/dto/logout-all.dto';

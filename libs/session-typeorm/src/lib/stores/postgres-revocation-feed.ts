@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { RevocationFeedListener, RevocationFeedSubscription } from '@tessera/session';
-import { Client } from 'pg';
-import type { ClientConfig, Notification } from 'pg';
+// The default import: an ES module app gets pg's CommonJS exports as the default on every
+// pg 8.x, while named imports need pg's ES module wrapper (8.15 and later).
+import pg from 'pg';
+import type { Client, ClientConfig, Notification } from 'pg';
 
 /** Timing of the feed's connection; the defaults suit production. */
 export interface PostgresRevocationFeedOptions {
@@ -67,7 +69,7 @@ export class PostgresRevocationFeed implements RevocationFeedSubscription {
   private async connect(): Promise<void> {
     // Own descriptors, not a spread, which would drop a non-enumerable password (pg-pool hides it).
     const settings = Object.defineProperties({}, Object.getOwnPropertyDescriptors(this.connection)) as ClientConfig;
-    const client = new Client(Object.assign(settings, { application_name: APPLICATION_NAME, keepAlive: true }));
+    const client = new pg.Client(Object.assign(settings, { application_name: APPLICATION_NAME, keepAlive: true }));
     client.on('notification', (message: Notification) => this.deliver(message));
     client.on('error', () => this.dropped(client));
     client.on('end', () => this.dropped(client));

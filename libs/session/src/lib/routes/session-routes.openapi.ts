@@ -2,22 +2,11 @@ import { LogoutAllDto } from '../dto/logout-all.dto';
 import { RefreshDto, REFRESH_TOKEN_MAX_LENGTH } from '../dto/refresh.dto';
 import { SessionView } from '../dto/session-view.dto';
 import { SESSION_ID_PATTERN } from '../utils/refresh-token-chain';
+import { SESSION_OPENAPI_SECURITY } from './session-openapi-security.constants';
 import { CsrfRoute, LogoutAllRoute, LogoutRoute, RefreshRoute, RevokeSessionRoute, SessionsRoute } from './session-route.controllers';
 
 /** `@nestjs/swagger`, as its types describe it (never loaded by this file's imports). */
 type Swagger = typeof import('@nestjs/swagger');
-
-/**
- * Names of the OpenAPI security schemes the session routes refer to; declare them in the
- * app's document: `new DocumentBuilder().addBearerAuth()` (named `bearer`),
- * `.addCookieAuth(names.access, { type: 'apiKey', in: 'cookie' }, 'access-cookie')` and
- * `.addCookieAuth(names.refresh, { type: 'apiKey', in: 'cookie' }, 'refresh-cookie')`.
- */
-export const SESSION_OPENAPI_SECURITY = {
-  bearer: 'bearer',
-  accessCookie: 'access-cookie',
-  refreshCookie: 'refresh-cookie',
-} as const;
 
 /** The 401 `code`s of a route that needs a signed-in session. */
 const UNAUTHORIZED_CODES = '`token_missing`, `token_invalid`, `token_expired`, `session_revoked`, `session_expired`';

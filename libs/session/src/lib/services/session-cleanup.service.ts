@@ -1,6 +1,7 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
+import { ModuleRef } from '@nestjs/core';
+import type { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { SessionStore } from '../interfaces/session-store.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
@@ -32,16 +33,18 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
   private readonly logger = new Logger('SessionCleanup');
   private job: CronJob | undefined;
   private running: Promise<CleanupResult> | undefined;
+  private scheduler: SchedulerRegistry | undefined;
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     @Inject(SessionStore) private readonly store: SessionStore,
-    @Optional() private readonly scheduler?: SchedulerRegistry,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     const { cron } = this.options.cleanup;
     if (cron === false) return;
+    this.scheduler = await this.appScheduler();
     if (!this.scheduler) {
       this.logger.warn(
         'Session cleanup is not scheduled: import ScheduleModule.forRoot() in your app, or set cleanup.cron: false.',
@@ -58,6 +61,25 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
       if (this.scheduler?.doesExist('cron', SESSION_CLEANUP_JOB)) this.scheduler.deleteCronJob(SESSION_CLEANUP_JOB);
     }
     await this.running?.catch(() => undefined);
+  }
+
+  /**
+   * The app's `SchedulerRegistry`, or undefined when the app has no `ScheduleModule`.
+   * `@nestjs/schedule` is an optional peer: it is loaded here, when scheduling, so that
+   * an app without it (cleanup.cron: false, or its own scheduler) never needs it installed.
+   */
+  private async appScheduler(): Promise<SchedulerRegistry | undefined> {
+    let registry: typeof SchedulerRegistry;
+    try {
+      ({ SchedulerRegistry: registry } = await import('@nestjs/schedule'));
+    } catch {
+      return undefined;
+    }
+    try {
+      return this.moduleRef.get(registry, { strict: false });
+    } catch {
+      return undefined; // installed, but the app did not import ScheduleModule.forRoot()
+    }
   }
 
   /** Runs the cleanup now (on demand); resolves with what it did. */
