@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const appDir = process.cwd();
-const appName = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8')).name;
+const { name: appName, dependencies } = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8'));
 // The app's own pg, as installed next to it.
 const { Client } = createRequire(join(appDir, 'package.json'))('pg');
 
@@ -61,7 +61,7 @@ function startApp(env) {
     const timer = setTimeout(() => reject(new Failure(`the app did not listen within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
     const onData = (chunk) => {
       output += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(output);
+      const match = /listening on (http:\/\/[^\s;]+)/.exec(output);
       if (match) {
         clearTimeout(timer);
         resolve(match[1].replace('[::1]', '127.0.0.1'));
@@ -194,6 +194,11 @@ async function main() {
     const { code, signal } = await app.stop();
     check(code === 0 || signal === 'SIGTERM', `the app stopped with code ${code}, signal ${signal}`);
     check(/shut down on SIGTERM/.test(app.output()), 'the app did not run its shutdown hooks on SIGTERM');
+    const complaints = app.output().split('\n').filter((line) => /\b(WARN|ERROR)\b/.test(line));
+    check(complaints.length === 0, `the app logged warnings or errors:\n${complaints.join('\n')}`);
+    if (dependencies['@nestjs/schedule']) {
+      check(/cron jobs: .*tessera-session-cleanup/.test(app.output()), "the session cleanup job is not on the app's SchedulerRegistry");
+    }
     console.log(`${appName}: e2e passed (login, guarded route, @Roles 403/200, refresh, logout, token refused after logout, clean stop)`);
   } catch (error) {
     failed = true;

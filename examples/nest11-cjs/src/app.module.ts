@@ -1,6 +1,7 @@
 import { Logger, Module } from '@nestjs/common';
 import type { DynamicModule, OnApplicationShutdown } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CsrfGuard, SessionGuard, SessionModule, SessionRoutesModule } from '@tessera/session';
 import { PostgresSessionStore, sessionEntities, sessionMigrations, SessionTypeOrmModule } from '@tessera/session-typeorm';
@@ -18,6 +19,8 @@ export class AppModule implements OnApplicationShutdown {
     return {
       module: AppModule,
       imports: [
+        // Tessera schedules its expired-session cleanup on the app's SchedulerRegistry (every 10 minutes by default).
+        ScheduleModule.forRoot(),
         TypeOrmModule.forRoot({
           type: 'postgres',
           url: config.databaseUrl,

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppModule } from './app.module';
 import { loadConfig } from './config';
 
@@ -10,7 +11,8 @@ async function bootstrap(): Promise<void> {
   // SIGTERM / SIGINT close the pools and Tessera's LISTEN connection before the process exits.
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);
-  new Logger('App').log(`listening on ${await app.getUrl()}`);
+  const jobs = [...app.get(SchedulerRegistry).getCronJobs().keys()].join(', ') || 'none';
+  new Logger('App').log(`listening on ${await app.getUrl()}; cron jobs: ${jobs}`);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -36,6 +36,9 @@ export class AppModule implements OnApplicationShutdown {
             sessionSecret: config.sessionSecret,
             // The default, written out: a logout is refused at once by this instance, within a second by the others.
             revocationMode: 'cached',
+            // Without @nestjs/schedule (an optional peer) nothing runs the cleanup job: say so, rather than be warned at boot.
+            // examples/nest11-cjs schedules it with ScheduleModule.forRoot(); SessionCleanupService.run() runs it on demand.
+            cleanup: { cron: false },
           }),
         }),
         // GET /auth/csrf, POST /auth/refresh, /auth/logout, /auth/logout-all, GET /auth/sessions, DELETE /auth/sessions/:id
