@@ -15,6 +15,14 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# Runs a step and says how long it took (CI's budget is watched).
+timed() {
+  local step=$1 since=$SECONDS
+  shift
+  "$@" || return
+  echo "   $step: $(( SECONDS - since )) s"
+}
+
 if [ "$#" -gt 0 ]; then apps=("$@"); else apps=(); for dir in */; do [ -f "$dir/package.json" ] && apps+=("${dir%/}"); done; fi
 
 for app in "${apps[@]}"; do
@@ -45,9 +53,9 @@ for app in "${apps[@]}"; do
   # `&&`, not set -e, which a subshell followed by `||` ignores.
   (
     cd "$work/examples/$app" &&
-      npm install --prefer-offline --no-audit --no-fund --loglevel=error &&
-      npm run --silent build &&
-      npm run --silent e2e
+      timed install npm install --prefer-offline --no-audit --no-fund --loglevel=error &&
+      timed tsc npm run --silent build &&
+      timed e2e npm run --silent e2e
   ) || { echo "examples/$app failed; its copy is in $work/examples/$app" >&2; exit 1; }
   rm -rf "$work"
   echo "== examples/$app passed in $(( $(date +%s) - started )) s"
