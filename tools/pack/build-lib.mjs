@@ -4,8 +4,8 @@
 // so a map never points at a file the package lacks), plus the lib's package.json and
 // README. Usage: node tools/pack/build-lib.mjs <lib folder name under libs/>
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -56,14 +56,39 @@ function rewriteEsm(dir) {
   }
 }
 
+const { name: packageName } = JSON.parse(readFileSync(join(libRoot, 'package.json'), 'utf8'));
+
+/**
+ * A second entry point (`<package>/testing`) imports only types from the main one. Its
+ * .d.ts name them by package (`'@tessera/session'`), not by a path into the main entry's
+ * files: one declaration per type for the app's compiler, and each entry's API report
+ * lists its own API only. Only `import type` can be redirected; a runtime import of the
+ * main entry's files from a second entry fails the build instead.
+ */
+function typesFromMainEntry(dir, entry) {
+  const entryDir = join(dir, entry);
+  if (!existsSync(entryDir)) return;
+  for (const file of walk(entryDir)) {
+    const text = readFileSync(file, 'utf8');
+    if (file.endsWith('.js') && /(?:require\(|from\s*)['"]\.\.\//.test(text)) {
+      throw new Error(`${file}: a second entry point may import only types from the main entry`);
+    }
+    if (!file.endsWith('.d.ts')) continue;
+    const next = text.replace(/(\b(?:import|export) type \{[^}]*\} from )(['"])\.\.\/lib\/[^'"]*\2/g, `$1$2${packageName}$2`);
+    if (/['"]\.\.\//.test(next)) throw new Error(`${file}: a relative import leaves the ${entry} entry`);
+    if (next !== text) writeFileSync(file, next);
+  }
+}
+
 compile('cjs', 'commonjs');
 compile('esm', 'es2022');
+for (const folder of ['cjs', 'esm']) typesFromMainEntry(join(out, folder), 'testing');
 rewriteEsm(join(out, 'esm'));
 writeFileSync(join(out, 'cjs', 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
 writeFileSync(join(out, 'esm', 'package.json'), `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
 
 // Nothing that is not part of the package may slip in (a spec compiled by mistake).
-const stray = walk(out).filter((file) => /\.(spec|test)\.|fixtures?\//.test(file));
+const stray = walk(out).filter((file) => /\.(spec|test|fixture)\.|fixtures?\//.test(file));
 if (stray.length > 0) throw new Error(`test files in the build: ${stray.join(', ')}`);
 
 copyFileSync(join(libRoot, 'package.json'), join(out, 'package.json'));
@@ -71,4 +96,11 @@ for (const name of ['README.md', 'LICENSE']) {
   const from = existsSync(join(libRoot, name)) ? join(libRoot, name) : join(root, name);
   if (existsSync(from) && statSync(from).isFile()) copyFileSync(from, join(out, name));
 }
+// dist/libs/node_modules/<package name> -> the build: a built package that imports another
+// (session-typeorm imports @tessera/session) resolves it there as an installed package,
+// which is how api-extractor tells another package's types from this one's.
+const link = join(root, 'dist', 'libs', 'node_modules', packageName);
+mkdirSync(dirname(link), { recursive: true });
+rmSync(link, { force: true });
+symlinkSync(relative(dirname(link), out), link, 'dir');
 console.log(`built ${lib} into ${out}`);

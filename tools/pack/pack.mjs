@@ -5,10 +5,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PACKAGES } from './packages.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-/** The libraries published as npm packages, in dependency order. */
-export const PACKAGES = ['session', 'session-typeorm'];
+
+// Both module formats must load and agree before anything is packed.
+execFileSync(process.execPath, [join(root, 'tools', 'pack', 'verify-entries.mjs')], { stdio: 'inherit' });
 
 const destination = join(root, 'dist', 'packages');
 mkdirSync(destination, { recursive: true });

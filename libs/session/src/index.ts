@@ -1,6 +1,5 @@
 export * from './lib/constants';
 export * from './lib/session.module';
-export { SESSION_MODULE_OPTIONS } from './lib/session.module-definition';
 export type { SessionModuleExtras } from './lib/session.module-definition';
 export * from './lib/interfaces/clock.interface';
 export * from './lib/interfaces/session-store.interface';
@@ -8,8 +7,8 @@ export * from './lib/interfaces/session-module-options.interface';
 export * from './lib/interfaces/authenticated.interface';
 export * from './lib/interfaces/session-http-adapter.interface';
 export * from './lib/adapters/express-http.adapter';
-export { RESOLVED_SESSION_OPTIONS, resolveSessionOptions } from './lib/options/session-options';
-export type { ResolvedSessionOptions, SessionCookieNames } from './lib/options/session-options';
+export { validateSessionOptions } from './lib/options/session-options';
+export type { SessionCookieNames } from './lib/options/session-options';
 export * from './lib/exceptions/session-auth.exception';
 export * from './lib/exceptions/session-config.error';
 export * from './lib/services/access-token.service';
@@ -19,19 +18,19 @@ export * from './lib/services/session-users.service';
 export type { ClaimValue, SessionClaims, StoredClaims } from './lib/interfaces/session.interface';
 export { MAX_CLAIMS_BYTES, RESERVED_CLAIMS, SessionClaimsError } from './lib/utils/claims.util';
 export * from './lib/services/session-activity.service';
-export * from './lib/services/revocation-cache.service';
 export * from './lib/interceptors/session-activity.interceptor';
-export type { PublicJwk, ResolvedAccessTokenKey, ResolvedKeyRing } from './lib/options/key-ring';
+export type { PublicJwk } from './lib/options/key-ring';
 export * from './lib/services/session-transport.service';
 export * from './lib/services/session-endpoints.service';
-export { SessionRoutesModule, SessionRoutesCheck, SESSION_ROUTES_OPTIONS } from './lib/routes/session-routes.module';
-export { resolveSessionRoutesOptions, ROUTES_ERROR_MESSAGES } from './lib/routes/session-routes.options';
+export { SessionRoutesModule } from './lib/routes/session-routes.module';
+export { ROUTES_ERROR_MESSAGES } from './lib/routes/session-routes.options';
 export type {
   ResolvedSessionRoute,
   ResolvedSessionRoutesOptions,
   SessionRouteName,
   SessionRouteSetting,
   SessionRoutesOptions,
+  SessionRouteTemplate,
 } from './lib/routes/session-routes.options';
 export { SESSION_OPENAPI_SECURITY } from './lib/routes/session-openapi-security.constants';
 export * from './lib/dto/session-view.dto';
@@ -54,5 +53,3 @@ export * from './lib/decorators/current-user.decorator';
 export * from './lib/decorators/current-session.decorator';
 export * from './lib/stores/in-memory-session.store';
 export { parseDuration } from './lib/utils/duration';
-export { REFRESH_TOKEN_PATTERN, SESSION_ID_PATTERN } from './lib/utils/refresh-token-chain';
-export { BoundedMap } from './lib/utils/bounded-map';

@@ -3,8 +3,8 @@ import type { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { RESOLVED_SESSION_OPTIONS, SessionCleanupService } from '@tessera/session';
-import type { CleanupResult, ResolvedSessionOptions } from '@tessera/session';
+import { SessionCleanupService, SessionCookies } from '@tessera/session';
+import type { CleanupResult } from '@tessera/session';
 import { JsonLineLogger } from './common/json-line.logger';
 import { AppModule } from './app.module';
 import type { AppOverrides } from './app.module';
@@ -59,7 +59,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.useGlobalPipes(createValidationPipe());
   app.enableCors({ origin: config.allowedOrigins, credentials: true });
 
-  const cookieNames = app.get<ResolvedSessionOptions>(RESOLVED_SESSION_OPTIONS).cookies.names;
+  const cookieNames = app.get(SessionCookies).names;
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

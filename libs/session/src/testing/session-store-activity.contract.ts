@@ -1,6 +1,6 @@
 /// <reference types="jest" />
 import type { SessionStore } from '../lib/interfaces/session-store.interface';
-import { HOUR, hoursAfter as at, randomTestId as id, revokedAndExpired, sessionRecordFixture } from './session-record.fixture';
+import { HOUR, hoursAfter as at, randomTestId as id, revokedAndExpired, sessionRecordFixture } from './session-record.factory';
 
 /**
  * The `touch`, `revoke`, `listByUser` and `listRevokedSince` part of the contract. Called

@@ -7,7 +7,7 @@ import type {
   SessionStore,
 } from '../lib/interfaces/session-store.interface';
 import type { StoredClaims } from '../lib/interfaces/session.interface';
-import { hoursAfter as at, randomTestId as id, sessionRecordFixture } from './session-record.fixture';
+import { hoursAfter as at, randomTestId as id, sessionRecordFixture } from './session-record.factory';
 
 /** Pairs started at once by the concurrency test: enough to keep every connection of a pool busy. */
 const RACES = 40;

@@ -1,6 +1,6 @@
 /// <reference types="jest" />
 import type { RevocationFeedListener, SessionStore } from '../lib/interfaces/session-store.interface';
-import { hoursAfter as at, randomTestId as id, sessionRecordFixture } from './session-record.fixture';
+import { hoursAfter as at, randomTestId as id, sessionRecordFixture } from './session-record.factory';
 
 /**
  * What keeps instances and the table in step: the revocation feed, `deleteExpired`, the

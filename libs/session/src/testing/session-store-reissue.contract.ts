@@ -1,6 +1,6 @@
 /// <reference types="jest" />
 import type { SessionRecord, SessionStore } from '../lib/interfaces/session-store.interface';
-import { hoursAfter as at, randomTestId as id, sessionRecordFixture } from './session-record.fixture';
+import { hoursAfter as at, randomTestId as id, sessionRecordFixture } from './session-record.factory';
 
 /** Races started at once per concurrency test: enough to keep every connection of a pool busy. */
 const RACES = 40;

@@ -1,6 +1,6 @@
 /// <reference types="jest" />
 import type { SessionRecord, SessionStore } from '../lib/interfaces/session-store.interface';
-import { hoursAfter as at, randomTestId as id, revokedAndExpired, sessionRecordFixture } from './session-record.fixture';
+import { hoursAfter as at, randomTestId as id, revokedAndExpired, sessionRecordFixture } from './session-record.factory';
 
 /**
  * The `rotateRefresh` part of the contract: a compare-and-swap per session, capped at the

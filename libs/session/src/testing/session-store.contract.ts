@@ -1,13 +1,13 @@
 /// <reference types="jest" />
 import type { SessionRecord, SessionStore } from '../lib/interfaces/session-store.interface';
-import { randomTestId as id, sessionRecordFixture } from './session-record.fixture';
+import { randomTestId as id, sessionRecordFixture } from './session-record.factory';
 import { activityContract } from './session-store-activity.contract';
 import { grantsContract } from './session-store-grants.contract';
 import { maintenanceContract } from './session-store-maintenance.contract';
 import { describeReissueContract } from './session-store-reissue.contract';
 import { rotationContract } from './session-store-rotation.contract';
 
-export { sessionRecordFixture } from './session-record.fixture';
+export { sessionRecordFixture } from './session-record.factory';
 
 /** How the contract suite gets a store to test. */
 export interface SessionStoreContractHooks {

@@ -1,4 +1,4 @@
-import { BoundedMap } from '@tessera/session';
+import { BoundedMap } from '../common/bounded-map';
 
 /** One key's attempts in its current window. */
 export interface AttemptWindow {

@@ -189,7 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     csrf: { allowedOrigins },
     cleanup: { cron: cleanupCron === 'off' ? false : cleanupCron },
   };
-  const resolved = checkSessionOptions(session, problems);
+  const sessionValid = checkSessionOptions(session, problems);
 
   const adminEmails = new Set(
     (value('ADMIN_EMAILS') ?? '')
@@ -220,18 +220,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
   const serverLimits = readServerLimits({ value, duration }, problems);
 
-  if (problems.length > 0 || !resolved) {
+  if (problems.length > 0 || !sessionValid) {
     throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
+  // The library accepted each origin, so each parses: the same normal form as its own (no trailing slash).
+  const normalisedOrigins = allowedOrigins.map((origin) => new URL(origin).origin);
   return Object.assign(new AppConfig(), {
     production,
     host,
     port,
     databaseUrl,
     dataDir: value('DATA_DIR') ?? '.data',
-    session: { ...session, csrf: { allowedOrigins: resolved.csrf.allowedOrigins } },
+    session: { ...session, csrf: { allowedOrigins: normalisedOrigins } },
     cookieSecure,
-    allowedOrigins: resolved.csrf.allowedOrigins,
+    allowedOrigins: normalisedOrigins,
     adminEmails,
     loginRateLimit,
     trustProxy: trustProxy ?? false,

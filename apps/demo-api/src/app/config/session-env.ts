@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { resolveSessionOptions, SessionConfigError } from '@tessera/session';
-import type { ResolvedSessionOptions, SessionModuleOptions } from '@tessera/session';
+import { SessionConfigError, validateSessionOptions } from '@tessera/session';
+import type { SessionModuleOptions } from '@tessera/session';
 
 /** SessionModule options as the environment gives them; AppModule adds the store and the clock. */
 export type SessionEnvOptions = Omit<SessionModuleOptions, 'store' | 'clock'>;
@@ -99,28 +99,28 @@ function withStandIn(options: SessionEnvOptions, option: string): SessionEnvOpti
 }
 
 /**
- * Validates the options with the library's own `resolveSessionOptions`, the check
+ * Validates the options with the library's own `validateSessionOptions`, the check
  * SessionModule repeats at boot, adding each refusal to `problems` by its variable.
  * The library stops at its first problem, so each refused option is replaced by a
  * stand-in and the rest checked again; an option refused twice (by a relation a
- * stand-in broke) ends the search. Returns the resolved options when nothing is wrong.
+ * stand-in broke) ends the search. Returns true when nothing is wrong.
  */
-export function checkSessionOptions(options: SessionEnvOptions, problems: string[]): ResolvedSessionOptions | undefined {
+export function checkSessionOptions(options: SessionEnvOptions, problems: string[]): boolean {
   const refused = new Set<string>();
   let candidate: SessionEnvOptions | undefined = options;
   while (candidate) {
     try {
-      const resolved = resolveSessionOptions(candidate);
-      return refused.size === 0 ? resolved : undefined;
+      validateSessionOptions(candidate);
+      return refused.size === 0;
     } catch (error) {
       if (!(error instanceof SessionConfigError)) throw error;
       const option = error.option;
-      if (option !== undefined && refused.has(option)) return undefined;
+      if (option !== undefined && refused.has(option)) return false;
       problems.push(describeSessionConfigError(error));
-      if (option === undefined) return undefined;
+      if (option === undefined) return false;
       refused.add(option);
       candidate = withStandIn(candidate, option);
     }
   }
-  return undefined;
+  return false;
 }

@@ -10,7 +10,7 @@ import { SessionAuthenticator } from '../services/session-authenticator.service'
 import { attachPrincipal, principalOf } from '../utils/session-request.util';
 
 /** What the decorators of one route ask for. */
-interface RouteAccess {
+export interface RouteAccess {
   isPublic: boolean;
   roles: string[] | undefined;
 }

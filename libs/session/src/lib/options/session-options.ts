@@ -116,6 +116,15 @@ function nonEmpty(option: string, value: string | undefined, fallback: string): 
 }
 
 /**
+ * Checks SessionModule options the way `forRoot` / `forRootAsync` will at boot, without
+ * starting anything: throws `SessionConfigError` (its `option` names the culprit) on the
+ * first problem. Lets an app validate its configuration early, e.g. with its own env checks.
+ */
+export function validateSessionOptions(options: SessionModuleOptions): void {
+  resolveSessionOptions(options);
+}
+
+/**
  * Merges defaults into the user's options and validates them. Used by both
  * `forRoot` and `forRootAsync`; a bad value throws `SessionConfigError` and stops the boot.
  */

@@ -26,7 +26,8 @@ export type CookieConflict = 'duplicate_cookie' | 'session_mismatch';
 @Injectable()
 export class SessionCookies {
   private readonly logger = new Logger('SessionCookies');
-  private readonly names: SessionCookieNames;
+  /** The cookie names in use (`__Host-` prefixed unless configured otherwise), e.g. for the app's OpenAPI document. */
+  readonly names: Readonly<SessionCookieNames>;
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
