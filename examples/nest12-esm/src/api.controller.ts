@@ -19,6 +19,6 @@ export class ApiController {
   @Roles('admin')
   @Get('api/admin/report')
   report(@CurrentUser('id') adminId: string) {
-    return { generatedFor: adminId, sessions: 'all of them' };
+    return { generatedFor: adminId, generatedAt: new Date().toISOString() };
   }
 }
