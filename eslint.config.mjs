@@ -19,7 +19,8 @@ export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   ...nx.configs['flat/javascript'],
-  { ignores: ['**/dist', '**/node_modules', '**/.data', '**/tmp', '**/coverage'] },
+  // examples/: apps outside the workspace, compiled by their own tsc (examples/run.sh).
+  { ignores: ['**/dist', '**/node_modules', '**/.data', '**/tmp', '**/coverage', 'examples/**'] },
   {
     files: ['**/*.ts', '**/*.js', '**/src/**/*.mjs'],
     rules: {

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Proves the packed libraries from outside the workspace: for each example app, a fresh
+# `npm install` of the tarballs in dist/packages/ (run `npm run pack` first) and the app's
+# pinned dependencies, `tsc` (strict, skipLibCheck off, so the shipped .d.ts are checked),
+# then its e2e against the PostgreSQL server of DATABASE_URL (default
+# postgres://postgres@127.0.0.1:5432/test; the e2e works in a database of its own).
+#
+# Usage: examples/run.sh [app...]   (default: every examples/*/ with a package.json)
+# Each app runs from a copy in a temporary directory (removed when it passes).
+#
+# No lockfile (each app's .npmrc says package-lock=false): a lockfile records the
+# integrity of each file: tarball, so every rebuild of the libraries would break `npm ci`
+# or rewrite the lockfile. The apps pin every direct dependency to an exact version
+# instead; what floats is the transitive tree, resolved fresh as a new consumer's would be.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Runs a step and says how long it took (CI's budget is watched).
+timed() {
+  local step=$1 since=$SECONDS
+  shift
+  "$@" || return
+  echo "   $step: $(( SECONDS - since )) s"
+}
+
+if [ "$#" -gt 0 ]; then apps=("$@"); else apps=(); for dir in */; do [ -f "$dir/package.json" ] && apps+=("${dir%/}"); done; fi
+
+for app in "${apps[@]}"; do
+  started=$(date +%s)
+  echo "== examples/$app"
+  # Every tarball the app names must exist: a version bump renames them.
+  for tarball in $(node -e '
+    const pkg = require(`./${process.argv[1]}/package.json`);
+    for (const spec of Object.values({ ...pkg.dependencies, ...pkg.devDependencies }))
+      if (spec.startsWith("file:") && spec.endsWith(".tgz")) console.log(spec.slice(5));
+  ' "$app"); do
+    if [ ! -f "$app/$tarball" ]; then
+      echo "examples/$app/package.json names $tarball, which does not exist; run \`npm run pack\`," >&2
+      echo "and after a version bump rename the tarballs in examples/*/package.json. dist/packages has:" >&2
+      ls ../dist/packages >&2 2>/dev/null || echo "  (nothing)" >&2
+      exit 1
+    fi
+  done
+  # Run from a copy outside the repository, laid out as here (examples/<app>, examples/e2e.mjs,
+  # dist/packages/), so that nothing resolves from the workspace's own node_modules: Node and
+  # tsc look for a package in every parent directory, and the workspace has Nest 12 and
+  # optional peers (@nestjs/schedule, @nestjs/swagger) that the apps do not install.
+  work=$(mktemp -d)
+  mkdir -p "$work/examples/$app" "$work/dist"
+  cp -r ../dist/packages "$work/dist/"
+  cp e2e.mjs "$work/examples/"
+  tar -C "$app" --exclude=./node_modules --exclude=./dist -cf - . | tar -C "$work/examples/$app" -xf -
+  # `&&`, not set -e, which a subshell followed by `||` ignores.
+  (
+    cd "$work/examples/$app" &&
+      timed install npm install --prefer-offline --no-audit --no-fund --loglevel=error &&
+      timed tsc npm run --silent build &&
+      timed e2e npm run --silent e2e
+  ) || { echo "examples/$app failed; its copy is in $work/examples/$app" >&2; exit 1; }
+  rm -rf "$work"
+  echo "== examples/$app passed in $(( $(date +%s) - started )) s"
+done
