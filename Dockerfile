@@ -1,12 +1,13 @@
 # The demo app. Build: docker build -t tessera-demo-api .
-FROM node:20-bookworm-slim AS build
+# Node 24 (an LTS line; 20 reached its end of life in April 2026). CI proves 22, 24 and 26.
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN NX_DAEMON=false npx nx run demo-api:build --skip-nx-cache
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./

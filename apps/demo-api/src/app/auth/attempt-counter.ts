@@ -1,4 +1,4 @@
-import { BoundedMap } from '../common/bounded-map';
+import { BoundedMap } from '@tessera/session';
 
 /** One key's attempts in its current window. */
 export interface AttemptWindow {

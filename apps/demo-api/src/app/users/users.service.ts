@@ -1,5 +1,6 @@
 import { ConflictException, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { BoundedMap } from '@tessera/session';
 import type { SessionUser } from '@tessera/session';
 import { hash, verify } from '@node-rs/argon2';
 import type { Algorithm } from '@node-rs/argon2';
@@ -7,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import type { Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { UserEntity } from './user.entity';
-import { BoundedMap } from '../common/bounded-map';
 
 /** A user as the API shows it. */
 export interface PublicUser {
