@@ -199,7 +199,7 @@ async function main() {
     if (dependencies['@nestjs/schedule']) {
       check(/cron jobs: .*tessera-session-cleanup/.test(app.output()), "the session cleanup job is not on the app's SchedulerRegistry");
     }
-    console.log(`${appName}: e2e passed (login, guarded route, @Roles 403/200, refresh, logout, token refused after logout, clean stop)`);
+    console.log(`${appName}: e2e passed on Node ${process.version} (login, guarded route, @Roles 403/200, refresh, logout, token refused after logout, clean stop)`);
   } catch (error) {
     failed = true;
     console.error(`${appName}: e2e FAILED: ${error instanceof Failure ? error.message : (error?.stack ?? error)}`);
