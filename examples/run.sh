@@ -50,6 +50,9 @@ for app in "${apps[@]}"; do
   cp -r ../dist/packages "$work/dist/"
   cp e2e.mjs "$work/examples/"
   tar -C "$app" --exclude=./node_modules --exclude=./dist -cf - . | tar -C "$work/examples/$app" -xf -
+  # The code both apps share (controllers, users, config: the same source on both stacks;
+  # its relative imports end in .js, which CommonJS and ES module builds both resolve).
+  cp shared/*.ts "$work/examples/$app/src/"
   # `&&`, not set -e, which a subshell followed by `||` ignores.
   (
     cd "$work/examples/$app" &&

@@ -5,11 +5,11 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CsrfGuard, SessionGuard, SessionModule, SessionRoutesModule } from '@tessera/session';
 import { PostgresSessionStore, sessionEntities, sessionMigrations, SessionTypeOrmModule } from '@tessera/session-typeorm';
-import { ApiController } from './api.controller';
-import { AuthController } from './auth.controller';
-import { APP_CONFIG } from './config';
-import type { AppConfig } from './config';
-import { UsersService } from './users.service';
+import { ApiController } from './api.controller.js';
+import { AuthController } from './auth.controller.js';
+import { APP_CONFIG } from './config.js';
+import type { AppConfig } from './config.js';
+import { UsersService } from './users.service.js';
 
 /** The README quick start's shape, with its settings from the environment (`AppModule.forRoot(loadConfig())`). */
 @Module({})

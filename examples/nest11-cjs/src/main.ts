@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { AppModule } from './app.module';
-import { loadConfig } from './config';
+import { AppModule } from './app.module.js';
+import { loadConfig } from './config.js';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
