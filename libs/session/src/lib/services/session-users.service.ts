@@ -1,8 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { SessionUser } from '../interfaces/session.interface';
+import { SessionStore } from '../interfaces/session-store.interface';
+import type { SessionGrants, SessionRecord } from '../interfaces/session-store.interface';
+import type { IssuedUser, SessionUser } from '../interfaces/session.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
 import { BoundedMap } from '../utils/bounded-map';
+import { SessionClaimsError, checkedClaims, sameClaims } from '../utils/claims.util';
 
 /** A `resolveUser` answer, and whether it came from this instance's cache. */
 export interface ResolvedUser {
@@ -18,8 +21,16 @@ interface ResolvedEntry {
   atMs: number;
 }
 
+/** A session with its user's current grants, and the user as responses show them. */
+export interface CurrentSessionUser {
+  session: SessionRecord;
+  user: IssuedUser;
+}
+
 /**
- * Asks the app's `resolveUser` hook who a user is now, and (with `userCache.ttl`)
+ * What users are granted: the roles and checked custom claims of a user (`grantsOf`),
+ * and at a refresh, the session with its user's current grants (`current`). Asks the
+ * app's `resolveUser` hook who a user is now, and (with `userCache.ttl`)
  * reuses the answer on this instance for a while. An entry is dropped on every instance
  * as soon as `SessionService.refreshUser` announces a change through the store's change
  * feed (`forget`), and everything is dropped when the feed reconnects (`forgetAll`),
@@ -31,7 +42,10 @@ export class SessionUsers {
   // Bumped by every forget: an answer asked for before it may be stale, so it is not kept.
   private version = 0;
 
-  constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions) {
+  constructor(
+    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
+    @Inject(SessionStore) private readonly store: SessionStore,
+  ) {
     this.cache = new BoundedMap(options.userCache.ttlMs > 0 ? options.userCache.size : 0);
   }
 
@@ -63,6 +77,51 @@ export class SessionUsers {
     return { user, cached: false };
   }
 
+  /**
+   * The roles and claims a user's sessions carry: `roles` as given, `claims` from the
+   * app's `claims` function, checked (`SessionClaimsError` for a reserved name, a value
+   * that is not JSON, or more than 1 kB).
+   */
+  grantsOf(user: SessionUser): SessionGrants {
+    const roles = user.roles ?? [];
+    if (!Array.isArray(roles) || roles.some((role) => typeof role !== 'string')) {
+      throw new SessionClaimsError('SessionUser "roles" must be an array of strings.');
+    }
+    return { roles: [...roles], claims: this.options.claims ? checkedClaims(this.options.claims(user)) : {} };
+  }
+
+  /**
+   * The session with its user's current roles and claims (`resolveUser`), written to the
+   * store when they changed; without the hook, the session as it is. Null for a user that
+   * is gone or disabled (the caller ends the session).
+   */
+  async current(record: SessionRecord, now: Date): Promise<CurrentSessionUser | null> {
+    if (!this.enabled) return { session: record, user: { id: record.userId, roles: [...record.roles] } };
+    let resolved = await this.resolve(record.userId);
+    let grants = this.liveGrants(resolved.user);
+    // A remembered answer that disagrees with the store may predate a change another
+    // instance just made: ask again rather than write a stale one back.
+    if (resolved.cached && (!grants || !sameGrants(record, grants))) {
+      resolved = await this.resolve(record.userId, true);
+      grants = this.liveGrants(resolved.user);
+    }
+    if (!resolved.user || !grants) return null;
+    let session = record;
+    if (!sameGrants(record, grants)) {
+      // Changed without refreshUser: every live session of the user takes the change (and
+      // every instance hears of it). An answer read just before a concurrent change could
+      // write older grants back; the next refresh, asking again, corrects them.
+      await this.store.updateUserSessions(record.userId, grants, now);
+      session = { ...record, roles: grants.roles, claims: grants.claims };
+    }
+    return { session, user: { id: record.userId, roles: grants.roles, profile: resolved.user.profile } };
+  }
+
+  /** Grants of a live user; undefined for one that is gone or disabled. */
+  private liveGrants(user: SessionUser | null): SessionGrants | undefined {
+    return user && user.disabled !== true ? this.grantsOf(user) : undefined;
+  }
+
   /** Drops what this instance remembers about these users. */
   forget(userIds: Iterable<string>): void {
     this.version += 1;
@@ -74,4 +133,13 @@ export class SessionUsers {
     this.version += 1;
     this.cache.clear();
   }
+}
+
+/** Whether a session already carries these roles (in order) and claims. */
+function sameGrants(session: SessionGrants, grants: SessionGrants): boolean {
+  return (
+    session.roles.length === grants.roles.length &&
+    session.roles.every((role, index) => role === grants.roles[index]) &&
+    sameClaims(session.claims, grants.claims)
+  );
 }

@@ -7,7 +7,6 @@ import type { RevocationReason, SessionGrants, SessionRecord } from '../interfac
 import type { IssuedSession, IssuedUser, SessionContext, SessionUser } from '../interfaces/session.interface';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
-import { SessionClaimsError, checkedClaims, sameClaims } from '../utils/claims.util';
 import { boundedContext } from '../utils/context.util';
 import { randomToken } from '../utils/crypto.util';
 import { RefreshTokenChain } from '../utils/refresh-token-chain';
@@ -61,7 +60,7 @@ export class SessionService {
   async create(user: SessionUser, context: SessionContext = {}): Promise<IssuedSession> {
     const now = this.options.clock.now();
     const absoluteExpiresAt = new Date(now.getTime() + this.options.absoluteTimeoutMs);
-    const grants = this.grantsOf(user);
+    const grants = this.users.grantsOf(user);
     const { record, refreshToken } = this.newSession(user.id, grants, now, absoluteExpiresAt, context);
     await this.store.create(record);
     const issued = this.issue(record, refreshToken, { id: user.id, roles: grants.roles, profile: user.profile });
@@ -219,7 +218,7 @@ export class SessionService {
       this.users.forget([userId]);
       return { sessions: 0, revoked: revoked.length };
     }
-    const sessions = await this.store.updateUserSessions(userId, this.grantsOf(user), now);
+    const sessions = await this.store.updateUserSessions(userId, this.users.grantsOf(user), now);
     this.users.forget([userId]);
     this.events.emit({ type: 'user.refreshed', at: now, userId, sessionFingerprint: null, ...boundedContext(context) });
     return { sessions, revoked: 0 };
@@ -318,55 +317,19 @@ export class SessionService {
   }
 
   /**
-   * The roles and claims a user's sessions carry: `roles` as given, `claims` from the
-   * app's `claims` function, checked (`SessionClaimsError` for a reserved name, a value
-   * that is not JSON, or more than 1 kB).
-   */
-  private grantsOf(user: SessionUser): SessionGrants {
-    const roles = user.roles ?? [];
-    if (!Array.isArray(roles) || roles.some((role) => typeof role !== 'string')) {
-      throw new SessionClaimsError('SessionUser "roles" must be an array of strings.');
-    }
-    return { roles: [...roles], claims: this.options.claims ? checkedClaims(this.options.claims(user)) : {} };
-  }
-
-  /**
-   * The session with its user's current roles and claims (`resolveUser`), written to the
-   * store when they changed; without the hook, the session as it is. Revokes the session
-   * (`user_disabled`) and throws `session_revoked` for a user that is gone or disabled.
+   * The session with its user's current roles and claims (`SessionUsers.current`).
+   * Revokes the session (`user_disabled`) and throws `session_revoked` for a user that is
+   * gone or disabled.
    */
   private async withCurrentUser(
     record: SessionRecord,
     now: Date,
     context: SessionContext,
   ): Promise<{ session: SessionRecord; user: IssuedUser }> {
-    if (!this.users.enabled) return { session: record, user: { id: record.userId, roles: [...record.roles] } };
-    let resolved = await this.users.resolve(record.userId);
-    let grants = this.currentGrants(resolved.user);
-    // A remembered answer that disagrees with the store may predate a change another
-    // instance just made: ask again rather than write a stale one back.
-    if (resolved.cached && (!grants || !sameGrants(record, grants))) {
-      resolved = await this.users.resolve(record.userId, true);
-      grants = this.currentGrants(resolved.user);
-    }
-    if (!resolved.user || !grants) {
-      await this.revoke(record.id, 'user_disabled', context);
-      throw new SessionUnauthorizedException(AuthErrorCode.SessionRevoked);
-    }
-    let session = record;
-    if (!sameGrants(record, grants)) {
-      // Changed without refreshUser: every live session of the user takes the change (and
-      // every instance hears of it). An answer read just before a concurrent change could
-      // write older grants back; the next refresh, asking again, corrects them.
-      await this.store.updateUserSessions(record.userId, grants, now);
-      session = { ...record, roles: grants.roles, claims: grants.claims };
-    }
-    return { session, user: { id: record.userId, roles: grants.roles, profile: resolved.user.profile } };
-  }
-
-  /** Grants of a live user; undefined for one that is gone or disabled. */
-  private currentGrants(user: SessionUser | null): SessionGrants | undefined {
-    return user && user.disabled !== true ? this.grantsOf(user) : undefined;
+    const current = await this.users.current(record, now);
+    if (current) return current;
+    await this.revoke(record.id, 'user_disabled', context);
+    throw new SessionUnauthorizedException(AuthErrorCode.SessionRevoked);
   }
 
   private issue(
@@ -412,13 +375,4 @@ export class SessionService {
       ...extra,
     });
   }
-}
-
-/** Whether a session already carries these roles (in order) and claims. */
-function sameGrants(session: SessionGrants, grants: SessionGrants): boolean {
-  return (
-    session.roles.length === grants.roles.length &&
-    session.roles.every((role, index) => role === grants.roles[index]) &&
-    sameClaims(session.claims, grants.claims)
-  );
 }
