@@ -5,6 +5,7 @@
 import { Extractor, ExtractorConfig } from '@microsoft/api-extractor';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { linkBuiltPackages } from './packages.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const mode = process.argv[2];
@@ -15,6 +16,7 @@ if (mode !== 'check' && mode !== 'update') {
 /** One api-extractor config per package entry point. */
 const CONFIGS = ['libs/session/api-extractor.json', 'libs/session/api-extractor.testing.json', 'libs/session-typeorm/api-extractor.json'];
 
+linkBuiltPackages();
 let failed = false;
 for (const file of CONFIGS) {
   const config = ExtractorConfig.loadFileAndPrepare(join(root, file));

@@ -4,8 +4,8 @@
 // so a map never points at a file the package lacks), plus the lib's package.json and
 // README. Usage: node tools/pack/build-lib.mjs <lib folder name under libs/>
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -96,11 +96,4 @@ for (const name of ['README.md', 'LICENSE']) {
   const from = existsSync(join(libRoot, name)) ? join(libRoot, name) : join(root, name);
   if (existsSync(from) && statSync(from).isFile()) copyFileSync(from, join(out, name));
 }
-// dist/libs/node_modules/<package name> -> the build: a built package that imports another
-// (session-typeorm imports @tessera/session) resolves it there as an installed package,
-// which is how api-extractor tells another package's types from this one's.
-const link = join(root, 'dist', 'libs', 'node_modules', packageName);
-mkdirSync(dirname(link), { recursive: true });
-rmSync(link, { force: true });
-symlinkSync(relative(dirname(link), out), link, 'dir');
 console.log(`built ${lib} into ${out}`);

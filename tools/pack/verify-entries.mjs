@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Loads every entry point of the built packages (dist/libs/<lib>, found through the
-// dist/libs/node_modules links build-lib.mjs makes) twice: with require() (the CommonJS
+// dist/libs/node_modules links made by linkBuiltPackages) twice: with require() (the CommonJS
 // build) and with import() (the ES module build), and fails unless both load and export
 // the same names. Run by `npm run pack` before it packs.
 import 'reflect-metadata';
@@ -8,10 +8,11 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { PACKAGES } from './packages.mjs';
+import { linkBuiltPackages, PACKAGES } from './packages.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const libs = join(root, 'dist', 'libs');
+linkBuiltPackages();
 const requireFromDist = createRequire(join(libs, 'verify.cjs'));
 
 let failed = false;
