@@ -3,3 +3,4 @@
 export * from './with-jose';
 export * from './cookies';
 export * from './contract-shapes';
+export * from './tcp-proxy';
