@@ -3,7 +3,7 @@
 // the report checked in under libs/<lib>/api/. `check` (CI) fails on any difference;
 // `update` rewrites the reports. Build first: npm run api:check / api:update do.
 import { Extractor, ExtractorConfig } from '@microsoft/api-extractor';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { linkBuiltPackages } from './packages.mjs';
@@ -26,6 +26,8 @@ linkBuiltPackages();
 let failed = false;
 for (const file of CONFIGS) {
   const config = ExtractorConfig.loadFileAndPrepare(join(root, file));
+  // A new package has no api/ folder yet, and api-extractor writes no report without it.
+  if (mode === 'update') mkdirSync(dirname(config.reportFilePath), { recursive: true });
   const result = Extractor.invoke(config, { localBuild: mode === 'update', showVerboseMessages: false });
   const report = config.reportFilePath.slice(root.length + 1);
   if (!result.succeeded) {
