@@ -12,6 +12,7 @@ export type { SessionCookieNames } from './lib/options/session-options';
 export * from './lib/exceptions/session-auth.exception';
 export * from './lib/exceptions/session-config.error';
 export * from './lib/exceptions/session-store-unavailable.error';
+export * from './lib/exceptions/session-unavailable.exception';
 export * from './lib/services/access-token.service';
 export * from './lib/services/session.service';
 export * from './lib/services/session-events.service';

@@ -25,6 +25,7 @@ export const AuthErrorCode = {
   Forbidden: 'forbidden',
   CsrfFailed: 'csrf_failed',
   CookieConflict: 'cookie_conflict',
+  StoreUnavailable: 'store_unavailable',
 } as const;
 /** One of the `AuthErrorCode` values. */
 export type AuthErrorCode = (typeof AuthErrorCode)[keyof typeof AuthErrorCode];
@@ -41,7 +42,16 @@ export const AUTH_ERROR_MESSAGES: Record<AuthErrorCode, string> = {
   forbidden: 'Insufficient role',
   csrf_failed: 'CSRF check failed: send the X-CSRF-Token header from a page of this site',
   cookie_conflict: "The request carries conflicting session cookies (some were set by another site): clear this site's cookies and sign in again",
+  store_unavailable: 'Session store is unavailable; try again shortly',
 };
+
+/**
+ * `Retry-After` (seconds) of a `503 store_unavailable`. Short, as most outages are a
+ * reconnect or a failover, and well below the default `refreshReuseGrace` (10 s): a refresh
+ * that rotated its token before the outage cut the answer off can be retried with the
+ * same token and still get the same successor.
+ */
+export const STORE_UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 
 /** Messages of configuration errors, raised once at boot. */
 export const CONFIG_ERROR_MESSAGES = {

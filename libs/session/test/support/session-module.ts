@@ -3,13 +3,14 @@ import { Test } from '@nestjs/testing';
 import type { TestingModule } from '@nestjs/testing';
 import type { SessionModuleOptions } from '../../src/lib/interfaces/session-module-options.interface';
 import { SessionModule } from '../../src/lib/session.module';
+import type { SessionModuleExtras } from '../../src/lib/session.module-definition';
 import { FakeClock } from '../../src/testing';
 
 /** The instant the specs' fake clocks start at. */
 export const START = new Date('2030-01-01T00:00:00.000Z');
 
-/** Module options for a spec: a `FakeClock` in place of any other clock, made at `START` if none is given. */
-export type TestSessionOptions = Omit<SessionModuleOptions, 'clock'> & { clock?: FakeClock };
+/** Module options for a spec (and `isGlobal`): a `FakeClock` in place of any other clock, made at `START` if none is given. */
+export type TestSessionOptions = Omit<SessionModuleOptions, 'clock'> & SessionModuleExtras & { clock?: FakeClock };
 
 /**
  * Compiles a testing module that imports `SessionModule.forRoot(options)`, plus the

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiParam, ApiResponse, ApiT
 import { CurrentSession, Roles, SessionService, SessionTransportService, SessionView, sessionContextOf, toSessionView } from '@tessera/session';
 import type { AuthenticatedSession } from '@tessera/session';
 import type { Request, Response } from 'express';
-import { UNAUTHORIZED_CODES } from '../common/api-docs';
+import { STORE_UNAVAILABLE_RESPONSE, UNAUTHORIZED_CODES } from '../common/api-docs';
 import { uuidParamPipe } from '../common/validation';
 import type { PublicUser } from '../users/users.service';
 import { UsersService } from '../users/users.service';
@@ -21,6 +21,7 @@ const USER_ID = { name: 'id', description: 'User id', schema: { type: 'string', 
 @ApiResponse({ status: 400, description: '`validation_failed`: `id` is not a UUID' })
 @ApiResponse({ status: 401, description: UNAUTHORIZED_CODES })
 @ApiResponse({ status: 403, description: '`forbidden`: the caller lacks the `admin` role' })
+@ApiResponse(STORE_UNAVAILABLE_RESPONSE)
 @Controller('api/admin/users')
 export class AdminController {
   constructor(

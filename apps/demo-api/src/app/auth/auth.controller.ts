@@ -3,6 +3,7 @@ import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Public, SessionClock, SessionEndpoints, SessionEvents, sessionContextOf } from '@tessera/session';
 import type { SessionLoginBody } from '@tessera/session';
 import type { Request, Response } from 'express';
+import { STORE_UNAVAILABLE_RESPONSE } from '../common/api-docs';
 import { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.service';
 import { CredentialsDto } from './auth.dto';
@@ -45,6 +46,7 @@ export class AuthController {
   @ApiResponse({ status: 200, description: 'Cookie mode: `{ user, session, csrfToken }` and cookies. Bearer mode: tokens in the body.' })
   @ApiResponse({ status: 401, description: '`invalid_credentials`, the same for an unknown email and a wrong password' })
   @ApiResponse({ status: 429, description: '`too_many_attempts`' })
+  @ApiResponse(STORE_UNAVAILABLE_RESPONSE)
   async login(
     @Body() body: CredentialsDto,
     @Req() request: Request,

@@ -1,5 +1,6 @@
 import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
+import { storeOutageOf } from '@tessera/session';
 import type { Response } from 'express';
 import { isStackOverflow } from './body-depth';
 
@@ -60,6 +61,9 @@ export function requestTooComplex(): ErrorBody {
  * Gives every error response the same shape with a stable `code`, and makes sure
  * nothing unexpected leaks: an unknown error becomes a bare 500 and is logged by
  * its name only (driver errors carry SQL and parameter values in their messages).
+ * A session-store outage (`storeOutageOf`: a `SessionStoreUnavailableError` from the
+ * app's own `SessionService` calls, or the library's `SessionUnavailableException`) is
+ * `503 store_unavailable` with `Retry-After`, never a 500.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -68,6 +72,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     if (response.headersSent) return;
+    const outage = storeOutageOf(exception);
+    if (outage) {
+      // The library logs the outages it answers itself; this line is for the app's own calls.
+      if (outage !== exception) this.logger.warn(`Session store unavailable (${(exception as Error).name}); answered 503`);
+      response.setHeader('Retry-After', String(outage.retryAfterSeconds));
+      response.status(503).json(outage.getResponse());
+      return;
+    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const raw = exception.getResponse();

@@ -15,7 +15,7 @@ import { LoginRateLimiter } from '../auth/login-rate-limiter';
 import { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.service';
 import { ChangePasswordDto } from './me.dto';
-import { UNAUTHORIZED_CODES } from '../common/api-docs';
+import { STORE_UNAVAILABLE_RESPONSE, UNAUTHORIZED_CODES } from '../common/api-docs';
 
 /** What `GET /api/me` answers. */
 export interface MeBody {
@@ -33,6 +33,7 @@ function meBody(profile: PublicUser, user: AuthenticatedUser, sessionId: string)
 @ApiTags('me')
 @ApiBearerAuth()
 @ApiCookieAuth('access-cookie')
+@ApiResponse(STORE_UNAVAILABLE_RESPONSE)
 @Controller('api/me')
 export class MeController {
   constructor(

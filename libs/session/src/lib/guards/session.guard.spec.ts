@@ -18,6 +18,7 @@ import { SessionService } from '../services/session.service';
 import type { IssuedSession } from '../services/session.service';
 import { InMemorySessionStore } from '../stores/in-memory-session.store';
 import { SessionGuard } from './session.guard';
+import { OutageSessionStore } from '../../../test/support/outage-session.store';
 import { START, startSessionApp } from '../../../test/support/session-module';
 import type { TestSessionOptions } from '../../../test/support/session-module';
 
@@ -431,5 +432,14 @@ describe("SessionJwtStrategy through AuthGuard('tessera-jwt')", () => {
     jest.spyOn(store, 'findById').mockRejectedValue(new Error('connection refused'));
     const failed = await request(app.getHttpServer()).get('/passport').set('Authorization', `Bearer ${issued.accessToken}`);
     expect(failed.status).toBe(500);
+  });
+
+  it('answers a store outage in strict mode 503 store_unavailable, not 401', async () => {
+    const store = new OutageSessionStore();
+    await boot({ revocationMode: 'strict', store });
+    const issued = await sessions.create({ id: 'user-7', roles: ['user'] });
+    store.down = true;
+    const failed = await request(app.getHttpServer()).get('/passport').set('Authorization', `Bearer ${issued.accessToken}`);
+    expect({ status: failed.status, code: failed.body.code }).toEqual({ status: 503, code: 'store_unavailable' });
   });
 });

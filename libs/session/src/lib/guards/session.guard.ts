@@ -3,6 +3,7 @@ import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthErrorCode, IS_PUBLIC_KEY, ROLES_KEY } from '../constants';
 import { SessionForbiddenException, SessionUnauthorizedException } from '../exceptions/session-auth.exception';
+import { SessionUnavailableException } from '../exceptions/session-unavailable.exception';
 import type { AuthenticatedUser, SessionPrincipal } from '../interfaces/authenticated.interface';
 import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
 import type { HttpRequest, HttpResponse } from '../interfaces/session-http-adapter.interface';
@@ -111,12 +112,15 @@ export class SessionGuard implements CanActivate {
 
   /**
    * Turns any failure into a 401 with a stable code (anything unexpected fails closed);
-   * bearer requests get `WWW-Authenticate`.
+   * bearer requests get `WWW-Authenticate`. A store outage is a 503 `store_unavailable`
+   * with `Retry-After` (and no `WWW-Authenticate`: the token was not found invalid).
    */
   protected handleFailure(error: unknown, _request: HttpRequest, response: HttpResponse): HttpException {
     const failure = error instanceof HttpException ? error : this.authenticator.refusal(error, false);
     if (failure instanceof SessionUnauthorizedException && failure.bearer) {
       this.http.setHeader(response, 'WWW-Authenticate', 'Bearer error="invalid_token"');
+    } else if (failure instanceof SessionUnavailableException) {
+      this.http.setHeader(response, 'Retry-After', String(failure.retryAfterSeconds));
     }
     return failure;
   }

@@ -552,12 +552,12 @@ describe('SessionRoutesModule in the OpenAPI document', () => {
     );
     const paths = document.paths as unknown as Record<string, Record<string, Record<string, unknown>>>;
     const expected: Array<[string, string, string[], string]> = [
-      ['/auth/csrf', 'get', ['200'], 'auth'],
-      ['/auth/refresh', 'post', ['200', '400', '401', '403'], 'auth'],
-      ['/auth/logout', 'post', ['204', '401', '403'], 'auth'],
-      ['/auth/logout-all', 'post', ['204', '400', '401', '403'], 'auth'],
-      ['/auth/sessions', 'get', ['200', '401'], 'sessions'],
-      ['/auth/sessions/{id}', 'delete', ['204', '401', '403', '404'], 'sessions'],
+      ['/auth/csrf', 'get', ['200', '503'], 'auth'],
+      ['/auth/refresh', 'post', ['200', '400', '401', '403', '503'], 'auth'],
+      ['/auth/logout', 'post', ['204', '401', '403', '503'], 'auth'],
+      ['/auth/logout-all', 'post', ['204', '400', '401', '403', '503'], 'auth'],
+      ['/auth/sessions', 'get', ['200', '401', '503'], 'sessions'],
+      ['/auth/sessions/{id}', 'delete', ['204', '401', '403', '404', '503'], 'sessions'],
     ];
     for (const [path, method, statuses, tag] of expected) {
       const operation = paths[path]?.[method] as { responses: object; summary: string; tags: string[] } | undefined;
@@ -575,6 +575,14 @@ describe('SessionRoutesModule in the OpenAPI document', () => {
       expect(paths[path][method].security).toEqual(expect.arrayContaining([{ bearer: [] }, { 'access-cookie': [] }]));
     }
     expect(paths['/auth/refresh'].post.security).toEqual([{ 'refresh-cookie': [] }]);
+    expect(paths['/auth/logout'].post.responses).toEqual(
+      expect.objectContaining({
+        '503': expect.objectContaining({
+          description: expect.stringContaining('store_unavailable'),
+          headers: { 'Retry-After': expect.objectContaining({ schema: { type: 'integer' } }) },
+        }),
+      }),
+    );
     expect(paths['/auth/refresh'].post.parameters).toEqual([expect.objectContaining({ name: 'X-Auth-Mode', in: 'header' })]);
     expect(paths['/auth/sessions/{id}'].delete.parameters).toEqual([
       expect.objectContaining({ name: 'id', in: 'path', schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$' } }),

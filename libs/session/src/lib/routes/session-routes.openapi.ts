@@ -11,6 +11,8 @@ type Swagger = typeof import('@nestjs/swagger');
 /** The 401 `code`s of a route that needs a signed-in session. */
 const UNAUTHORIZED_CODES = '`token_missing`, `token_invalid`, `token_expired`, `session_revoked`, `session_expired`';
 const CSRF_FAILED = '`csrf_failed`: a cookie-mode request without a valid `X-CSRF-Token`, or from another origin';
+const STORE_UNAVAILABLE =
+  '`store_unavailable`: the session store cannot be reached; keep the tokens and retry after `Retry-After` seconds';
 const AUTH_MODE_HEADER = {
   name: 'X-Auth-Mode',
   required: false,
@@ -36,6 +38,11 @@ export function decorateSessionRoutes(swagger: Swagger): void {
   const authenticated = [ApiBearerAuth(SESSION_OPENAPI_SECURITY.bearer), ApiCookieAuth(SESSION_OPENAPI_SECURITY.accessCookie)];
   const unauthorized = ApiResponse({ status: 401, description: UNAUTHORIZED_CODES });
   const csrfFailed = ApiResponse({ status: 403, description: CSRF_FAILED });
+  const storeUnavailable = ApiResponse({
+    status: 503,
+    description: STORE_UNAVAILABLE,
+    headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } },
+  });
 
   decorateProperties(RefreshDto, {
     refreshToken: ApiPropertyOptional({
@@ -72,6 +79,7 @@ export function decorateSessionRoutes(swagger: Swagger): void {
         'on every POST, PUT, PATCH and DELETE. Bound to the current session when there is one.',
     }),
     ApiResponse({ status: 200, description: '`{ csrfToken }`' }),
+    storeUnavailable,
   ]);
   decorateMethod(RefreshRoute, 'refresh', [
     ApiHeader(AUTH_MODE_HEADER),
@@ -87,6 +95,7 @@ export function decorateSessionRoutes(swagger: Swagger): void {
         '`cookie_conflict` (a session cookie sent twice, or cookies of two sessions)',
     }),
     csrfFailed,
+    storeUnavailable,
   ]);
   decorateMethod(LogoutRoute, 'logout', [
     ...authenticated,
@@ -94,6 +103,7 @@ export function decorateSessionRoutes(swagger: Swagger): void {
     ApiResponse({ status: 204, description: 'Session revoked, cookies cleared, `Clear-Site-Data: "cookies"`' }),
     unauthorized,
     csrfFailed,
+    storeUnavailable,
   ]);
   decorateMethod(LogoutAllRoute, 'logoutAll', [
     ...authenticated,
@@ -106,12 +116,14 @@ export function decorateSessionRoutes(swagger: Swagger): void {
     ApiResponse({ status: 400, description: '`validation_failed`: `keepCurrent` is not a boolean, or an unknown field' }),
     unauthorized,
     csrfFailed,
+    storeUnavailable,
   ]);
   decorateMethod(SessionsRoute, 'list', [
     ...authenticated,
     ApiOperation({ summary: "The caller's live sessions", description: 'Oldest first; `current` marks the session making the request.' }),
     ApiResponse({ status: 200, type: [SessionView] }),
     unauthorized,
+    storeUnavailable,
   ]);
   decorateMethod(RevokeSessionRoute, 'revoke', [
     ...authenticated,
@@ -127,6 +139,7 @@ export function decorateSessionRoutes(swagger: Swagger): void {
       status: 404,
       description: '`session_not_found`: not a session of the caller, unknown, already revoked, or not a session id',
     }),
+    storeUnavailable,
   ]);
 }
 

@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import request from 'supertest';
 import { FakeClock } from '../../testing';
+import { SessionStoreUnavailableError } from '../exceptions/session-store-unavailable.error';
 import { SessionGuard } from '../guards/session.guard';
 import { SessionActivityInterceptor } from '../interceptors/session-activity.interceptor';
 import { InMemorySessionStore } from '../stores/in-memory-session.store';
@@ -88,6 +89,18 @@ describe('SessionActivityInterceptor + SessionActivityService', () => {
     const login = await app.get(SessionService).create({ id: 'u1' });
     store.touch = () => Promise.reject(new Error('store down'));
     await request(app.getHttpServer()).get('/probe').set('Authorization', `Bearer ${login.accessToken}`).expect(200);
+    await settle();
+  });
+
+  it('survives a store that throws instead of rejecting', async () => {
+    const login = await app.get(SessionService).create({ id: 'u1' });
+    let calls = 0;
+    store.touch = () => {
+      calls += 1;
+      throw new SessionStoreUnavailableError();
+    };
+    await request(app.getHttpServer()).get('/probe').set('Authorization', `Bearer ${login.accessToken}`).expect(200);
+    expect(calls).toBe(1);
     await settle();
   });
 });

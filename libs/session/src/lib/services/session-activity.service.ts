@@ -31,8 +31,7 @@ export class SessionActivityService implements BeforeApplicationShutdown {
     if (last === undefined && this.lastWritten.isFull) this.forgetOld(now);
     // Still full (every entry is recent): the oldest goes rather than grow without bound.
     this.lastWritten.set(sessionId, now);
-    const write = this.store
-      .touch(sessionId, new Date(now), new Date(now + this.options.idleTimeoutMs))
+    const write = this.touch(sessionId, now)
       .catch((error: unknown) => {
         // Fail open: a missed activity record only makes the idle timeout stricter.
         this.logger.warn(`Could not record session activity (${error instanceof Error ? error.name : typeof error})`);
@@ -44,6 +43,11 @@ export class SessionActivityService implements BeforeApplicationShutdown {
   /** Lets in-flight writes finish before the store's connections close. */
   async beforeApplicationShutdown(): Promise<void> {
     await Promise.allSettled([...this.pending]);
+  }
+
+  /** The store's `touch`, as a promise even when a store throws instead of rejecting (an outage must not fail the request). */
+  private async touch(sessionId: string, now: number): Promise<void> {
+    await this.store.touch(sessionId, new Date(now), new Date(now + this.options.idleTimeoutMs));
   }
 
   /** Forgets the sessions whose last write is older than the interval (their next use writes anyway). */

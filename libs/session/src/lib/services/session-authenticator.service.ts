@@ -1,6 +1,7 @@
 import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import { AuthErrorCode } from '../constants';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
+import { storeOutageOf } from '../exceptions/session-unavailable.exception';
 import type { AccessTokenClaims, SessionPrincipal, TokenTransport } from '../interfaces/authenticated.interface';
 import type { SessionClaims, StoredClaims } from '../interfaces/session.interface';
 import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
@@ -28,7 +29,8 @@ const BEARER = /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i;
  * (`AccessTokenService`), and checks its session in the configured revocation mode.
  * `SessionGuard` and `SessionJwtStrategy` both call `authenticate`. Every refusal is a
  * `SessionUnauthorizedException` whose `bearer` flag says whether the credential came
- * from the header, so the caller can answer `WWW-Authenticate` without asking again.
+ * from the header, so the caller can answer `WWW-Authenticate` without asking again; a
+ * store outage in `strict` mode is a `SessionUnavailableException` (503) instead.
  */
 @Injectable()
 export class SessionAuthenticator {
@@ -49,7 +51,8 @@ export class SessionAuthenticator {
   /**
    * The principal of a request: synchronous in `stateless` and `cached` modes (no I/O,
    * no promise on the hot path), a promise in `strict` mode (the session is read from
-   * the store). Throws, or rejects, with `SessionUnauthorizedException`.
+   * the store). Throws, or rejects, with `SessionUnauthorizedException`, or rejects with
+   * `SessionUnavailableException` when the store cannot be reached.
    */
   authenticate(request: HttpRequest): SessionPrincipal | Promise<SessionPrincipal> {
     const header = this.bearerToken(request);
@@ -90,13 +93,20 @@ export class SessionAuthenticator {
   }
 
   /**
-   * The 401 a failure answers with, `bearer` noting where the credential came from.
-   * Anything that is not an HTTP error (a store outage, a bug) fails closed as
-   * `token_invalid`, keeping the original as `cause`; it is logged by kind only.
+   * The 401 a failure answers with, `bearer` noting where the credential came from. A
+   * store outage (`storeOutageOf`) is a 503 `store_unavailable` instead: the session may
+   * well be valid, so the client must retry, not drop it. Anything else that is not an
+   * HTTP error (a bug) fails closed as `token_invalid`, keeping the original as `cause`.
+   * Both are logged by kind only.
    */
   refusal(error: unknown, bearer: boolean): HttpException {
     if (error instanceof SessionUnauthorizedException) {
       return error.bearer === bearer ? error : new SessionUnauthorizedException(error.code, bearer);
+    }
+    const outage = storeOutageOf(error);
+    if (outage) {
+      if (outage !== error) this.logger.warn(`Session store unavailable (${(error as Error).name}); answered 503`);
+      return outage;
     }
     if (error instanceof HttpException) return error;
     this.logger.warn(`Authentication failed unexpectedly (${error instanceof Error ? error.name : typeof error})`);

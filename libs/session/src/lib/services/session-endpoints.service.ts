@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuthErrorCode } from '../constants';
 import { parseLogoutAllBody } from '../dto/logout-all.dto';
 import { parseRefreshBody } from '../dto/refresh.dto';
@@ -6,6 +6,7 @@ import { toSessionView } from '../dto/session-view.dto';
 import type { SessionView } from '../dto/session-view.dto';
 import { SessionNotFoundException } from '../exceptions/session-not-found.exception';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
+import { storeOutageOf } from '../exceptions/session-unavailable.exception';
 import type { AuthenticatedSession } from '../interfaces/authenticated.interface';
 import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
 import type { HttpRequest, HttpResponse } from '../interfaces/session-http-adapter.interface';
@@ -44,9 +45,15 @@ export interface CsrfTokenBody {
  * The methods of authenticated routes read the principal `SessionGuard` put on the
  * request and refuse (401 `token_missing`) a request that has none, so a route the guard
  * does not cover fails closed.
+ *
+ * A store outage is answered `503 store_unavailable` with `Retry-After`
+ * (`SessionUnavailableException`), whatever the route: nothing was recorded (a logout is
+ * not a 204 unless the revocation was), and the client keeps its tokens and retries.
  */
 @Injectable()
 export class SessionEndpoints {
+  private readonly logger = new Logger(SessionEndpoints.name);
+
   constructor(
     private readonly sessions: SessionService,
     private readonly transport: SessionTransportService,
@@ -60,7 +67,11 @@ export class SessionEndpoints {
    */
   async csrfToken(request: HttpRequest, response: HttpResponse): Promise<CsrfTokenBody> {
     this.transport.noStore(response);
-    return { csrfToken: this.csrf.issue(response, await this.csrf.verifiedBindingFor(request)) };
+    try {
+      return { csrfToken: this.csrf.issue(response, await this.csrf.verifiedBindingFor(request)) };
+    } catch (error) {
+      throw this.failure(response, error);
+    }
   }
 
   /**
@@ -75,7 +86,11 @@ export class SessionEndpoints {
     user: SessionUser,
     context: SessionContext = sessionContextOf(request, this.http),
   ): Promise<SessionLoginBody> {
-    return this.answer(request, response, await this.sessions.create(user, context));
+    try {
+      return this.answer(request, response, await this.sessions.create(user, context));
+    } catch (error) {
+      throw this.failure(response, error);
+    }
   }
 
   /**
@@ -96,14 +111,19 @@ export class SessionEndpoints {
       if (bearer && error instanceof SessionUnauthorizedException) {
         this.http.setHeader(response, 'WWW-Authenticate', 'Bearer error="invalid_token"');
       }
-      throw error;
+      throw this.failure(response, error);
     }
   }
 
   /** `POST logout`: revokes the caller's session, clears the cookies and sends `Clear-Site-Data`. */
   async logout(request: HttpRequest, response: HttpResponse): Promise<void> {
     const session = this.principal(request);
-    await this.sessions.revoke(session.id, 'logout', sessionContextOf(request, this.http));
+    try {
+      await this.sessions.revoke(session.id, 'logout', sessionContextOf(request, this.http));
+    } catch (error) {
+      // The cookies stay: the session was not revoked, and the client must retry.
+      throw this.failure(response, error);
+    }
     this.transport.clear(response);
   }
 
@@ -116,12 +136,16 @@ export class SessionEndpoints {
     const { keepCurrent } = parseLogoutAllBody(this.http.body(request));
     const session = this.principal(request);
     const keep = keepCurrent === true;
-    await this.sessions.revokeAllForUser(
-      session.userId,
-      'logout_all',
-      keep ? session.id : undefined,
-      sessionContextOf(request, this.http),
-    );
+    try {
+      await this.sessions.revokeAllForUser(
+        session.userId,
+        'logout_all',
+        keep ? session.id : undefined,
+        sessionContextOf(request, this.http),
+      );
+    } catch (error) {
+      throw this.failure(response, error);
+    }
     if (keep) this.transport.noStore(response);
     else this.transport.clear(response);
   }
@@ -131,8 +155,12 @@ export class SessionEndpoints {
     const session = this.principal(request);
     // Where and when the user signs in is personal data: no shared cache may keep it.
     this.transport.noStore(response);
-    const records = await this.sessions.listForUser(session.userId);
-    return records.map((record) => toSessionView(record, session.id));
+    try {
+      const records = await this.sessions.listForUser(session.userId);
+      return records.map((record) => toSessionView(record, session.id));
+    } catch (error) {
+      throw this.failure(response, error);
+    }
   }
 
   /**
@@ -143,15 +171,31 @@ export class SessionEndpoints {
   async revokeSession(request: HttpRequest, response: HttpResponse, id: unknown): Promise<void> {
     const session = this.principal(request);
     if (typeof id !== 'string' || !SESSION_ID_PATTERN.test(id)) throw new SessionNotFoundException();
-    if (!(await this.sessions.revokeOwned(session.userId, id, 'user_revoked', sessionContextOf(request, this.http)))) {
-      throw new SessionNotFoundException();
+    let revoked: boolean;
+    try {
+      revoked = await this.sessions.revokeOwned(session.userId, id, 'user_revoked', sessionContextOf(request, this.http));
+    } catch (error) {
+      throw this.failure(response, error);
     }
+    if (!revoked) throw new SessionNotFoundException();
     if (id === session.id) this.transport.clear(response);
   }
 
   /** The body of a login or refresh: the delivered tokens (cookies or body) and the user. */
   private answer(request: HttpRequest, response: HttpResponse, issued: IssuedSession): SessionLoginBody {
     return { ...this.transport.deliver(request, response, issued), user: userView(issued.user) };
+  }
+
+  /**
+   * What a route throws for `error`: a store outage becomes the 503 (`storeOutageOf`), with
+   * `Retry-After` set and one log line naming the error's kind only; anything else as is.
+   */
+  private failure(response: HttpResponse, error: unknown): unknown {
+    const outage = storeOutageOf(error);
+    if (!outage) return error;
+    if (outage !== error) this.logger.warn(`Session store unavailable (${(error as Error).name}); answered 503`);
+    this.http.setHeader(response, 'Retry-After', String(outage.retryAfterSeconds));
+    return outage;
   }
 
   private principal(request: HttpRequest): AuthenticatedSession {

@@ -42,8 +42,10 @@ export class SessionJwtStrategy extends PassportStrategy(Strategy, SESSION_JWT_S
 
   /**
    * Passport entry point: success with the principal; fail for a refused credential;
-   * error when the `strict` session check fails (an unexpected error, such as a store
-   * outage, is passed on as itself, not as the 401 `SessionGuard` turns it into).
+   * error when the `strict` session check fails: a store outage as the 503
+   * `SessionUnavailableException` (an app's exception filter may add `Retry-After` from its
+   * `retryAfterSeconds`: passport gives a strategy no response to set it on), anything
+   * unexpected as itself, not as the 401 `SessionGuard` turns it into.
    */
   override authenticate(request: HttpRequest): void {
     const actions = this as unknown as PassportActions;

@@ -1,0 +1,402 @@
+import { randomBytes } from 'node:crypto';
+import { parseDuration } from '@tessera/session';
+import type {
+  CleanupLock,
+  RefreshRotation,
+  RevocationFeedListener,
+  RevocationFeedSubscription,
+  RevocationReason,
+  SessionGrants,
+  SessionRecord,
+  SessionRevocation,
+  SessionStore,
+} from '@tessera/session';
+import type { SessionRedisClient } from '../interfaces/session-redis-client.interface';
+import { RedisKeys } from './redis-keys';
+import { ms, recordFields, recordOf } from './redis-session-record';
+import * as scripts from './redis-session.scripts';
+import { ScriptRunner } from './script-runner';
+
+/** Options of `RedisSessionStore`. */
+export interface RedisSessionStoreOptions {
+  /** Prefix of every key and channel; instances that share sessions use the same one. Default: `'tessera'`. */
+  keyPrefix?: string;
+  /**
+   * How many hash tags sessions are spread over (on a Redis Cluster: how many slots, so
+   * how many nodes, share the load). Fixed for the life of the data: changing it loses
+   * every session. Default: `32`.
+   */
+  buckets?: number;
+  /**
+   * How long a session stays in Redis after it ends (expires or is revoked), for reuse
+   * detection and `listRevokedSince`; Redis then drops it by key expiry. Use the
+   * `cleanup.retention` of `SessionModule`. Default: `'7d'`.
+   */
+  retention?: string | number;
+  /**
+   * How far back `listRevokedSince` answers: at least the access-token lifetime plus the
+   * clock-skew leeway (what `cached` mode asks for after a feed outage). Default: `'1h'`.
+   */
+  revocationWindow?: string | number;
+  /** Longest wait for one Redis call before it fails with `SessionStoreUnavailableError`. Default: `'2s'`. */
+  commandTimeout?: string | number;
+  /**
+   * Longest a cleanup run may hold the cluster-wide cleanup lock if its instance dies
+   * (a live holder releases it when done). Default: `'10m'` (above `cleanup.maxRunTime`).
+   */
+  cleanupLockTtl?: string | number;
+}
+
+/** Longest a reissue's successor may stay pending (between its two steps) before Redis drops it. */
+const PENDING_TTL_MS = 60_000;
+
+/** Messages of the store's configuration errors. */
+export const REDIS_STORE_ERROR_MESSAGES = {
+  badDuration: (option: string, value: unknown) =>
+    `RedisSessionStore option "${option}" must be a positive duration such as 500ms, 30s, 15m, 12h or 7d (got ${JSON.stringify(value)}).`,
+  badBuckets: (value: unknown) => `RedisSessionStore option "buckets" must be an integer from 1 to 16384 (got ${JSON.stringify(value)}).`,
+  badPrefix: (value: unknown) =>
+    `RedisSessionStore option "keyPrefix" must be a non-empty string without "{" or "}" (got ${JSON.stringify(value)}).`,
+  duplicateId: 'Session id already exists',
+  successorLost: 'reissue: the successor expired before it was put in force (the two steps took longer than a minute)',
+} as const;
+
+function duration(option: string, value: string | number | undefined, fallback: string): number {
+  const parsed = parseDuration(value ?? fallback);
+  if (parsed === undefined) throw new Error(REDIS_STORE_ERROR_MESSAGES.badDuration(option, value));
+  return parsed;
+}
+
+/** One result of a per-session step of `revokeByUser` / `updateUserSessions`. */
+interface Step {
+  id: string;
+  status: number;
+  predecessor: string | null;
+}
+
+/**
+ * `SessionStore` on Redis (one server or a Redis Cluster). Each operation on one session
+ * is one Lua script, one round trip, atomic on the server: rotation is a compare-and-swap
+ * in the script, never a read then a write. Sessions expire from Redis by themselves
+ * (`retention` after they end); the cleanup job only prunes the indexes. Revocations are
+ * published on a pub/sub channel and logged per bucket for `listRevokedSince`.
+ *
+ * What spans slots (a user's index and their sessions) is ordered so that an interrupted
+ * write never hides a session: the index is written before the session, so it may name a
+ * session that is gone (skipped by readers, pruned by the cleanup), never miss one. A
+ * `reissue` puts its successor in place first as pending (invisible), then revokes the
+ * old session (its point of no return), then puts the successor in force; a concurrent
+ * `revokeByUser` or `updateUserSessions` reads the index again until it finds nothing new,
+ * so a successor never escapes either.
+ */
+export class RedisSessionStore implements SessionStore {
+  private readonly keys: RedisKeys;
+  private readonly runner: ScriptRunner;
+  private readonly retentionMs: number;
+  private readonly windowMs: number;
+  private readonly lockTtlMs: number;
+  /** Bucket the next cleanup starts from, so that no bucket waits behind the others. */
+  private nextBucket = 0;
+
+  constructor(
+    private readonly client: SessionRedisClient,
+    options: RedisSessionStoreOptions = {},
+  ) {
+    const prefix = options.keyPrefix ?? 'tessera';
+    if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix)) {
+      throw new Error(REDIS_STORE_ERROR_MESSAGES.badPrefix(options.keyPrefix));
+    }
+    const buckets = options.buckets ?? 32;
+    if (!Number.isSafeInteger(buckets) || buckets < 1 || buckets > 16_384) {
+      throw new Error(REDIS_STORE_ERROR_MESSAGES.badBuckets(options.buckets));
+    }
+    this.keys = new RedisKeys(prefix, buckets);
+    this.retentionMs = duration('retention', options.retention, '7d');
+    this.windowMs = duration('revocationWindow', options.revocationWindow, '1h');
+    this.lockTtlMs = duration('cleanupLockTtl', options.cleanupLockTtl, '10m');
+    this.runner = new ScriptRunner(client, duration('commandTimeout', options.commandTimeout, '2s'));
+  }
+
+  /** The key prefix (for tools that inspect or clear the store's keys). */
+  get keyPrefix(): string {
+    return this.keys.prefix;
+  }
+
+  async create(session: SessionRecord): Promise<void> {
+    await this.insert(session, false, null);
+  }
+
+  /** The index entry first, then the session (see the class comment). */
+  private async insert(session: SessionRecord, pending: boolean, predecessor: string | null): Promise<void> {
+    const [key, ends] = this.keys.sessionKeys(session.id);
+    const indexTtl = session.absoluteExpiresAt.getTime() + this.retentionMs - session.lastSeenAt.getTime();
+    await this.runner.run(
+      scripts.INDEX_ADD,
+      [this.keys.user(session.userId)],
+      [ms(session.createdAt), session.id, String(Math.max(indexTtl, PENDING_TTL_MS))],
+    );
+    const reply = (await this.runner.run(
+      scripts.CREATE,
+      [key, ends],
+      [
+        session.id,
+        ms(session.lastSeenAt),
+        String(this.retentionMs),
+        pending ? '1' : '0',
+        String(PENDING_TTL_MS),
+        predecessor ?? '',
+        ...recordFields(session),
+      ],
+    )) as [number, string?];
+    if (reply[0] === 1) return;
+    // The id is taken: drop the entry just added, unless it names this user's own session.
+    if (reply[1] !== session.userId) {
+      await this.runner.run(scripts.INDEX_REMOVE, [this.keys.user(session.userId)], [session.id]);
+    }
+    throw new Error(REDIS_STORE_ERROR_MESSAGES.duplicateId);
+  }
+
+  async findById(id: string): Promise<SessionRecord | null> {
+    return recordOf(id, await this.runner.run(scripts.FIND, [this.keys.session(id)], []));
+  }
+
+  async rotateRefresh(id: string, rotation: RefreshRotation): Promise<SessionRecord | null> {
+    const [key, ends] = this.keys.sessionKeys(id);
+    const reply = await this.runner.run(
+      scripts.ROTATE,
+      [key, ends],
+      [
+        rotation.expectedRefreshHash,
+        rotation.refreshHash,
+        ms(rotation.now),
+        ms(rotation.expiresAt),
+        String(this.retentionMs),
+        id,
+      ],
+    );
+    return recordOf(id, reply);
+  }
+
+  async touch(id: string, at: Date, expiresAt: Date): Promise<boolean> {
+    const [key, ends] = this.keys.sessionKeys(id);
+    const reply = await this.runner.run(scripts.TOUCH, [key, ends], [ms(at), ms(expiresAt), String(this.retentionMs), id]);
+    return reply === 1;
+  }
+
+  async revoke(id: string, reason: RevocationReason, at: Date): Promise<boolean> {
+    return (await this.revokeOne(id, reason, at, '')).status === 1;
+  }
+
+  private async revokeOne(id: string, reason: RevocationReason, at: Date, owner: string): Promise<Step> {
+    const reply = (await this.runner.run(scripts.REVOKE, this.keys.sessionKeys(id), [
+      id,
+      reason,
+      ms(at),
+      String(this.retentionMs),
+      String(this.windowMs),
+      this.keys.revokedChannel,
+      owner,
+    ])) as [number, (string | null)?];
+    return { id, status: reply[0], predecessor: reply[1] ?? null };
+  }
+
+  /**
+   * Three steps (see the class comment): the successor pending, the old session revoked
+   * with its grants read (where the reissue happens or not), the successor in force with
+   * those grants. A successor whose old session could not be revoked is deleted.
+   */
+  async reissue(oldId: string, successor: SessionRecord, reason: RevocationReason, at: Date): Promise<boolean> {
+    await this.insert(successor, true, oldId);
+    const [key, ends] = this.keys.sessionKeys(successor.id);
+    // Should this fail, whether the old session was revoked is unknown: the successor
+    // stays pending (invisible) and Redis drops it within a minute.
+    const grants = (await this.runner.run(scripts.REISSUE_REVOKE, this.keys.sessionKeys(oldId), [
+      oldId,
+      successor.userId,
+      reason,
+      ms(at),
+      String(this.retentionMs),
+      String(this.windowMs),
+      this.keys.revokedChannel,
+    ])) as [string, string] | null;
+    if (!grants) {
+      await this.runner.run(scripts.REISSUE_DISCARD, [key], []);
+      await this.runner.run(scripts.INDEX_REMOVE, [this.keys.user(successor.userId)], [successor.id]);
+      return false;
+    }
+    const activated = await this.runner.run(scripts.REISSUE_ACTIVATE, [key, ends], [
+      successor.id,
+      grants[0],
+      grants[1],
+      ms(at),
+      String(this.retentionMs),
+    ]);
+    if (activated !== 1) throw new Error(REDIS_STORE_ERROR_MESSAGES.successorLost);
+    return true;
+  }
+
+  async listByUser(userId: string, now: Date): Promise<SessionRecord[]> {
+    const ids = await this.indexOf(userId);
+    const found = await Promise.all(ids.map((id) => this.findById(id)));
+    const at = now.getTime();
+    return found
+      .filter(
+        (record): record is SessionRecord =>
+          record !== null && record.userId === userId && record.revokedAt === null && record.expiresAt.getTime() > at,
+      )
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  private async indexOf(userId: string): Promise<string[]> {
+    return ((await this.runner.run(scripts.INDEX_READ, [this.keys.user(userId)], [])) as unknown[]).map(String);
+  }
+
+  async revokeByUser(userId: string, reason: RevocationReason, at: Date, exceptId?: string): Promise<string[]> {
+    const steps = await this.everySessionOf(userId, exceptId, (id) => this.revokeOne(id, reason, at, userId));
+    return countedIds(steps);
+  }
+
+  async updateUserSessions(userId: string, grants: SessionGrants, at: Date): Promise<number> {
+    const roles = JSON.stringify(grants.roles);
+    const claims = JSON.stringify(grants.claims);
+    const steps = await this.everySessionOf(userId, undefined, async (id): Promise<Step> => {
+      const reply = (await this.runner.run(scripts.GRANTS, [this.keys.session(id)], [userId, roles, claims, ms(at)])) as [
+        number,
+        (string | null)?,
+      ];
+      // A pending successor counts as set: whether it counts as a session is decided below.
+      return { id, status: reply[0] === 2 ? 1 : reply[0], predecessor: reply[1] ?? null };
+    });
+    await this.runner.publish(this.keys.usersChannel, userId);
+    return countedIds(steps).length;
+  }
+
+  /**
+   * Runs `step` on every session in the user's index, then reads the index again and
+   * runs it on what is new, until nothing is: a session a concurrent `reissue` adds is
+   * in the index before its old session is revoked, so it is found by the pass after the
+   * one that found the old session revoked. An id whose session is not there yet (a
+   * successor between its index entry and its record) is tried once more the next pass.
+   */
+  private async everySessionOf(userId: string, exceptId: string | undefined, step: (id: string) => Promise<Step>): Promise<Step[]> {
+    const done = new Map<string, Step>();
+    let retry = new Set<string>();
+    for (;;) {
+      const index = await this.indexOf(userId);
+      const todo = index.filter((id) => id !== exceptId && (!done.has(id) || retry.has(id)));
+      if (todo.length === 0) break;
+      const results = await Promise.all(todo.map(step));
+      const absent = new Set<string>();
+      for (const result of results) {
+        if (result.status === -1 && !retry.has(result.id)) absent.add(result.id);
+        done.set(result.id, result);
+      }
+      retry = absent;
+    }
+    return [...done.values()];
+  }
+
+  async listRevokedSince(since: Date): Promise<SessionRevocation[]> {
+    const replies = await Promise.all(
+      this.keys.tags.map((tag) => this.runner.run(scripts.REVOKED_SINCE, [this.keys.revocations(tag)], [ms(since)])),
+    );
+    const revocations: SessionRevocation[] = [];
+    for (const reply of replies as unknown[][]) {
+      for (let i = 0; i + 1 < reply.length; i += 2) {
+        revocations.push({ sessionId: String(reply[i]), revokedAt: new Date(Number(reply[i + 1])) });
+      }
+    }
+    return revocations;
+  }
+
+  /**
+   * Removes up to `limit` sessions that ended before `cutoff`, from every bucket in turn
+   * starting where the last call stopped, and prunes them from their users' indexes.
+   * Those Redis already dropped by expiry count too (their index entries are what is
+   * left of them). Each bucket is one short script; no lock is held between them.
+   */
+  async deleteExpired(cutoff: Date, limit: number): Promise<number> {
+    const tags = this.keys.tags;
+    const start = this.nextBucket;
+    const candidates = await Promise.all(
+      tags.map((tag) => this.runner.run(scripts.ENDED_BEFORE, [this.keys.ends(tag)], [ms(cutoff), String(limit)])),
+    );
+    const pruned = new Map<string, string[]>();
+    let deleted = 0;
+    for (let n = 0; n < tags.length && deleted < limit; n++) {
+      const bucket = (start + n) % tags.length;
+      const members = (candidates[bucket] as unknown[]).map(String).slice(0, limit - deleted);
+      if (members.length === 0) continue;
+      const entries = members.map((member) => JSON.parse(member) as [string, string]);
+      const removed = (await this.runner.run(
+        scripts.DELETE_ENDED,
+        [this.keys.ends(tags[bucket]), ...entries.map(([id]) => this.keys.session(id))],
+        [ms(cutoff), ...members],
+      )) as unknown[];
+      deleted += removed.length;
+      for (const member of removed) {
+        const [id, userId] = JSON.parse(String(member)) as [string, string];
+        pruned.set(userId, [...(pruned.get(userId) ?? []), id]);
+      }
+      this.nextBucket = (bucket + 1) % tags.length;
+    }
+    await Promise.all(
+      [...pruned].map(([userId, ids]) => this.runner.run(scripts.INDEX_REMOVE, [this.keys.user(userId)], ids)),
+    );
+    return deleted;
+  }
+
+  /** `SET NX PX` with a random token; released only by its holder (a script compares the token). */
+  async acquireCleanupLock(): Promise<CleanupLock | null> {
+    const token = randomBytes(16).toString('base64url');
+    const taken = await this.runner.run(scripts.LOCK_ACQUIRE, [this.keys.cleanupLock], [token, String(this.lockTtlMs)]);
+    if (taken !== 'OK') return null;
+    return {
+      release: async () => {
+        await this.runner.run(scripts.LOCK_RELEASE, [this.keys.cleanupLock], [token]);
+      },
+    };
+  }
+
+  /**
+   * Subscribes, on a connection of its own, to the channels every revocation and every
+   * `updateUserSessions` publishes to; resyncs the listener once subscribed and after
+   * every reconnect (messages published meanwhile were missed).
+   */
+  async watchRevocations(listener: RevocationFeedListener): Promise<RevocationFeedSubscription> {
+    const subscriber = await this.client.subscriber();
+    const { revokedChannel, usersChannel } = this.keys;
+    try {
+      subscriber.onReconnect(() => listener.resync());
+      await subscriber.subscribe([revokedChannel, usersChannel], (message, channel) => {
+        if (channel === revokedChannel) listener.revoked([message]);
+        else if (channel === usersChannel) listener.userChanged([message]);
+      });
+    } catch (error) {
+      await subscriber.close().catch(() => undefined);
+      throw error;
+    }
+    let closed = false;
+    queueMicrotask(() => {
+      if (!closed) listener.resync();
+    });
+    return {
+      close: async () => {
+        closed = true;
+        await subscriber.close();
+      },
+    };
+  }
+}
+
+/**
+ * The ids a per-user operation acted on (status 1), a reissue's successor and its old
+ * session counted once: a successor counts unless the same call already acted on the
+ * session it succeeds (which the reissue then copied, or made fail).
+ */
+function countedIds(steps: Step[]): string[] {
+  const acted = new Set(steps.filter((step) => step.status === 1).map((step) => step.id));
+  return steps
+    .filter((step) => step.status === 1 && !(step.predecessor !== null && acted.has(step.predecessor)))
+    .map((step) => step.id);
+}
