@@ -6,8 +6,8 @@ import { performance } from 'node:perf_hooks';
 import request from 'supertest';
 import { bearerSignup, startDemoApp, testSessionStore } from './support/demo-app';
 import type { DemoApp } from './support/demo-app';
-import { startRedisProxy } from './support/redis-proxy';
-import type { RedisProxy } from './support/redis-proxy';
+import { startTcpProxy } from '@tessera/testing-support';
+import type { TcpProxy } from '@tessera/testing-support';
 import { testRedisUrl, testStoreEnv } from './support/test-store';
 
 const PASSWORD = 'correct horse battery';
@@ -72,11 +72,12 @@ describe('revocation across instances (two demo apps on one database and session
   let b: DemoApp;
   let outside: OutsideWriter;
   /** On Redis, both apps reach the server through it, so that a test can cut their connections. */
-  let proxy: RedisProxy | undefined;
+  let proxy: TcpProxy | undefined;
 
   beforeAll(async () => {
-    proxy = testSessionStore() === 'redis' ? await startRedisProxy(testRedisUrl()) : undefined;
-    const through: Record<string, string> = proxy ? { REDIS_URL: proxy.url } : {};
+    const server = new URL(testRedisUrl());
+    proxy = testSessionStore() === 'redis' ? await startTcpProxy({ host: server.hostname, port: Number(server.port || 6379) }) : undefined;
+    const through: Record<string, string> = proxy ? { REDIS_URL: `redis://127.0.0.1:${proxy.port}` } : {};
     a = await startDemoApp({ REVOCATION_MODE: 'cached', ...through });
     // Both instances must share the signing keys, as a real deployment does.
     b = await startDemoApp({ REVOCATION_MODE: 'cached', JWT_SECRET: a.jwtSecret, SESSION_SECRET: a.sessionSecret, ...through });
@@ -174,9 +175,9 @@ describe('revocation across instances (two demo apps on one database and session
     if (!proxy) throw new Error('no proxy');
     // Both apps lose Redis (every connection: commands and the feed's subscription); the
     // revocation goes out on the server meanwhile, to no subscriber of theirs.
-    proxy.interrupt();
+    proxy.cut();
     await outside.revoke(login.session.id);
-    proxy.resume();
+    proxy.restore();
     const resumed = performance.now();
     // Once the feed has reconnected, it reads what it missed (resync): both refuse the token.
     const latencyA = await msUntilRejected(a, login.accessToken, resumed, 20_000);

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { UsersService } from '../src/app/users/users.service';
 import { REAL_BACKENDS, startDemoApp, testSessionStore, uniqueEmail } from './support/demo-app';
 import type { DemoApp } from './support/demo-app';
-import { startRedisProxy } from './support/redis-proxy';
+import { startTcpProxy } from '@tessera/testing-support';
 import { testRedisUrl } from './support/test-store';
 
 const PASSWORD = 'correct horse battery';
@@ -24,11 +24,12 @@ interface PrivateStore {
  */
 async function privateStore(): Promise<PrivateStore> {
   if (testSessionStore() === 'redis') {
-    const proxy = await startRedisProxy(testRedisUrl());
+    const server = new URL(testRedisUrl());
+    const proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 6379) });
     return {
-      env: { REDIS_URL: proxy.url },
-      down: async () => proxy.interrupt(),
-      up: async () => proxy.resume(),
+      env: { REDIS_URL: `redis://127.0.0.1:${proxy.port}` },
+      down: async () => proxy.cut(),
+      up: async () => proxy.restore(),
       close: () => proxy.close(),
     };
   }
