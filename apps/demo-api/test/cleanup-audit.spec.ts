@@ -1,17 +1,19 @@
 import type { LoggerService } from '@nestjs/common';
-import { SessionCleanupService } from '@tessera/session';
+import { SessionCleanupService, SessionStore } from '@tessera/session';
+import type { SessionRecord } from '@tessera/session';
 import { FakeClock } from '@tessera/session/testing';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
+import { createClient } from 'redis';
 import request from 'supertest';
 import { AuditTrailService } from '../src/app/audit/audit-trail.service';
 import { startApp } from '../src/app/bootstrap';
 import { loadConfig } from '../src/app/config/app-config';
-import { startDemoApp, uniqueEmail, REAL_BACKENDS } from './support/demo-app';
-import { testStoreEnv } from './support/test-store';
+import { startDemoApp, testSessionStore, uniqueEmail, REAL_BACKENDS } from './support/demo-app';
+import { testRedisUrl, testStoreEnv } from './support/test-store';
 import type { DemoApp } from './support/demo-app';
 
 const PASSWORD = 'correct horse battery';
@@ -33,40 +35,141 @@ async function bearerLogin(url: string, email: string, password = PASSWORD) {
   return login.body as { accessToken: string; refreshToken: string; session: { id: string }; user: { id: string } };
 }
 
-/** Inserts `count` sessions that expired (half) or were revoked (half) long ago; returns a tag to find them. */
-async function insertOldSessions(db: Client, count: number): Promise<string> {
-  const tag = `old-${randomBytes(4).toString('hex')}`;
-  await db.query(OLD_SESSIONS_SQL, [tag, count]);
-  return tag;
+const DAY = 24 * 60 * 60_000;
+
+/**
+ * How many sessions the cleanup gets to delete: on PostgreSQL 100,000 rows (one INSERT);
+ * on Redis 20,000, written one by one through the store (Redis has no bulk insert of
+ * sessions; their key expiry does most of the deleting there, the cleanup prunes the
+ * indexes and whatever is left).
+ */
+const OLD_SESSIONS = testSessionStore() === 'postgres' ? 100_000 : 20_000;
+
+/** Sessions written straight into the run's store, and counted there (ended ones included). */
+interface StoreFixture {
+  /** Inserts `count` sessions that expired (half) or were revoked (half) long before the retention; returns their user id. */
+  insertOld(count: number): Promise<string>;
+  /** Inserts two sessions that ended within the 7-day retention (one expired, one revoked); returns their user id. */
+  insertRecent(): Promise<string>;
+  /** How many sessions of `userId` the store still holds, ended ones included. */
+  countOf(userId: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A session record with these times (ms since the epoch), as a store holds it. */
+function oldRecord(id: string, userId: string, times: { seen: number; expires: number; revoked?: number }): SessionRecord {
+  return {
+    id,
+    userId,
+    roles: ['user'],
+    claims: {},
+    refreshHash: randomBytes(32).toString('base64url'),
+    previousRefreshHash: null,
+    generation: 0,
+    rotatedAt: null,
+    createdAt: new Date(times.seen),
+    lastSeenAt: new Date(times.seen),
+    expiresAt: new Date(times.expires),
+    absoluteExpiresAt: new Date(Math.max(times.expires, times.seen + 30 * DAY)),
+    revokedAt: times.revoked === undefined ? null : new Date(times.revoked),
+    revokedReason: times.revoked === undefined ? null : 'logout',
+    userAgent: null,
+    ip: null,
+  };
+}
+
+async function storeFixture(demo: DemoApp): Promise<StoreFixture> {
+  const db = new Client({ connectionString: databaseUrl() });
+  await db.connect();
+  if (demo.store === 'postgres') {
+    return {
+      insertOld: async (count) => {
+        const tag = `old-${randomBytes(4).toString('hex')}`;
+        await db.query(OLD_SESSIONS_SQL, [tag, count]);
+        return tag;
+      },
+      insertRecent: async () => {
+        const tag = `recent-${randomBytes(4).toString('hex')}`;
+        await db.query(
+          `INSERT INTO tessera_sessions (id, user_id, refresh_hash, created_at, last_seen_at, expires_at, absolute_expires_at, revoked_at, revoked_reason)
+           SELECT $1 || '-' || n, $1, md5(n::text), now() - interval '3 days', now() - interval '3 days',
+                  now() - interval '1 day', now() + interval '1 day', CASE WHEN n = 1 THEN now() - interval '6 days' END,
+                  CASE WHEN n = 1 THEN 'logout' END
+             FROM generate_series(1, 2) AS n`,
+          [tag],
+        );
+        return tag;
+      },
+      countOf: async (userId) => (await db.query('SELECT count(*)::int AS n FROM tessera_sessions WHERE user_id = $1', [userId])).rows[0].n,
+      close: () => db.end(),
+    };
+  }
+  // Redis: written through the app's SessionStore (as old-sessions.sql does in SQL), counted in the store's
+  // end-time indexes (`{<prefix>:<bucket>}:x`, members ["id","userId"]; the README's key layout), which
+  // hold every session until the cleanup deletes it, even one Redis already expired.
+  const store = demo.app.get<SessionStore>(SessionStore);
+  const redis = createClient({ url: testRedisUrl() });
+  redis.on('error', () => undefined);
+  await redis.connect();
+  const prefix = testStoreEnv().REDIS_KEY_PREFIX;
+  const now = () => demo.clock.now().getTime();
+  const insert = async (tag: string, records: SessionRecord[]) => {
+    // In chunks: node-redis pipelines each chunk's calls.
+    for (let i = 0; i < records.length; i += 1_000) await Promise.all(records.slice(i, i + 1_000).map((record) => store.create(record)));
+    return tag;
+  };
+  return {
+    insertOld: (count) => {
+      const tag = `old-${randomBytes(4).toString('hex')}`;
+      const at = now();
+      return insert(
+        tag,
+        Array.from({ length: count }, (_, n) =>
+          oldRecord(`${tag}-${n}`, tag, n % 2 === 0 ? { seen: at - 60 * DAY, expires: at - 30 * DAY } : { seen: at - 60 * DAY, expires: at + DAY, revoked: at - 8 * DAY }),
+        ),
+      );
+    },
+    insertRecent: () => {
+      const tag = `recent-${randomBytes(4).toString('hex')}`;
+      const at = now();
+      return insert(tag, [
+        oldRecord(`${tag}-1`, tag, { seen: at - 3 * DAY, expires: at - DAY }),
+        oldRecord(`${tag}-2`, tag, { seen: at - 3 * DAY, expires: at + DAY, revoked: at - 6 * DAY }),
+      ]);
+    },
+    countOf: async (userId) => {
+      let count = 0;
+      for (let bucket = 0; bucket < 32; bucket += 1) {
+        const members = await redis.zRange(`{${prefix}:${bucket}}:x`, 0, -1);
+        count += members.filter((member) => (JSON.parse(member) as [string, string])[1] === userId).length;
+      }
+      return count;
+    },
+    close: async () => {
+      await redis.close();
+      await db.end();
+    },
+  };
 }
 
 describe(`session cleanup job (${REAL_BACKENDS})`, () => {
   let a: DemoApp;
-  let db: Client;
+  let fixture: StoreFixture;
 
   beforeAll(async () => {
     a = await startDemoApp({ CLEANUP_CRON: 'off' });
-    db = new Client({ connectionString: databaseUrl() });
-    await db.connect();
+    fixture = await storeFixture(a);
   });
 
   afterAll(async () => {
-    await db.end();
-    await a.close();
+    await fixture?.close();
+    await a?.close();
   });
 
-  it('deletes 100,000 expired or revoked sessions in one run, no live one, while refreshes keep succeeding', async () => {
-    const tag = await insertOldSessions(db, 100_000);
+  it(`deletes ${OLD_SESSIONS.toLocaleString('en')} expired or revoked sessions in one run, no live one, while refreshes keep succeeding`, async () => {
+    const tag = await fixture.insertOld(OLD_SESSIONS);
     // Within the 7-day retention: kept.
-    const recentTag = `recent-${randomBytes(4).toString('hex')}`;
-    await db.query(
-      `INSERT INTO tessera_sessions (id, user_id, refresh_hash, created_at, last_seen_at, expires_at, absolute_expires_at, revoked_at, revoked_reason)
-       SELECT $1 || '-' || n, $1, md5(n::text), now() - interval '3 days', now() - interval '3 days',
-              now() - interval '1 day', now() + interval '1 day', CASE WHEN n = 1 THEN now() - interval '6 days' END,
-              CASE WHEN n = 1 THEN 'logout' END
-         FROM generate_series(1, 2) AS n`,
-      [recentTag],
-    );
+    const recentTag = await fixture.insertRecent();
     const email = uniqueEmail('cleanup');
     await request(a.url).post('/auth/register').set('X-Auth-Mode', 'bearer').send({ email, password: PASSWORD }).expect(201);
     const live = await Promise.all(Array.from({ length: 4 }, () => bearerLogin(a.url, email)));
@@ -94,29 +197,25 @@ describe(`session cleanup job (${REAL_BACKENDS})`, () => {
     await Promise.all(loops);
 
     process.stdout.write(
-      `cleanup: deleted ${result.deleted} sessions in ${result.durationMs} ms (${result.batches} batches, ` +
+      `cleanup (${a.store}): deleted ${result.deleted} sessions in ${result.durationMs} ms (${result.batches} batches, ` +
         `${Math.round(result.deleted / (result.durationMs / 1000))} rows/s) with ${refreshes} refreshes alongside\n`,
     );
     expect(result.ran).toBe(true);
     expect(result.truncated).toBe(false);
-    expect(result.deleted).toBeGreaterThanOrEqual(100_000);
+    expect(result.deleted).toBeGreaterThanOrEqual(OLD_SESSIONS);
     expect(elapsed).toBeGreaterThanOrEqual(result.durationMs - 1);
     expect(failures).toEqual([]);
     expect(refreshes).toBeGreaterThan(0);
-    const left = await db.query('SELECT count(*)::int AS n FROM tessera_sessions WHERE user_id = $1', [tag]);
-    expect(left.rows[0].n).toBe(0);
-    const kept = await db.query('SELECT count(*)::int AS n FROM tessera_sessions WHERE user_id = $1', [recentTag]);
-    expect(kept.rows[0].n).toBe(2);
-    for (const session of live) {
-      const row = await db.query('SELECT revoked_at FROM tessera_sessions WHERE id = $1', [session.session.id]);
-      expect(row.rows).toEqual([{ revoked_at: null }]);
-    }
+    expect(await fixture.countOf(tag)).toBe(0);
+    expect(await fixture.countOf(recentTag)).toBe(2);
+    const store = a.app.get<SessionStore>(SessionStore);
+    for (const session of live) expect((await store.findById(session.session.id))?.revokedAt).toBeNull();
   });
 
   it('lets exactly one of two instances run at the same moment', async () => {
     const b = await startDemoApp({ CLEANUP_CRON: 'off', JWT_SECRET: a.jwtSecret, SESSION_SECRET: a.sessionSecret });
     try {
-      const tag = await insertOldSessions(db, 30_000);
+      const tag = await fixture.insertOld(OLD_SESSIONS / 4);
       const results = await Promise.all([
         a.app.get(SessionCleanupService).run(),
         b.app.get(SessionCleanupService).run(),
@@ -125,8 +224,7 @@ describe(`session cleanup job (${REAL_BACKENDS})`, () => {
       expect(results.filter((result) => !result.ran)).toEqual([
         { ran: false, deleted: 0, batches: 0, durationMs: expect.any(Number), truncated: false },
       ]);
-      const left = await db.query('SELECT count(*)::int AS n FROM tessera_sessions WHERE user_id = $1', [tag]);
-      expect(left.rows[0].n).toBe(0);
+      expect(await fixture.countOf(tag)).toBe(0);
       // The lock is released: the other instance can run now.
       expect((await b.app.get(SessionCleanupService).run()).ran).toBe(true);
     } finally {
@@ -134,12 +232,15 @@ describe(`session cleanup job (${REAL_BACKENDS})`, () => {
     }
   });
 
-  it('is registered on the app scheduler from CLEANUP_CRON', async () => {
+  it('is registered on the app scheduler from CLEANUP_CRON, and so is the pruning of ended login-attempt windows on PostgreSQL', async () => {
     const c = await startDemoApp({ CLEANUP_CRON: '*/5 * * * *' });
     try {
       const { SchedulerRegistry } = await import('@nestjs/schedule');
-      const job = c.app.get(SchedulerRegistry).getCronJob('tessera-session-cleanup');
-      expect(job.cronTime.source).toBe('*/5 * * * *');
+      const scheduler = c.app.get(SchedulerRegistry);
+      expect(scheduler.getCronJob('tessera-session-cleanup').cronTime.source).toBe('*/5 * * * *');
+      // On Redis the windows expire by themselves: no job.
+      expect(scheduler.doesExist('cron', 'demo-login-attempt-pruning')).toBe(c.store === 'postgres');
+      if (c.store === 'postgres') expect(scheduler.getCronJob('demo-login-attempt-pruning').cronTime.source).toBe('*/5 * * * *');
     } finally {
       await c.close();
     }

@@ -4,6 +4,7 @@ import { startRedisServer, startTcpProxy } from '@tessera/testing-support';
 import type { RedisTestServer, TcpProxy } from '@tessera/testing-support';
 import { bearerRefresh, bearerSignup, startDemoApp } from './support/demo-app';
 import type { BearerLogin, DemoApp } from './support/demo-app';
+import { testRunPrefix } from './support/test-store';
 
 // Sessions in Redis, whatever store the rest of the run uses: these tests are about Redis
 // going away (a server this file owns, stopped and started again; a connection cut).
@@ -20,14 +21,18 @@ async function until(probe: () => Promise<boolean>, what: string, ms = 20_000): 
 
 const me = (app: DemoApp, session: BearerLogin) => request(app.url).get('/api/me').set('Authorization', `Bearer ${session.accessToken}`);
 
-/** The demo on Redis at `url` under `prefix`, in `mode`. */
-function redisApp(url: string, prefix: string, mode: 'strict' | 'cached'): Promise<DemoApp> {
+/**
+ * The demo on Redis at `url` under `prefix`, in `mode`; another instance of `peer`'s
+ * deployment when given (the same secrets, so that each accepts the other's tokens).
+ */
+function redisApp(url: string, prefix: string, mode: 'strict' | 'cached', peer?: DemoApp): Promise<DemoApp> {
   return startDemoApp({
     SESSION_STORE: 'redis',
     REDIS_URL: url,
     REDIS_KEY_PREFIX: prefix,
     REVOCATION_MODE: mode,
     STORE_TIMEOUT: '500ms',
+    ...(peer ? { JWT_SECRET: peer.jwtSecret, SESSION_SECRET: peer.sessionSecret } : {}),
   });
 }
 
@@ -47,7 +52,7 @@ describe('the demo on Redis while Redis is down, and after it is back', () => {
     redis = await startRedisServer({ persistence: true });
     const prefix = `outage-${randomBytes(4).toString('hex')}`;
     strict = await redisApp(redis.url, prefix, 'strict');
-    cached = await redisApp(redis.url, prefix, 'cached');
+    cached = await redisApp(redis.url, prefix, 'cached', strict);
   });
 
   afterAll(async () => {
@@ -108,9 +113,10 @@ describe('a revocation made while an instance is cut off from Redis', () => {
 
   beforeAll(async () => {
     proxy = await startTcpProxy({ port: Number(new URL(redisUrl).port || 6379) });
-    const prefix = `cut-${randomBytes(4).toString('hex')}`;
+    // Under the run's prefix: the global teardown deletes these keys of the shared server.
+    const prefix = `${testRunPrefix()}-cut-${randomBytes(4).toString('hex')}`;
     cutOff = await redisApp(`redis://127.0.0.1:${proxy.port}`, prefix, 'cached');
-    direct = await redisApp(redisUrl, prefix, 'cached');
+    direct = await redisApp(redisUrl, prefix, 'cached', cutOff);
   });
 
   afterAll(async () => {
