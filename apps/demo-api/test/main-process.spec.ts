@@ -273,6 +273,31 @@ describe('node dist/apps/demo-api/main.js', () => {
     expect(await readdir(dataDir)).toEqual([]);
   }, 30_000);
 
+  it('refuses to start when the Redis server in REDIS_URL does not answer, naming the variable and never the URL', async () => {
+    const databaseUrl = process.env.TESSERA_TEST_DATABASE_URL;
+    if (!databaseUrl) throw new Error('TESSERA_TEST_DATABASE_URL is not set: run through the demo-api Jest config');
+    const [port, nobody] = [await freePort(), await freePort()];
+    const dataDir = await freshDataDir();
+    const password = randomSecret();
+    const app = startMain(
+      appEnv({
+        PORT: String(port),
+        DATA_DIR: dataDir,
+        DATABASE_URL: databaseUrl,
+        REDIS_URL: `redis://:${password}@127.0.0.1:${nobody}`,
+        JWT_SECRET: randomSecret(),
+        SESSION_SECRET: randomSecret(),
+      }),
+      port,
+      dataDir,
+    );
+    const exit = await withDeadline(app.closed, EXIT_DEADLINE_MS, 'exit when Redis is unreachable');
+    expect(exit.code).toBe(1);
+    expect(app.output()).toContain('The Redis server in REDIS_URL cannot be reached (ECONNREFUSED)');
+    expectNoSecretIn(app.output(), [password]);
+    expect(await portAccepts(port)).toBe(false);
+  }, 30_000);
+
   it(`with DATABASE_URL: uses that server, creates nothing in DATA_DIR, and exits 0 on SIGTERM (sessions on the run's store: ${testSessionStore()})`, async () => {
     const databaseUrl = process.env.TESSERA_TEST_DATABASE_URL;
     if (!databaseUrl) throw new Error('TESSERA_TEST_DATABASE_URL is not set: run through the demo-api Jest config');

@@ -65,6 +65,16 @@ export class DemoRedis implements OnApplicationShutdown {
   }
 }
 
+/** The Redis server in REDIS_URL did not answer at boot. The message never holds the URL (it may carry a password). */
+export class RedisUnreachableError extends Error {
+  override readonly name = 'RedisUnreachableError';
+
+  constructor(cause: unknown) {
+    const detail = cause instanceof Error ? ((cause as { code?: string }).code ?? cause.name) : typeof cause;
+    super(`The Redis server in REDIS_URL cannot be reached (${detail}): start it, or fix REDIS_URL`, { cause });
+  }
+}
+
 /**
  * Provides `DemoRedis`. Global, and imported before `SessionModule`, so that it is shut
  * down after every module that may still send a command (Nest shuts global modules down
@@ -82,7 +92,13 @@ export class DemoRedisModule {
           provide: DemoRedis,
           useFactory: async () => {
             if (!url) throw new Error('DemoRedisModule needs REDIS_URL (loadConfig refuses SESSION_STORE=redis without it)');
-            return new DemoRedis(await connectSessionRedis(url), store.redisKeyPrefix, store.timeoutMs);
+            let connection: NodeRedisConnection;
+            try {
+              connection = await connectSessionRedis(url);
+            } catch (error) {
+              throw new RedisUnreachableError(error);
+            }
+            return new DemoRedis(connection, store.redisKeyPrefix, store.timeoutMs);
           },
         },
       ],
