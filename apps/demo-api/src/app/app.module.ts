@@ -38,11 +38,12 @@ export class AppModule {
     const url = config.databaseUrl;
     // One instance for both imports below (Nest shares a dynamic module given as the same object).
     const backend = SessionBackendModule.forRoot(config);
+    // Provided here, by the root module, which Nest shuts down last: they close after every user.
+    const connections = SessionBackendModule.connections(config);
     return {
       module: AppModule,
       global: true,
       imports: [
-        // First: its Redis connection (if any) is registered before the modules using it, so it closes after them.
         backend,
         // The app, not the library, owns the scheduler (the cleanup job registers on it).
         ScheduleModule.forRoot(),
@@ -80,6 +81,7 @@ export class AppModule {
       ],
       providers: [
         { provide: AppConfig, useValue: config },
+        ...connections.providers,
         UsersService,
         LoginRateLimiter,
         AuditTrailService,
@@ -89,7 +91,7 @@ export class AppModule {
         { provide: APP_INTERCEPTOR, useExisting: SessionActivityInterceptor },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
       ],
-      exports: [AppConfig],
+      exports: [AppConfig, ...connections.exports],
     };
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable, Module } from '@nestjs/common';
-import type { DynamicModule } from '@nestjs/common';
+import type { DynamicModule, InjectionToken, Provider } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { parseDuration } from '@tessera/session';
 import { RedisSessionStore, SessionRedisModule } from '@tessera/session-redis';
@@ -10,7 +10,7 @@ import { PostgresLoginAttemptStore } from './auth/postgres-login-attempt.store';
 import { RedisLoginAttemptStore } from './auth/redis-login-attempt.store';
 import type { AppConfig } from './config/app-config';
 import type { SessionStoreKind } from './config/session-store';
-import { DemoRedis, DemoRedisModule } from './redis/demo-redis';
+import { DemoRedis, demoRedisProvider } from './redis/demo-redis';
 
 /** Token of the `SessionStore` the chosen backend provides, for `SessionModule.forRootAsync`. */
 export const BACKEND_SESSION_STORE = Symbol('DemoBackendSessionStore');
@@ -83,6 +83,16 @@ function revocationWindowMs(config: AppConfig): number {
  */
 @Module({})
 export class SessionBackendModule {
+  /**
+   * The connections the backend needs, for the root module to provide and export: Nest shuts
+   * the root module down last, so they close after every module using them. Redis: the
+   * demo's connection (`DemoRedis`); PostgreSQL: none (TypeORM's pool is the app's already).
+   */
+  static connections(config: AppConfig): { providers: Provider[]; exports: InjectionToken[] } {
+    return config.store.kind === 'redis' ? { providers: [demoRedisProvider(config.store)], exports: [DemoRedis] } : { providers: [], exports: [] };
+  }
+
+  /** The backend's module: import it where `BACKEND_SESSION_STORE` is injected (see `connections` for what the root provides). */
   static forRoot(config: AppConfig): DynamicModule {
     const provided = [BACKEND_SESSION_STORE, LoginAttemptStore, SessionStoreProbe];
     if (config.store.kind === 'postgres') {
@@ -98,13 +108,11 @@ export class SessionBackendModule {
         exports: provided,
       };
     }
-    const redis = DemoRedisModule.forRoot(config.store);
     return {
       module: SessionBackendModule,
       imports: [
-        redis,
         SessionRedisModule.forRootAsync({
-          imports: [redis],
+          // DemoRedis comes from the root module (global).
           inject: [DemoRedis],
           useFactory: (demoRedis: DemoRedis) => ({
             client: demoRedis.connection,

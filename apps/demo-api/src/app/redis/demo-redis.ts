@@ -1,5 +1,5 @@
-import { Injectable, Logger, Module } from '@nestjs/common';
-import type { DynamicModule, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import type { FactoryProvider, OnApplicationShutdown } from '@nestjs/common';
 import { SessionStoreUnavailableError } from '@tessera/session';
 import { connectSessionRedis, nodeRedisClient } from '@tessera/session-redis';
 import type { NodeRedisConnection, SessionRedisClient } from '@tessera/session-redis';
@@ -14,7 +14,7 @@ interface PingableConnection {
  * The demo's Redis connection (REDIS_URL), opened at boot by `connectSessionRedis` (a
  * cluster client when the server is a cluster node) and shared by the session store, the
  * login-attempt counters and `/health`. The demo opened it, so the demo closes it, at
- * shutdown, after the modules that use it (see `DemoRedisModule`).
+ * shutdown, after the modules that use it (see `demoRedisProvider`).
  */
 @Injectable()
 export class DemoRedis implements OnApplicationShutdown {
@@ -76,33 +76,25 @@ export class RedisUnreachableError extends Error {
 }
 
 /**
- * Provides `DemoRedis`. Global, and imported before `SessionModule`, so that it is shut
- * down after every module that may still send a command (Nest shuts global modules down
- * last, in the reverse order of their registration).
+ * Provides `DemoRedis`, connected at boot. The root module holds it (see
+ * `SessionBackendModule.connections`): Nest shuts the root module down after every other
+ * one but its own core, so the connection closes after everything that may still use it
+ * (a running cleanup, the activity writes being flushed). Global modules offer no such
+ * order among themselves.
  */
-@Module({})
-export class DemoRedisModule {
-  static forRoot(store: SessionStoreConfig): DynamicModule {
-    const url = store.redisUrl;
-    return {
-      module: DemoRedisModule,
-      global: true,
-      providers: [
-        {
-          provide: DemoRedis,
-          useFactory: async () => {
-            if (!url) throw new Error('DemoRedisModule needs REDIS_URL (loadConfig refuses SESSION_STORE=redis without it)');
-            let connection: NodeRedisConnection;
-            try {
-              connection = await connectSessionRedis(url);
-            } catch (error) {
-              throw new RedisUnreachableError(error);
-            }
-            return new DemoRedis(connection, store.redisKeyPrefix, store.timeoutMs);
-          },
-        },
-      ],
-      exports: [DemoRedis],
-    };
-  }
+export function demoRedisProvider(store: SessionStoreConfig): FactoryProvider<DemoRedis> {
+  return {
+    provide: DemoRedis,
+    useFactory: async () => {
+      const url = store.redisUrl;
+      if (!url) throw new Error('DemoRedis needs REDIS_URL (loadConfig refuses SESSION_STORE=redis without it)');
+      let connection: NodeRedisConnection;
+      try {
+        connection = await connectSessionRedis(url);
+      } catch (error) {
+        throw new RedisUnreachableError(error);
+      }
+      return new DemoRedis(connection, store.redisKeyPrefix, store.timeoutMs);
+    },
+  };
 }
