@@ -24,6 +24,7 @@ module.exports = {
     '^@tessera/session$': path.join(root, 'libs/session/src/index.ts'),
     '^@tessera/session/testing$': path.join(root, 'libs/session/src/testing/index.ts'),
     '^@tessera/session-typeorm$': path.join(root, 'libs/session-typeorm/src/index.ts'),
+    '^@tessera/session-redis$': path.join(root, 'libs/session-redis/src/index.ts'),
     '^@tessera/testing-support$': path.join(root, 'tools/testing/index.ts'),
     '^@tessera/embedded-postgres$': path.join(root, 'tools/embedded-postgres/src/index.mjs'),
   },
