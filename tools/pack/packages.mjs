@@ -3,13 +3,13 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The libraries published as npm packages (folders under libs/), in dependency order. */
-export const PACKAGES = ['session', 'session-typeorm'];
+export const PACKAGES = ['session', 'session-typeorm', 'session-redis'];
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /**
  * Links dist/libs/node_modules/<package name> to each built package, so that a built
- * package importing another (session-typeorm imports @tessera/session), the entry check
+ * package importing another (the stores import @tessera/session), the entry check
  * and api-extractor resolve it as an installed package. Made by the tools that read the
  * builds rather than by the build itself: a cached build (Nx restores only the declared
  * output, dist/libs/<lib>) would otherwise come back without its link.

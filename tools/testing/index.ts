@@ -4,3 +4,6 @@ export * from './with-jose';
 export * from './cookies';
 export * from './contract-shapes';
 export * from './tcp-proxy';
+export { freePorts, startRedisServer, type RedisServerOptions, type RedisTestServer } from './redis-server';
+export { startRedisCluster, type RedisClusterOptions, type RedisTestCluster } from './redis-cluster';
+export { testRedisClusterUrls, testRedisUrl } from './redis-urls';

@@ -1,4 +1,5 @@
 export * from './lib/interfaces/session-redis-client.interface';
-export * from './lib/adapters/node-redis.client';
+export { connectSessionRedis, nodeRedisClient } from './lib/adapters/node-redis.client';
+export type { ConnectSessionRedisOptions, NodeRedisConnection, NodeRedisEvalOptions } from './lib/adapters/node-redis.client';
 export * from './lib/stores/redis-session.store';
 export * from './lib/session-redis.module';

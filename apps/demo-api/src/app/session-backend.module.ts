@@ -84,7 +84,7 @@ function revocationWindowMs(config: AppConfig): number {
 @Module({})
 export class SessionBackendModule {
   static forRoot(config: AppConfig): DynamicModule {
-    const exports = [BACKEND_SESSION_STORE, LoginAttemptStore, SessionStoreProbe];
+    const provided = [BACKEND_SESSION_STORE, LoginAttemptStore, SessionStoreProbe];
     if (config.store.kind === 'postgres') {
       return {
         module: SessionBackendModule,
@@ -95,7 +95,7 @@ export class SessionBackendModule {
           { provide: LoginAttemptStore, useExisting: PostgresLoginAttemptStore },
           { provide: SessionStoreProbe, useClass: PostgresStoreProbe },
         ],
-        exports,
+        exports: provided,
       };
     }
     const redis = DemoRedisModule.forRoot(config.store);
@@ -122,7 +122,7 @@ export class SessionBackendModule {
         { provide: LoginAttemptStore, useExisting: RedisLoginAttemptStore },
         { provide: SessionStoreProbe, useClass: RedisStoreProbe },
       ],
-      exports,
+      exports: provided,
     };
   }
 }

@@ -78,5 +78,8 @@ export function uniqueEmail(label = 'user'): string {
 }
 
 export { testSessionStore };
+
+/** What the HTTP tests run against, for their titles: `real PostgreSQL`, or `real Redis and PostgreSQL` (sessions on Redis). */
+export const REAL_BACKENDS = testSessionStore() === 'redis' ? 'real Redis and PostgreSQL' : 'real PostgreSQL';
 export { parseSetCookies } from '@tessera/testing-support';
 export type { SetCookie } from '@tessera/testing-support';

@@ -12,8 +12,11 @@ async function deleteRunKeys(run: string): Promise<void> {
   client.on('error', () => undefined);
   await client.connect();
   try {
-    for await (const keys of client.scanIterator({ MATCH: `${run}-*`, COUNT: 1_000 })) {
-      if (keys.length > 0) await client.unlink(keys);
+    // The session store's keys start with their hash tag, `{<prefix>:<bucket>}`; the demo's own with the prefix.
+    for (const pattern of [`${run}-*`, `{${run}-*`]) {
+      for await (const keys of client.scanIterator({ MATCH: pattern, COUNT: 1_000 })) {
+        if (keys.length > 0) await client.unlink(keys);
+      }
     }
   } finally {
     await client.close();

@@ -14,9 +14,13 @@ export function testSessionStore(): TestSessionStore {
   return store;
 }
 
-/** The Redis server of the tests. */
+/**
+ * The shared Redis server of the run: REDIS_URL, or redis://127.0.0.1:6379, as for the
+ * libraries' specs (`testRedisUrl` of @tessera/testing-support, which the global teardown
+ * cannot import: Jest loads it without the path aliases).
+ */
 export function testRedisUrl(): string {
-  return process.env.TESSERA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  return process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 }
 
 /** What every key prefix of this run starts with; the global teardown deletes the run's keys by it. */

@@ -164,21 +164,25 @@ export class PostgresLoginAttemptStore extends LoginAttemptStore implements OnAp
 
   /** Runs `work` in a transaction on a connection of its own, committed or rolled back as it says. */
   private async inTransaction<T>(work: (runner: QueryRunner) => Promise<{ result: T; commit: boolean }>): Promise<T> {
-    let runner: QueryRunner | undefined;
+    const runner = this.dataSource.createQueryRunner();
     try {
-      runner = this.dataSource.createQueryRunner();
-      await runner.connect();
+      try {
+        await runner.connect();
+      } catch (error) {
+        // No connection to be had (refused, timed out, not accepting connections): an outage whatever the error says.
+        throw new SessionStoreUnavailableError('PostgreSQL cannot be reached (login attempts)', { cause: error });
+      }
       await runner.startTransaction();
       const { result, commit } = await work(runner);
       if (commit) await runner.commitTransaction();
       else await runner.rollbackTransaction();
       return result;
     } catch (error) {
-      if (runner?.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
       if (isPostgresOutage(error)) throw new SessionStoreUnavailableError('PostgreSQL cannot be reached (login attempts)', { cause: error });
       throw error;
     } finally {
-      await runner?.release();
+      await runner.release();
     }
   }
 }

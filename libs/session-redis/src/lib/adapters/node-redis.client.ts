@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { SessionRedisClient, SessionRedisSubscriber } from '../interfaces/session-redis-client.interface';
 
 /** Arguments of node-redis's `EVAL`/`EVALSHA`. */
-interface EvalOptions {
+export interface NodeRedisEvalOptions {
   keys: string[];
   arguments: string[];
 }
@@ -13,15 +13,25 @@ interface EvalOptions {
  * needs `redis` only when the app uses it.
  */
 export interface NodeRedisConnection {
+  /** Whether commands can be sent now. */
   readonly isReady: boolean;
-  evalSha(sha: string, options: EvalOptions): Promise<unknown>;
-  eval(script: string, options: EvalOptions): Promise<unknown>;
+  /** `EVALSHA`. */
+  evalSha(sha: string, options: NodeRedisEvalOptions): Promise<unknown>;
+  /** `EVAL`. */
+  eval(script: string, options: NodeRedisEvalOptions): Promise<unknown>;
+  /** `PUBLISH`. */
   publish(channel: string, message: string): Promise<unknown>;
+  /** `SUBSCRIBE` (on the feed's duplicate). */
   subscribe(channels: string[], listener: (message: string, channel: string) => void): Promise<unknown>;
+  /** A new client with the same options (the feed's own connection). */
   duplicate(): NodeRedisConnection;
+  /** Connects. */
   connect(): Promise<unknown>;
+  /** Closes gracefully. */
   close(): Promise<unknown>;
+  /** Closes at once. */
   destroy(): unknown;
+  /** Events: `error`, `ready` (`node-ready` on a cluster client). */
   on(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
