@@ -44,10 +44,19 @@ export async function openPackageStore({ projectDir, url, prefix, retention = '7
   connection.on('error', () => undefined);
   await connection.connect();
   const store = new RedisSessionStore(nodeRedisClient(connection), { keyPrefix: prefix, retention });
+  let closing;
   return {
     store,
-    async close() {
-      await connection.close().catch(() => connection.destroy());
+    /** Lets the commands in flight finish, then disconnects; later calls wait for the first. */
+    close() {
+      closing ??= connection.close().catch(() => {
+        try {
+          connection.destroy();
+        } catch {
+          // already closed
+        }
+      });
+      return closing;
     },
   };
 }
@@ -56,7 +65,10 @@ export async function openPackageStore({ projectDir, url, prefix, retention = '7
  * Writes `count` sessions long past the 7-day retention with `store.create`, `concurrency`
  * at a time, like tools/testing/old-sessions.sql writes them for PostgreSQL: ids
  * `<tag>-<n>`, created 60 days ago, half expired 30 days ago, half revoked 8 days ago;
- * spread over count / `perUser` users `<tag>-u<k>`. Resolves to { users }.
+ * spread over count / `perUser` users `<tag>-u<k>`. Their `lastSeenAt` is the write time:
+ * the store reckons a record's time to live from it (retention after the session ended),
+ * so each record goes a second after it is written, and what stays is what stays of a
+ * session that ended a week ago in production: its index entries. Resolves to { users }.
  */
 export async function writeEndedSessions(store, { tag, count, perUser = 5, concurrency = 256 }) {
   const now = Date.now();
@@ -77,7 +89,7 @@ export async function writeEndedSessions(store, { tag, count, perUser = 5, concu
         generation: 0,
         rotatedAt: null,
         createdAt: at(-60),
-        lastSeenAt: at(-60),
+        lastSeenAt: at(0),
         expiresAt: expired ? at(-30) : at(1),
         absoluteExpiresAt: at(2),
         revokedAt: expired ? null : at(-8),

@@ -62,6 +62,7 @@ export async function openBenchRedis({ url, log }) {
     throw new Error(
       `cannot reach Redis at ${redact(url)} (${error?.code ?? error?.name ?? error}): start redis-server, set BENCH_REDIS_URL, ` +
         'or leave the redis-* scenarios out (BENCH_ONLY)',
+      { cause: error },
     );
   }
   const server = String(await client.info('server'));
