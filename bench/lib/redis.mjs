@@ -29,11 +29,17 @@ function parseCommandStats(text) {
   return out;
 }
 
-/** What changed between two commandstats readings: { <command>: { calls, rejected, failed } }, non-zero only. */
+/**
+ * What changed between two commandstats readings: { <command>: { calls, rejected, failed } },
+ * non-zero only. A command whose counts went down was reset in between (CONFIG RESETSTAT by
+ * another client): its counts since the reset are what is known.
+ */
 export function commandDelta(after, before) {
+  const zero = { calls: 0, rejected: 0, failed: 0 };
   const out = {};
   for (const [name, a] of Object.entries(after)) {
-    const b = before[name] ?? { calls: 0, rejected: 0, failed: 0 };
+    const known = before[name];
+    const b = known && known.calls <= a.calls && known.rejected <= a.rejected ? known : zero;
     const d = { calls: a.calls - b.calls, rejected: a.rejected - b.rejected, failed: a.failed - b.failed };
     if (d.calls !== 0 || d.rejected !== 0 || d.failed !== 0) out[name] = d;
   }
