@@ -141,11 +141,12 @@ function scenarioRow(label, s, base, check, pairedRatio, onRedis = false) {
 }
 
 /**
- * "1.000 `EVALSHA` + 1.000 `HSET` + …": the calls of a commandstats delta per `n`, those
- * below 0.0005 (the bench's own INFO, another client's stray call) left out.
+ * "1.000 `EVALSHA` + 1.000 `HSET` + …": the calls of a commandstats delta per `n`, without
+ * the bench's own INFO and those below 0.0005 (another client's stray call).
  */
 function commandBreakdown(commands, n) {
   return Object.entries(commands ?? {})
+    .filter(([name]) => name !== 'info')
     .map(([name, d]) => [name, (d.calls + d.rejected) / n])
     .filter(([, v]) => v >= 0.0005)
     .sort((a, b) => b[1] - a[1])
