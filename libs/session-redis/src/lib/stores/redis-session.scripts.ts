@@ -62,6 +62,26 @@ return 1
 /** KEYS: user index. ARGV: ids. */
 export const INDEX_REMOVE = script('index_remove', `return redis.call('ZREM', KEYS[1], unpack(ARGV))`);
 
+/**
+ * KEYS: user indexes of one tag. ARGV: for each key in turn, how many ids, then the ids.
+ * The cleanup's pruning: one call per tag, whatever the number of users.
+ */
+export const INDEX_PRUNE = script(
+  'index_prune',
+  `
+local at = 1
+local removed = 0
+for i = 1, #KEYS do
+  local count = tonumber(ARGV[at])
+  local ids = {}
+  for j = 1, count do ids[j] = ARGV[at + j] end
+  at = at + count + 1
+  if count > 0 then removed = removed + redis.call('ZREM', KEYS[i], unpack(ids)) end
+end
+return removed
+`,
+);
+
 /** KEYS: user index. Ids, oldest first. */
 export const INDEX_READ = script('index_read', `return redis.call('ZRANGE', KEYS[1], 0, -1)`);
 
@@ -247,7 +267,8 @@ export const ENDED_BEFORE = script(
 /**
  * KEYS: ends index, then one session per member. ARGV: cutoff, then the members. Deletes
  * each session that ended before the cutoff (one Redis already dropped counts too: its
- * member is what is left of it); returns the members removed.
+ * member is what is left of it); returns the members removed. One that no longer ended
+ * before the cutoff gets its right time back, so that it is not picked again.
  */
 export const DELETE_ENDED = script(
   'delete_ended',
@@ -266,6 +287,8 @@ for i = 2, #KEYS do
       redis.call('DEL', KEYS[i])
       redis.call('ZREM', KEYS[1], m)
       removed[#removed + 1] = m
+    else
+      redis.call('ZADD', KEYS[1], num(ended), m)
     end
   end
 end

@@ -310,40 +310,76 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /**
-   * Removes up to `limit` sessions that ended before `cutoff`, from every bucket in turn
-   * starting where the last call stopped, and prunes them from their users' indexes.
-   * Those Redis already dropped by expiry count too (their index entries are what is
-   * left of them). Each bucket is one short script; no lock is held between them.
+   * Removes up to `limit` sessions that ended before `cutoff` and prunes them from their
+   * users' indexes. Those Redis already dropped by expiry count too (their index entries
+   * are what is left of them). Each round asks every bucket at once for its share of what
+   * is left to remove (the shares add up to it exactly; the first bucket moves on at each
+   * call, so none waits behind the others), removes them with one short script per bucket,
+   * and prunes the user indexes with one script per hash tag.
    */
   async deleteExpired(cutoff: Date, limit: number): Promise<number> {
     const tags = this.keys.tags;
     const start = this.nextBucket;
-    const candidates = await Promise.all(
-      tags.map((tag) => this.runner.run(scripts.ENDED_BEFORE, [this.keys.ends(tag)], [ms(cutoff), String(limit)])),
-    );
-    const pruned = new Map<string, string[]>();
+    this.nextBucket = (start + 1) % tags.length;
+    let open = tags.map((_, n) => (start + n) % tags.length);
     let deleted = 0;
-    for (let n = 0; n < tags.length && deleted < limit; n++) {
-      const bucket = (start + n) % tags.length;
-      const members = (candidates[bucket] as unknown[]).map(String).slice(0, limit - deleted);
-      if (members.length === 0) continue;
-      const entries = members.map((member) => JSON.parse(member) as [string, string]);
-      const removed = (await this.runner.run(
-        scripts.DELETE_ENDED,
-        [this.keys.ends(tags[bucket]), ...entries.map(([id]) => this.keys.session(id))],
-        [ms(cutoff), ...members],
-      )) as unknown[];
+    while (deleted < limit && open.length > 0) {
+      const remaining = limit - deleted;
+      const shares = open.map((bucket, i) => ({
+        bucket,
+        share: Math.floor(remaining / open.length) + (i < remaining % open.length ? 1 : 0),
+      }));
+      const rounds = await Promise.all(
+        shares
+          .filter(({ share }) => share > 0)
+          .map(async ({ bucket, share }) => {
+            const members = (
+              (await this.runner.run(scripts.ENDED_BEFORE, [this.keys.ends(tags[bucket])], [ms(cutoff), String(share)])) as unknown[]
+            ).map(String);
+            if (members.length === 0) return { bucket, full: false, removed: [] as string[] };
+            const ids = members.map((member) => (JSON.parse(member) as [string, string])[0]);
+            const removed = (
+              (await this.runner.run(
+                scripts.DELETE_ENDED,
+                [this.keys.ends(tags[bucket]), ...ids.map((id) => this.keys.session(id))],
+                [ms(cutoff), ...members],
+              )) as unknown[]
+            ).map(String);
+            return { bucket, full: members.length === share, removed };
+          }),
+      );
+      const removed = rounds.flatMap((round) => round.removed);
       deleted += removed.length;
-      for (const member of removed) {
-        const [id, userId] = JSON.parse(String(member)) as [string, string];
-        pruned.set(userId, [...(pruned.get(userId) ?? []), id]);
-      }
-      this.nextBucket = (bucket + 1) % tags.length;
+      await this.pruneIndexes(removed);
+      // A bucket that had fewer than its share has nothing more before the cutoff; one
+      // without a share this round has not been asked yet.
+      const asked = new Set(rounds.map((round) => round.bucket));
+      const full = new Set(rounds.filter((round) => round.full).map((round) => round.bucket));
+      open = open.filter((bucket) => full.has(bucket) || !asked.has(bucket));
+    }
+    return deleted;
+  }
+
+  /** Removes `["id","userId"]` members' ids from their users' indexes: one script per hash tag. */
+  private async pruneIndexes(members: string[]): Promise<void> {
+    const byTag = new Map<string, Map<string, string[]>>();
+    for (const member of members) {
+      const [id, userId] = JSON.parse(member) as [string, string];
+      const key = this.keys.user(userId);
+      const tag = this.keys.tagOf(userId);
+      const users = byTag.get(tag) ?? new Map<string, string[]>();
+      byTag.set(tag, users);
+      users.set(key, [...(users.get(key) ?? []), id]);
     }
     await Promise.all(
-      [...pruned].map(([userId, ids]) => this.runner.run(scripts.INDEX_REMOVE, [this.keys.user(userId)], ids)),
+      [...byTag.values()].map((users) =>
+        this.runner.run(
+          scripts.INDEX_PRUNE,
+          [...users.keys()],
+          [...users.values()].flatMap((ids) => [String(ids.length), ...ids]),
+        ),
+      ),
     );
-    return deleted;
   }
 
   /** `SET NX PX` with a random token; released only by its holder (a script compares the token). */
