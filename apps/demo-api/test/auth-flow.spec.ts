@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { CookieClient, PAGE_ORIGIN } from './support/cookie-client';
-import { bearerLogin, bearerRefresh, parseSetCookies, startDemoApp, uniqueEmail } from './support/demo-app';
+import { bearerLogin, bearerRefresh, parseSetCookies, startDemoApp, uniqueEmail, REAL_BACKENDS } from './support/demo-app';
 import type { DemoApp, SetCookie } from './support/demo-app';
 import { bearerLoginBody } from '@tessera/testing-support';
 
@@ -37,7 +37,7 @@ function expectCsrfCookie(cookie: SetCookie): void {
   expect(cookie.attributes).not.toHaveProperty('domain');
 }
 
-describe('demo-api: register → login → me → refresh → logout over HTTP (real PostgreSQL)', () => {
+describe(`demo-api: register → login → me → refresh → logout over HTTP (${REAL_BACKENDS})`, () => {
   let demo: DemoApp;
 
   beforeAll(async () => {

@@ -10,7 +10,8 @@ import request from 'supertest';
 import { AuditTrailService } from '../src/app/audit/audit-trail.service';
 import { startApp } from '../src/app/bootstrap';
 import { loadConfig } from '../src/app/config/app-config';
-import { startDemoApp, uniqueEmail } from './support/demo-app';
+import { startDemoApp, uniqueEmail, REAL_BACKENDS } from './support/demo-app';
+import { testStoreEnv } from './support/test-store';
 import type { DemoApp } from './support/demo-app';
 
 const PASSWORD = 'correct horse battery';
@@ -39,7 +40,7 @@ async function insertOldSessions(db: Client, count: number): Promise<string> {
   return tag;
 }
 
-describe('session cleanup job (real PostgreSQL)', () => {
+describe(`session cleanup job (${REAL_BACKENDS})`, () => {
   let a: DemoApp;
   let db: Client;
 
@@ -179,6 +180,7 @@ describe('audit trail: every audited action, and no secret anywhere', () => {
       MAX_SESSIONS_PER_USER: '2',
       CLEANUP_CRON: 'off',
       ALLOWED_ORIGINS: 'http://localhost:3000',
+      ...testStoreEnv(),
     });
     const logger = new CapturingLogger();
     const clock = new FakeClock(Date.now());

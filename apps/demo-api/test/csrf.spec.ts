@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { CsrfService } from '@tessera/session';
+import { CsrfService, SessionStore } from '@tessera/session';
 import { Client } from 'pg';
 import request from 'supertest';
 import { CookieClient, CSRF_COOKIE, PAGE_ORIGIN } from './support/cookie-client';
 import type { CookieClientOptions } from './support/cookie-client';
-import { bearerLogin, bearerRefresh, parseSetCookies, startDemoApp, uniqueEmail } from './support/demo-app';
+import { bearerLogin, bearerRefresh, parseSetCookies, startDemoApp, uniqueEmail, REAL_BACKENDS } from './support/demo-app';
 import type { DemoApp, SetCookie } from './support/demo-app';
 
 const PASSWORD = 'correct horse battery';
@@ -80,7 +80,7 @@ function expectRefused(response: request.Response, what: string): void {
   expect(response.headers['set-cookie']).toBeUndefined();
 }
 
-describe('demo-api: CSRF protection over HTTP (real PostgreSQL)', () => {
+describe(`demo-api: CSRF protection over HTTP (${REAL_BACKENDS})`, () => {
   let demo: DemoApp;
   let db: Client;
 
@@ -120,15 +120,20 @@ describe('demo-api: CSRF protection over HTTP (real PostgreSQL)', () => {
     };
   }
 
-  /** Every column of the user's session rows and of the user row. */
+  /**
+   * The user's live sessions, every field as the session store holds them (through the
+   * SessionStore, so on either backend: a revocation drops one from the list, a rotation or
+   * touch changes its fields), and every column of the user row (users are in PostgreSQL).
+   */
   async function snapshot(userId: string) {
-    const sessions = await db.query('SELECT * FROM tessera_sessions WHERE user_id = $1 ORDER BY id', [userId]);
+    const sessions = await demo.app.get<SessionStore>(SessionStore).listByUser(userId, demo.clock.now());
     const user = await db.query('SELECT * FROM users WHERE id = $1', [userId]);
-    return { sessions: sessions.rows, user: user.rows[0] };
+    return { sessions, user: user.rows[0] };
   }
 
+  /** One session as the store holds it, revoked or not. */
   async function sessionRow(sessionId: string) {
-    return (await db.query('SELECT * FROM tessera_sessions WHERE id = $1', [sessionId])).rows[0];
+    return demo.app.get<SessionStore>(SessionStore).findById(sessionId);
   }
 
   /** The victim's cookies for `path` with the CSRF cookie replaced by `csrf` (or left out). */
@@ -207,7 +212,7 @@ describe('demo-api: CSRF protection over HTTP (real PostgreSQL)', () => {
       const forgery = await forge(victim);
       for (const target of TARGETS) {
         const before = await snapshot(victim.userId);
-        expect(before.sessions.map((row) => row.revoked_at)).toEqual([null, null]);
+        expect(before.sessions.map((row) => row.revokedAt)).toEqual([null, null]);
         expectRefused(await sendForged(target, victim, forgery), target.label);
         // Nothing revoked, rotated, touched, created or changed (the password neither).
         expect(await snapshot(victim.userId)).toEqual(before);
@@ -316,9 +321,9 @@ describe('demo-api: CSRF protection over HTTP (real PostgreSQL)', () => {
       expect(login.headers['set-cookie']).toBeUndefined();
       const refreshed = await bearerRefresh(demo.url, login.body.refreshToken).expect(200);
       expect(refreshed.headers['set-cookie']).toBeUndefined();
-      expect(await sessionRow(login.body.session.id)).toMatchObject({ generation: 1, revoked_at: null });
+      expect(await sessionRow(login.body.session.id)).toMatchObject({ generation: 1, revokedAt: null });
       await request(demo.url).post('/auth/logout').set('Authorization', `Bearer ${refreshed.body.accessToken}`).expect(204);
-      expect(await sessionRow(login.body.session.id)).toMatchObject({ revoked_reason: 'logout' });
+      expect(await sessionRow(login.body.session.id)).toMatchObject({ revokedReason: 'logout' });
     });
 
     it('lets GET requests through without a token', async () => {
@@ -337,9 +342,9 @@ describe('demo-api: CSRF protection over HTTP (real PostgreSQL)', () => {
     ])('accepts the correct token with %s', async (_label, headers) => {
       const victim = await signedIn('csrf-ok', {}); // a page that sends no Origin of its own
       await victim.page.post('/auth/refresh').set(headers).expect(200);
-      expect(await sessionRow(victim.sessionId)).toMatchObject({ generation: 1, revoked_at: null });
+      expect(await sessionRow(victim.sessionId)).toMatchObject({ generation: 1, revokedAt: null });
       await victim.page.post('/auth/logout').set(headers).expect(204);
-      expect(await sessionRow(victim.sessionId)).toMatchObject({ revoked_reason: 'logout' });
+      expect(await sessionRow(victim.sessionId)).toMatchObject({ revokedReason: 'logout' });
     });
   });
 
@@ -435,7 +440,7 @@ describe('demo-api: CSRF protection over HTTP (real PostgreSQL)', () => {
       victim.page.deleteCookie(ACCESS_COOKIE);
       expect(victim.page.cookieNames()).toEqual([CSRF_COOKIE, REFRESH_COOKIE]);
       await victim.page.post('/auth/refresh').expect(200);
-      expect(await sessionRow(victim.sessionId)).toMatchObject({ generation: 2, revoked_at: null });
+      expect(await sessionRow(victim.sessionId)).toMatchObject({ generation: 2, revokedAt: null });
     });
 
     it('is cleared by logout, with the session cookies and Clear-Site-Data', async () => {

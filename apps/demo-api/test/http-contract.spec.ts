@@ -202,9 +202,9 @@ describe('demo-api: input handling and the rest of the HTTP contract', () => {
       expect(Object.keys(response.body.paths['/auth/csrf'].get.responses)).toContain('200');
     });
 
-    it('reports the database as up', async () => {
+    it('reports the database and the session store as up, and which store it is', async () => {
       const response = await request(demo.url).get('/health').expect(200);
-      expect(response.body).toEqual({ status: 'ok', database: 'up' });
+      expect(response.body).toEqual({ status: 'ok', database: 'up', store: 'up', storeType: demo.store });
     });
   });
 });
@@ -245,7 +245,14 @@ describe('demo-api: /health when the database is unreachable', () => {
       await admin.query(`ALTER DATABASE ${database} ALLOW_CONNECTIONS false`);
       await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [database]);
       const response = await request(demo.url).get('/health').expect(503);
-      expect(response.body).toEqual({ status: 'error', database: 'down', code: 'database_unavailable' });
+      // On PostgreSQL the sessions are in that database too; Redis is still there.
+      expect(response.body).toEqual({
+        status: 'error',
+        database: 'down',
+        store: demo.store === 'postgres' ? 'down' : 'up',
+        storeType: demo.store,
+        code: 'database_unavailable',
+      });
     } finally {
       await demo.close().catch(() => undefined);
       await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);

@@ -2,7 +2,7 @@ import { withJose } from '@tessera/testing-support';
 import { createHash, createHmac, createPublicKey, generateKeyPairSync, randomBytes, verify as verifyBytes } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
 import request from 'supertest';
-import { bearerSignup, startDemoApp } from './support/demo-app';
+import { bearerSignup, startDemoApp, REAL_BACKENDS } from './support/demo-app';
 import type { DemoApp } from './support/demo-app';
 
 const PASSWORD = 'correct horse battery';
@@ -38,7 +38,7 @@ function signHs256(header: Record<string, unknown>, payload: Record<string, unkn
 /** A new user, logged in in bearer mode (no CSRF token needed). */
 const signedIn = (demo: DemoApp) => bearerSignup(demo.url, 'jwks', PASSWORD);
 
-describe('demo-api: GET /.well-known/jwks.json and Ed25519 access tokens (real PostgreSQL)', () => {
+describe(`demo-api: GET /.well-known/jwks.json and Ed25519 access tokens (${REAL_BACKENDS})`, () => {
   describe('HS256 only', () => {
     let demo: DemoApp;
 

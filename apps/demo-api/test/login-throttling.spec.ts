@@ -2,7 +2,8 @@ import { SessionEvents } from '@tessera/session';
 import type { SessionEvent } from '@tessera/session';
 import request from 'supertest';
 import type { Response } from 'supertest';
-import { startDemoApp, uniqueEmail } from './support/demo-app';
+import { UsersService } from '../src/app/users/users.service';
+import { startDemoApp, uniqueEmail, REAL_BACKENDS } from './support/demo-app';
 import type { DemoApp } from './support/demo-app';
 
 const PASSWORD = 'correct horse battery';
@@ -20,7 +21,7 @@ function statusCounts(responses: Response[]): Record<number, number> {
   return counts;
 }
 
-describe('finding 1: parallel guesses cannot bypass LOGIN_RATE_LIMIT (real HTTP, real PostgreSQL)', () => {
+describe(`finding 1: parallel guesses cannot bypass LOGIN_RATE_LIMIT (real HTTP, ${REAL_BACKENDS})`, () => {
   let demo: DemoApp;
 
   beforeAll(async () => {
@@ -92,6 +93,77 @@ describe('finding 1: parallel guesses cannot bypass LOGIN_RATE_LIMIT (real HTTP,
     // The password did not change: the old one still logs in (another client address
     // would not be needed: login and password change are counted apart).
     await login(email, PASSWORD).expect(200);
+  });
+});
+
+describe(`LOGIN_RATE_LIMIT holds across instances: two demo apps share the counters (real HTTP, ${REAL_BACKENDS})`, () => {
+  let a: DemoApp;
+  let b: DemoApp;
+  /** The emails whose passwords either instance checked, one entry per check. */
+  const checked: string[] = [];
+
+  beforeAll(async () => {
+    a = await startDemoApp({ LOGIN_RATE_LIMIT: String(LIMIT) });
+    // Another instance of the same deployment: same secrets, same database and session store.
+    b = await startDemoApp({ LOGIN_RATE_LIMIT: String(LIMIT), JWT_SECRET: a.jwtSecret, SESSION_SECRET: a.sessionSecret });
+    for (const demo of [a, b]) {
+      const users = demo.app.get(UsersService);
+      const verify = users.verifyCredentials.bind(users);
+      jest.spyOn(users, 'verifyCredentials').mockImplementation((email, password) => {
+        checked.push(email);
+        return verify(email, password);
+      });
+    }
+  });
+
+  afterAll(async () => {
+    jest.restoreAllMocks();
+    await Promise.all([a?.close(), b?.close()]);
+  });
+
+  /** Both instances' clocks at one time (each app has its own fake clock). */
+  const setClocks = (at: number) => {
+    a.clock.set(at);
+    b.clock.set(at);
+  };
+
+  afterEach(() => setClocks(Date.now()));
+
+  const register = (email: string) =>
+    request(a.url).post('/auth/register').set('X-Auth-Mode', 'bearer').send({ email, password: PASSWORD }).expect(201);
+  const login = (demo: DemoApp, email: string, password: string) =>
+    request(demo.url).post('/auth/login').set('X-Auth-Mode', 'bearer').send({ email, password });
+  const checksOf = (email: string) => checked.filter((entry) => entry === email).length;
+
+  it(`checks at most LOGIN_RATE_LIMIT of ${BURST} concurrent wrong passwords sent to both instances; the rest get 429`, async () => {
+    const email = uniqueEmail('shared-burst');
+    await register(email);
+    setClocks(Date.now());
+    const responses = await Promise.all(Array.from({ length: BURST }, (_, i) => login(i % 2 === 0 ? a : b, email, WRONG)));
+    expect(statusCounts(responses)).toEqual({ 401: LIMIT, 429: BURST - LIMIT });
+    // Counted where the passwords are checked: exactly LIMIT, over both instances together.
+    expect(checksOf(email)).toBe(LIMIT);
+    for (const demo of [a, b]) expect((await login(demo, email, PASSWORD).expect(429)).body.code).toBe('too_many_attempts');
+    expect(checksOf(email)).toBe(LIMIT);
+    // The window ends for both at once (they share the counters, not the clocks).
+    setClocks(a.clock.now().getTime() + 15 * 60_000);
+    await login(b, email, PASSWORD).expect(200);
+    expect(checksOf(email)).toBe(LIMIT + 1);
+  });
+
+  it('a success on one instance forgets the failures that address piled up on the other', async () => {
+    const email = uniqueEmail('shared-reset');
+    await register(email);
+    setClocks(Date.now());
+    for (let i = 0; i < LIMIT - 1; i += 1) await login(b, email, WRONG).expect(401);
+    await login(a, email, PASSWORD).expect(200);
+    // LIMIT - 1 more failures fit again (spaced past the per-account delay, which a success keeps).
+    for (let i = 0; i < LIMIT - 1; i += 1) {
+      setClocks(a.clock.now().getTime() + 5 * SECOND);
+      await login(b, email, WRONG).expect(401);
+    }
+    setClocks(a.clock.now().getTime() + 5 * SECOND);
+    await login(b, email, PASSWORD).expect(200);
   });
 });
 

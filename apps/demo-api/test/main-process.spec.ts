@@ -11,6 +11,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { testSessionStore, testStoreEnv } from './support/test-store';
 
 const ROOT = resolve(__dirname, '../../..');
 const MAIN = join(ROOT, 'dist/apps/demo-api/main.js');
@@ -57,10 +58,10 @@ function randomSecret(): string {
   return randomBytes(48).toString('base64url');
 }
 
-/** The environment `npm start` would see, minus DATABASE_URL, plus `extra`. */
+/** The environment `npm start` would see, minus DATABASE_URL and the session-store variables, plus `extra`. */
 function appEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.DATABASE_URL;
+  for (const name of ['DATABASE_URL', 'SESSION_STORE', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'STORE_TIMEOUT']) delete env[name];
   return { ...env, NODE_ENV: 'development', ...extra };
 }
 
@@ -187,7 +188,8 @@ describe('node dist/apps/demo-api/main.js', () => {
     const app = startMain(appEnv({ PORT: String(port), DATA_DIR: dataDir, ...secrets }), port, dataDir);
 
     const health = await waitForHealth(app);
-    expect(health).toEqual({ status: 200, body: { status: 'ok', database: 'up' } });
+    // `npm start` as the README has it: sessions in the embedded PostgreSQL too.
+    expect(health).toEqual({ status: 200, body: { status: 'ok', database: 'up', store: 'up', storeType: 'postgres' } });
     expect(existsSync(join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
     const server = postmaster(dataDir);
     expect(isAlive(server.pid)).toBe(true);
@@ -225,7 +227,7 @@ describe('node dist/apps/demo-api/main.js', () => {
 
     const secondPort = await freePort();
     const second = startMain(env(secondPort), secondPort, dataDir);
-    expect(await waitForHealth(second)).toEqual({ status: 200, body: { status: 'ok', database: 'up' } });
+    expect(await waitForHealth(second)).toEqual({ status: 200, body: { status: 'ok', database: 'up', store: 'up', storeType: 'postgres' } });
     const reader = new Client({ connectionString: databaseUrl() });
     await reader.connect();
     try {
@@ -257,15 +259,36 @@ describe('node dist/apps/demo-api/main.js', () => {
     expect(await readdir(dataDir)).toEqual([]);
   }, 30_000);
 
-  it('with DATABASE_URL: uses that server, creates nothing in DATA_DIR, and exits 0 on SIGTERM', async () => {
+  it('refuses to start with SESSION_STORE=redis and no REDIS_URL, saying what to set, before starting any database', async () => {
+    const port = await freePort();
+    const dataDir = await freshDataDir();
+    const app = startMain(
+      appEnv({ PORT: String(port), DATA_DIR: dataDir, SESSION_STORE: 'redis', JWT_SECRET: randomSecret(), SESSION_SECRET: randomSecret() }),
+      port,
+      dataDir,
+    );
+    const exit = await withDeadline(app.closed, EXIT_DEADLINE_MS, 'exit on a bad configuration');
+    expect(exit.code).toBe(1);
+    expect(app.output()).toContain('SESSION_STORE=redis needs REDIS_URL: set REDIS_URL to a redis:// or rediss:// URL');
+    expect(await readdir(dataDir)).toEqual([]);
+  }, 30_000);
+
+  it(`with DATABASE_URL: uses that server, creates nothing in DATA_DIR, and exits 0 on SIGTERM (sessions on the run's store: ${testSessionStore()})`, async () => {
     const databaseUrl = process.env.TESSERA_TEST_DATABASE_URL;
     if (!databaseUrl) throw new Error('TESSERA_TEST_DATABASE_URL is not set: run through the demo-api Jest config');
     const secrets = { JWT_SECRET: randomSecret(), SESSION_SECRET: randomSecret() };
     const port = await freePort();
     const dataDir = await freshDataDir();
-    const app = startMain(appEnv({ PORT: String(port), DATA_DIR: dataDir, DATABASE_URL: databaseUrl, ...secrets }), port, dataDir);
+    const app = startMain(
+      appEnv({ PORT: String(port), DATA_DIR: dataDir, DATABASE_URL: databaseUrl, ...secrets, ...testStoreEnv() }),
+      port,
+      dataDir,
+    );
 
-    expect(await waitForHealth(app)).toEqual({ status: 200, body: { status: 'ok', database: 'up' } });
+    expect(await waitForHealth(app)).toEqual({
+      status: 200,
+      body: { status: 'ok', database: 'up', store: 'up', storeType: testSessionStore() },
+    });
     // It is really that server: the app's connections show up there under its application_name.
     const client = new Client({ connectionString: databaseUrl });
     await client.connect();
@@ -299,6 +322,7 @@ describe('node dist/apps/demo-api/main.js', () => {
         JWT_SECRET: randomSecret(),
         SESSION_SECRET: randomSecret(),
         LOG_FORMAT: 'json',
+        ...testStoreEnv(),
       }),
       port,
       dataDir,

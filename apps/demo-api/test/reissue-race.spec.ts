@@ -1,11 +1,11 @@
 import { SessionStore } from '@tessera/session';
 import request from 'supertest';
-import { startDemoApp, uniqueEmail } from './support/demo-app';
+import { startDemoApp, uniqueEmail, REAL_BACKENDS } from './support/demo-app';
 import type { DemoApp } from './support/demo-app';
 
 const PASSWORD = 'correct horse battery';
 
-describe("demo-api: a password change racing an admin's revocation of the user's sessions (real PostgreSQL)", () => {
+describe(`demo-api: a password change racing an admin's revocation of the user's sessions (${REAL_BACKENDS})`, () => {
   const adminEmail = uniqueEmail('reissue-race-admin');
   let demo: DemoApp;
 

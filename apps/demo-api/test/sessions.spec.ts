@@ -2,7 +2,7 @@ import { SessionStore } from '@tessera/session';
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { CookieClient, PAGE_ORIGIN } from './support/cookie-client';
-import { parseSetCookies, startDemoApp, uniqueEmail } from './support/demo-app';
+import { parseSetCookies, startDemoApp, uniqueEmail, REAL_BACKENDS } from './support/demo-app';
 import type { DemoApp, SetCookie } from './support/demo-app';
 import type { SessionView } from '@tessera/session';
 
@@ -42,7 +42,7 @@ function bearer(login: BearerLogin): string {
 
 // Both modes that check revocation; every "401 after revocation" is asserted right after
 // the revocation, on the instance that made it (which updates its own cache synchronously).
-describe.each(['cached', 'strict'])('demo-api: listing and revoking sessions over HTTP (real PostgreSQL, REVOCATION_MODE=%s)', (mode) => {
+describe.each(['cached', 'strict'])(`demo-api: listing and revoking sessions over HTTP (${REAL_BACKENDS}, REVOCATION_MODE=%s)`, (mode) => {
   // Emails are unique per database and other files share it: a fresh admin email per run.
   const adminEmail = uniqueEmail('sessions-admin');
   const selfRevokingAdminEmail = uniqueEmail('sessions-admin-self');

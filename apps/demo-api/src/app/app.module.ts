@@ -5,8 +5,7 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule, getRepositoryToken } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
 import { CsrfGuard, SessionActivityInterceptor, SessionGuard, SessionModule, SessionRoutesModule } from '@tessera/session';
-import type { SessionClock } from '@tessera/session';
-import { PostgresSessionStore, SessionTypeOrmModule } from '@tessera/session-typeorm';
+import type { SessionClock, SessionStore } from '@tessera/session';
 import { AdminController } from './admin/admin.controller';
 import { AuditTrailService } from './audit/audit-trail.service';
 import { AuthController } from './auth/auth.controller';
@@ -18,6 +17,7 @@ import { dataSourceOptions } from './database/database';
 import { HealthController } from './health/health.controller';
 import { JwksController } from './keys/jwks.controller';
 import { MeController } from './me/me.controller';
+import { BACKEND_SESSION_STORE, SessionBackendModule } from './session-backend.module';
 import { UserEntity } from './users/user.entity';
 import { UsersService, findSessionUser } from './users/users.service';
 
@@ -27,16 +27,23 @@ export interface AppOverrides {
   clock?: SessionClock;
 }
 
-/** The demo app: sessions in PostgreSQL, `SessionGuard` on every route that is not `@Public()`. */
+/**
+ * The demo app: users and audit in PostgreSQL, sessions in PostgreSQL or Redis
+ * (`SessionBackendModule`, the one switch), `SessionGuard` on every route that is not `@Public()`.
+ */
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, overrides: AppOverrides = {}): DynamicModule {
     if (!config.databaseUrl) throw new Error('AppModule needs config.databaseUrl (main.ts starts the embedded server)');
     const url = config.databaseUrl;
+    // One instance for both imports below (Nest shares a dynamic module given as the same object).
+    const backend = SessionBackendModule.forRoot(config);
     return {
       module: AppModule,
       global: true,
       imports: [
+        // First: its Redis connection (if any) is registered before the modules using it, so it closes after them.
+        backend,
         // The app, not the library, owns the scheduler (the cleanup job registers on it).
         ScheduleModule.forRoot(),
         TypeOrmModule.forRootAsync({
@@ -47,10 +54,10 @@ export class AppModule {
         SessionModule.forRootAsync({
           // Global: SessionRoutesModule (and every feature module) reaches its services.
           isGlobal: true,
-          imports: [SessionTypeOrmModule.forFeature(), TypeOrmModule.forFeature([UserEntity])],
-          inject: [PostgresSessionStore, getRepositoryToken(UserEntity)],
+          imports: [backend, TypeOrmModule.forFeature([UserEntity])],
+          inject: [BACKEND_SESSION_STORE, getRepositoryToken(UserEntity)],
           // Already checked by loadConfig; the store, the users and the clock are added here.
-          useFactory: (store: PostgresSessionStore, users: Repository<UserEntity>) => ({
+          useFactory: (store: SessionStore, users: Repository<UserEntity>) => ({
             ...config.session,
             store,
             // Roles are read at each refresh (cached a minute per instance; the admin roles

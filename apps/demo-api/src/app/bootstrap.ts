@@ -3,10 +3,11 @@ import type { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { SessionCleanupService, SessionCookies } from '@tessera/session';
+import { SessionCleanupService, SessionClock, SessionCookies } from '@tessera/session';
 import type { CleanupResult } from '@tessera/session';
 import { JsonLineLogger } from './common/json-line.logger';
 import { AppModule } from './app.module';
+import { LoginAttemptStore } from './auth/login-attempt.store';
 import type { AppOverrides } from './app.module';
 import { bodyDepthMiddleware } from './common/body-depth';
 import { bodyErrorsMiddleware } from './common/body-errors.middleware';
@@ -88,7 +89,7 @@ export async function startApp(config: AppConfig, options: CreateAppOptions = {}
   return app;
 }
 
-/** Runs the session cleanup once, without serving HTTP (`npm run cleanup`). */
+/** Runs the session cleanup once, and prunes ended login-attempt windows, without serving HTTP (`npm run cleanup`). */
 export async function runCleanupOnce(config: AppConfig): Promise<CleanupResult> {
   await migrate(requireDatabaseUrl(config));
   const levels: LogLevel[] = ['log', 'warn', 'error'];
@@ -98,7 +99,9 @@ export async function runCleanupOnce(config: AppConfig): Promise<CleanupResult> 
     logger: appLogger(config, levels) ?? levels,
   });
   try {
-    return await context.get(SessionCleanupService).run();
+    const result = await context.get(SessionCleanupService).run();
+    await context.get(LoginAttemptStore).prune(context.get<SessionClock>(SessionClock).now().getTime());
+    return result;
   } finally {
     await context.close();
   }

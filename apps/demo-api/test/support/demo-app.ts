@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { startApp } from '../../src/app/bootstrap';
 import { loadConfig } from '../../src/app/config/app-config';
+import { testSessionStore, testStoreEnv } from './test-store';
+import type { TestSessionStore } from './test-store';
 
 /** A running demo app on a free port, its clock, and a way to stop it. */
 export interface DemoApp {
@@ -12,10 +14,17 @@ export interface DemoApp {
   clock: FakeClock;
   jwtSecret: string;
   sessionSecret: string;
+  /** Where its sessions are: the run's store (TESSERA_TEST_SESSION_STORE), unless `env` chose another. */
+  store: TestSessionStore;
   close(): Promise<void>;
 }
 
-/** Starts the demo app against the test database with a fake clock set to now. */
+/**
+ * Starts the demo app against the test database with a fake clock set to now, its
+ * sessions on the run's store (on Redis, under this test file's key prefix: the apps of
+ * one file share their sessions, as they share the database). `env` comes last, so a
+ * test can still choose.
+ */
 export async function startDemoApp(env: Record<string, string> = {}): Promise<DemoApp> {
   const databaseUrl = process.env.TESSERA_TEST_DATABASE_URL;
   if (!databaseUrl) throw new Error('TESSERA_TEST_DATABASE_URL is not set: run through the demo-api Jest config');
@@ -27,12 +36,13 @@ export async function startDemoApp(env: Record<string, string> = {}): Promise<De
     PORT: '0',
     JWT_SECRET: jwtSecret,
     SESSION_SECRET: sessionSecret,
+    ...testStoreEnv(),
     ...env,
   });
   const clock = new FakeClock(Date.now());
   const app = await startApp(config, { clock, logger: ['error', 'warn'] });
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  return { app, url, clock, jwtSecret, sessionSecret, close: () => app.close() };
+  return { app, url, clock, jwtSecret, sessionSecret, store: config.store.kind, close: () => app.close() };
 }
 
 /** What a bearer-mode login answers. */
@@ -67,5 +77,9 @@ export function uniqueEmail(label = 'user'): string {
   return `${label}-${randomBytes(6).toString('hex')}@example.com`;
 }
 
+export { testSessionStore };
+
+/** What the HTTP tests run against, for their titles: `real PostgreSQL`, or `real Redis and PostgreSQL` (sessions on Redis). */
+export const REAL_BACKENDS = testSessionStore() === 'redis' ? 'real Redis and PostgreSQL' : 'real PostgreSQL';
 export { parseSetCookies } from '@tessera/testing-support';
 export type { SetCookie } from '@tessera/testing-support';

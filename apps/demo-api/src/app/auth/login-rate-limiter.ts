@@ -1,13 +1,15 @@
-import { HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { HttpException, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { SessionClock } from '@tessera/session';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
-import { AttemptCounter } from './attempt-counter';
-import type { AttemptWindow } from './attempt-counter';
+import { delayAfter } from './attempt-window';
+import type { AttemptRule, AttemptWindow } from './attempt-window';
 import { throttleAddress } from './client-address';
+import { LoginAttemptStore } from './login-attempt.store';
+import type { AttemptSettlement } from './login-attempt.store';
 
-const WINDOW_MS = 15 * 60_000;
-const MAX_KEYS = 100_000;
+/** The window failures are counted in. */
+export const LOGIN_WINDOW_MS = 15 * 60_000;
 /** First wait once an account has used up its failures across all addresses; doubles per further failure. */
 const ACCOUNT_BASE_DELAY_MS = 1_000;
 /** Longest wait between two attempts for one account: a few seconds, never a lockout. */
@@ -28,17 +30,18 @@ export class TooManyLoginAttemptsException extends HttpException {
   }
 }
 
-/** One reserved attempt, counted in both windows until it is settled. */
-interface Reservation {
-  addressKey: string;
-  address: AttemptWindow;
-  accountKey: string;
-  account: AttemptWindow;
+/** The two keys of one attempt: the account across all addresses, and the account from this address. */
+interface AttemptKeys {
+  /** The account's hash: the group both keys belong to. */
+  group: string;
+  address: string;
+  account: string;
 }
 
 /**
- * Throttles password checks (login, password change) on two levels, in memory, per
- * instance (a shared store belongs with the Redis adapter):
+ * Throttles password checks (login, password change) on two levels, counted in the
+ * session store's backend (`LoginAttemptStore`: PostgreSQL or Redis), so that every
+ * instance counts against the same limits:
  *
  * - per account and client address: `LOGIN_RATE_LIMIT` failures within 15 minutes refuse
  *   that address for the rest of the window (OWASP Authentication cheat sheet,
@@ -52,20 +55,31 @@ interface Reservation {
  *   `Retry-After`, never a sleep, so throttled requests hold no server resources (a sleep
  *   would also not slow a sprayer down, who simply sends more requests in parallel).
  *
- * Attempts are reserved before the password is checked and count against both limits while
- * in flight, so however requests interleave, no more passwords are checked than the limits
- * allow. Keys are HMACs under a per-process random key: the maps hold no email address.
+ * Attempts are reserved, on both keys at once and atomically in the store, before the
+ * password is checked, and count against both limits while in flight, so however requests
+ * interleave, on one instance or many, no more passwords are checked than the limits allow.
+ * A store that cannot be reached fails the attempt (`SessionStoreUnavailableError`, a 503):
+ * never an unthrottled check. Keys are HMACs under a key derived from SESSION_SECRET, which
+ * every instance shares: the store holds no email address or client address.
  */
 @Injectable()
 export class LoginRateLimiter {
-  private readonly perAddress = new AttemptCounter(WINDOW_MS, MAX_KEYS);
-  private readonly perAccount = new AttemptCounter(WINDOW_MS, MAX_KEYS);
-  private readonly keySecret = randomBytes(32);
+  private readonly logger = new Logger('LoginRateLimiter');
+  private readonly keySecret: Buffer;
+  private readonly addressRule: AttemptRule;
+  private readonly accountRule: AttemptRule;
 
   constructor(
-    private readonly config: AppConfig,
+    config: AppConfig,
     @Inject(SessionClock) private readonly clock: SessionClock,
-  ) {}
+    private readonly attempts: LoginAttemptStore,
+  ) {
+    // Its own key, so that these hashes say nothing about the session secret's other uses.
+    this.keySecret = createHmac('sha256', config.session.sessionSecret).update('tessera-demo login-attempt keys').digest();
+    const limit = config.loginRateLimit;
+    this.addressRule = { limit, baseDelayMs: 0, maxDelayMs: 0 };
+    this.accountRule = { limit, baseDelayMs: ACCOUNT_BASE_DELAY_MS, maxDelayMs: ACCOUNT_MAX_DELAY_MS };
+  }
 
   /**
    * Runs one password check for `account` (an email, or another stable account name) from
@@ -74,63 +88,78 @@ export class LoginRateLimiter {
    * forgets the address's failures; an exception counts nothing and is rethrown.
    */
   async guard<T>(account: string, ip: string | undefined, check: () => Promise<T>): Promise<T> {
-    // Synchronous up to here: the attempt is reserved before anything awaits.
-    const reservation = this.reserve(account, ip);
+    const keys = this.keysOf(account, ip);
+    await this.reserve(keys);
     let outcome: T;
     try {
       outcome = await check();
     } catch (error) {
-      this.perAddress.release(reservation.addressKey, reservation.address);
-      this.perAccount.release(reservation.accountKey, reservation.account);
+      await this.settle(keys, 'released', 'released').catch(() => this.logger.warn('An attempt slot could not be given back'));
       throw error;
     }
     if (outcome) {
-      this.perAddress.clear(reservation.addressKey, reservation.address);
-      // A success proves nothing about the other addresses guessing at this account.
-      this.perAccount.release(reservation.accountKey, reservation.account);
+      // A success proves nothing about the other addresses guessing at this account. Should
+      // the store fail here, the slots and failures stay counted until they expire: stricter,
+      // never looser, so the user who proved the password is not refused for it.
+      await this.settle(keys, 'cleared', 'released').catch(() => this.logger.warn('A successful attempt could not be settled'));
     } else {
-      const now = this.clock.now().getTime();
-      this.perAddress.fail(reservation.addressKey, reservation.address, now);
-      this.perAccount.fail(reservation.accountKey, reservation.account, now);
+      // An uncounted failure would be a free guess: the store's error (503) is the answer.
+      await this.settle(keys, 'failed', 'failed');
     }
     return outcome;
   }
 
-  private reserve(account: string, ip: string | undefined): Reservation {
+  private async reserve(keys: AttemptKeys): Promise<void> {
     const now = this.clock.now().getTime();
-    const name = account.trim().toLowerCase();
-    const addressKey = this.hash('address', name, throttleAddress(ip));
-    const accountKey = this.hash('account', name);
-    const limit = this.config.loginRateLimit;
-
-    const address = this.perAddress.get(addressKey, now);
-    if (address && address.failures + address.inFlight >= limit) {
+    const { admitted, windows } = await this.attempts.reserve(
+      keys.group,
+      [
+        { key: keys.address, rule: this.addressRule },
+        { key: keys.account, rule: this.accountRule },
+      ],
+      now,
+      LOGIN_WINDOW_MS,
+    );
+    if (admitted) return;
+    const [address, accountWindow] = windows;
+    if (address.failures + address.inFlight >= this.addressRule.limit) {
       // Used up by failures: until the window ends. By attempts still in flight: they end soon.
-      this.refuse(address.failures >= limit ? this.perAddress.endOf(address) - now : ACCOUNT_BASE_DELAY_MS);
+      this.refuse(address.failures >= this.addressRule.limit ? address.startedAt + LOGIN_WINDOW_MS - now : ACCOUNT_BASE_DELAY_MS);
     }
-    const wait = this.accountWait(this.perAccount.get(accountKey, now), now);
-    if (wait > 0) this.refuse(wait);
-    return {
-      addressKey,
-      address: this.perAddress.reserve(addressKey, now),
-      accountKey,
-      account: this.perAccount.reserve(accountKey, now),
-    };
+    this.refuse(this.accountWait(accountWindow, now));
   }
 
-  /** How long the account's next attempt must wait (ms); 0 or less: it may go now. */
-  private accountWait(window: AttemptWindow | undefined, now: number): number {
-    const limit = this.config.loginRateLimit;
-    if (!window || window.failures + window.inFlight < limit) return 0;
-    const excess = Math.max(0, window.failures - limit);
-    const delay = Math.min(ACCOUNT_MAX_DELAY_MS, ACCOUNT_BASE_DELAY_MS * 2 ** Math.min(excess, 16));
-    // Past the limit, attempts go one at a time: a burst cannot share one slot.
+  private settle(keys: AttemptKeys, address: AttemptSettlement['outcome'], account: AttemptSettlement['outcome']): Promise<void> {
+    return this.attempts.settle(
+      keys.group,
+      [
+        { key: keys.address, outcome: address },
+        { key: keys.account, outcome: account },
+      ],
+      this.clock.now().getTime(),
+      LOGIN_WINDOW_MS,
+    );
+  }
+
+  /** How long the account's next attempt must wait (ms), given it was refused. */
+  private accountWait(window: AttemptWindow, now: number): number {
+    const delay = delayAfter(window.failures, this.accountRule);
+    // One attempt at a time past the limit: while one is in flight, the next waits a full delay.
     if (window.inFlight > 0) return delay;
     return window.lastFailureAt + delay - now;
   }
 
   private refuse(waitMs: number): never {
     throw new TooManyLoginAttemptsException(Math.max(1, Math.ceil(waitMs / 1000)));
+  }
+
+  private keysOf(account: string, ip: string | undefined): AttemptKeys {
+    const name = account.trim().toLowerCase();
+    return {
+      group: this.hash('account', name),
+      address: `address:${this.hash('address', name, throttleAddress(ip))}`,
+      account: 'account',
+    };
   }
 
   private hash(...parts: string[]): string {

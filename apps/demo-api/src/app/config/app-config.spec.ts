@@ -487,6 +487,61 @@ describe('loadConfig', () => {
     expect(configErrorFor(devEnv({ PORT: raw })).message).toContain('PORT');
   });
 
+  describe('session store (SESSION_STORE, REDIS_URL, REDIS_KEY_PREFIX, STORE_TIMEOUT)', () => {
+    const REDIS = 'redis://127.0.0.1:6379';
+
+    it('keeps sessions in PostgreSQL by default, with a 2 s store timeout', () => {
+      expect(loadConfig({}).store).toEqual({ kind: 'postgres', redisUrl: undefined, redisKeyPrefix: 'tessera', timeoutMs: 2_000 });
+    });
+
+    it('uses Redis when REDIS_URL is set and SESSION_STORE is not', () => {
+      const config = loadConfig(devEnv({ REDIS_URL: REDIS }));
+      expect(config.store).toMatchObject({ kind: 'redis', redisUrl: REDIS });
+      expect(config.warnings).toEqual([]);
+    });
+
+    it('lets SESSION_STORE choose, whatever REDIS_URL says; postgres with REDIS_URL set is a warning, not a refusal', () => {
+      expect(loadConfig(devEnv({ SESSION_STORE: 'redis', REDIS_URL: 'rediss://:pw@cache.internal:6380/2' })).store.kind).toBe('redis');
+      const postgres = loadConfig(devEnv({ SESSION_STORE: 'postgres', REDIS_URL: REDIS }));
+      expect(postgres.store.kind).toBe('postgres');
+      expect(postgres.warnings).toEqual(['REDIS_URL is set but SESSION_STORE=postgres: Redis is not used.']);
+    });
+
+    it('refuses SESSION_STORE=redis without REDIS_URL, saying what to set', () => {
+      const error = configErrorFor(devEnv({ SESSION_STORE: 'redis' }));
+      expect(error.message).toMatch(/^\s*- SESSION_STORE=redis needs REDIS_URL: set REDIS_URL to a redis:\/\/ or rediss:\/\/ URL/m);
+      expect(error.message).toContain('SESSION_STORE=postgres');
+    });
+
+    it.each(['mongodb://127.0.0.1', 'redis//127.0.0.1', '127.0.0.1:6379', 'redis://'])('refuses REDIS_URL=%s, naming it', (raw) => {
+      expect(configErrorFor(devEnv({ REDIS_URL: raw })).message).toMatch(/^\s*- REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/m);
+    });
+
+    it('never echoes REDIS_URL, which may hold a password', () => {
+      const error = configErrorFor(devEnv({ REDIS_URL: 'http://user:s3cret-value@cache:6379' }));
+      expect(error.message.includes('s3cret-value')).toBe(false);
+    });
+
+    it.each(['Redis', 'memory', 'pg'])('refuses SESSION_STORE=%s, naming it', (raw) => {
+      refusalNaming('SESSION_STORE', raw);
+    });
+
+    it('reads STORE_TIMEOUT as a duration', () => {
+      expect(loadConfig(devEnv({ STORE_TIMEOUT: '750ms' })).store.timeoutMs).toBe(750);
+      expect(loadConfig(devEnv({ STORE_TIMEOUT: '5s', REDIS_URL: REDIS })).store.timeoutMs).toBe(5_000);
+    });
+
+    it.each(['0s', '2', 'two seconds', '-1s', '25d'])('refuses STORE_TIMEOUT=%s, naming it', (raw) => {
+      refusalNaming('STORE_TIMEOUT', raw);
+    });
+
+    it('reads REDIS_KEY_PREFIX, refusing braces (they would move the keys\' hash tags) and blanks inside', () => {
+      expect(loadConfig(devEnv({ REDIS_URL: REDIS, REDIS_KEY_PREFIX: 'shop:staging' })).store.redisKeyPrefix).toBe('shop:staging');
+      refusalNaming('REDIS_KEY_PREFIX', 'a{b}');
+      refusalNaming('REDIS_KEY_PREFIX', 'two words');
+    });
+  });
+
   it('refuses a DATABASE_URL that is not a PostgreSQL URL', () => {
     expect(configErrorFor(devEnv({ DATABASE_URL: 'mysql://db/app' })).message).toContain('DATABASE_URL');
   });

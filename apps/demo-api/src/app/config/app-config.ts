@@ -7,6 +7,8 @@ import { parseTrustProxy, TRUST_PROXY_HINT } from './trust-proxy';
 import type { TrustProxy } from './trust-proxy';
 import { readServerLimits } from './server-limits';
 import type { ServerLimits } from './server-limits';
+import { readSessionStore } from './session-store';
+import type { SessionStoreConfig } from './session-store';
 
 /** The demo's whole configuration, mapped from the environment in one place (`loadConfig`). */
 export class AppConfig {
@@ -17,6 +19,8 @@ export class AppConfig {
   databaseUrl: string | undefined;
   /** Where the embedded server keeps its data. */
   dataDir: string;
+  /** Where sessions, the revocation feed and login-attempt counters live (SESSION_STORE, REDIS_URL, STORE_TIMEOUT). */
+  store: SessionStoreConfig;
   /** SessionModule options from the environment, already checked by the library; AppModule adds the store and clock. */
   session: SessionEnvOptions;
   /** COOKIE_SECURE, which also names the cookies in the OpenAPI document and shapes the CSP. */
@@ -219,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
 
   const serverLimits = readServerLimits({ value, duration }, problems);
+  const store = readSessionStore({ value, duration }, problems, warnings);
 
   if (problems.length > 0 || !sessionValid) {
     throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
@@ -231,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     port,
     databaseUrl,
     dataDir: value('DATA_DIR') ?? '.data',
+    store,
     session: { ...session, csrf: { allowedOrigins: normalisedOrigins } },
     cookieSecure,
     allowedOrigins: normalisedOrigins,

@@ -1,9 +1,11 @@
 import { sessionEntities, sessionMigrations } from '@tessera/session-typeorm';
 import { DataSource } from 'typeorm';
 import type { DataSourceOptions } from 'typeorm';
+import { LoginAttemptEntity } from '../auth/login-attempt.entity';
 import { UserEntity } from '../users/user.entity';
 import { CreateUsers1764201700000 } from './1764201700000-create-users';
 import { CreateAuthEvents1764201900000 } from './1764201900000-create-auth-events';
+import { CreateLoginAttempts1764902000000 } from './1764902000000-create-login-attempts';
 
 // Arbitrary constant naming "the demo's migrations" for pg_advisory_lock.
 const MIGRATION_LOCK_KEY = 7_264_301;
@@ -13,8 +15,9 @@ export function dataSourceOptions(url: string): DataSourceOptions {
   return {
     type: 'postgres',
     url,
-    entities: [...sessionEntities, UserEntity],
-    migrations: [...sessionMigrations, CreateUsers1764201700000, CreateAuthEvents1764201900000],
+    // The sessions' tables exist whichever store holds the sessions: SESSION_STORE can change between runs.
+    entities: [...sessionEntities, UserEntity, LoginAttemptEntity],
+    migrations: [...sessionMigrations, CreateUsers1764201700000, CreateAuthEvents1764201900000, CreateLoginAttempts1764902000000],
     migrationsRun: false,
     logging: false,
     applicationName: 'tessera-demo-api',

@@ -1,0 +1,128 @@
+import { Injectable, Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { parseDuration } from '@tessera/session';
+import { RedisSessionStore, SessionRedisModule } from '@tessera/session-redis';
+import { PostgresSessionStore, SessionTypeOrmModule } from '@tessera/session-typeorm';
+import type { DataSource } from 'typeorm';
+import { LoginAttemptStore } from './auth/login-attempt.store';
+import { PostgresLoginAttemptStore } from './auth/postgres-login-attempt.store';
+import { RedisLoginAttemptStore } from './auth/redis-login-attempt.store';
+import type { AppConfig } from './config/app-config';
+import type { SessionStoreKind } from './config/session-store';
+import { DemoRedis, DemoRedisModule } from './redis/demo-redis';
+
+/** Token of the `SessionStore` the chosen backend provides, for `SessionModule.forRootAsync`. */
+export const BACKEND_SESSION_STORE = Symbol('DemoBackendSessionStore');
+
+/** Whether the session store's backend answers (`GET /health`). */
+export abstract class SessionStoreProbe {
+  /** Which backend holds the sessions. */
+  abstract readonly kind: SessionStoreKind;
+  /** Resolves when the backend answered within `timeoutMs`; rejects otherwise. */
+  abstract check(timeoutMs: number): Promise<void>;
+}
+
+/** Probes PostgreSQL with `SELECT 1` (the sessions share the database's pool). */
+@Injectable()
+class PostgresStoreProbe extends SessionStoreProbe {
+  readonly kind = 'postgres';
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    super();
+  }
+
+  async check(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.dataSource.query('SELECT 1'),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Probes Redis with `PING` through the demo's connection. */
+@Injectable()
+class RedisStoreProbe extends SessionStoreProbe {
+  readonly kind = 'redis';
+
+  constructor(private readonly redis: DemoRedis) {
+    super();
+  }
+
+  check(timeoutMs: number): Promise<void> {
+    return this.redis.ping(timeoutMs);
+  }
+}
+
+/** Extra time `listRevokedSince` must cover beyond an access token's lifetime: clock skew and a feed outage. */
+const REVOCATION_WINDOW_MARGIN_MS = 5 * 60_000;
+const HOUR_MS = 60 * 60_000;
+
+/**
+ * How far back the Redis store answers `listRevokedSince`: what `cached` mode asks for
+ * after a feed outage, an access token's lifetime plus the clock-skew leeway; never less
+ * than the store's default hour.
+ */
+function revocationWindowMs(config: AppConfig): number {
+  const accessTokenTtl = parseDuration(config.session.accessTokenTtl ?? '10m') ?? 10 * 60_000;
+  return Math.max(HOUR_MS, accessTokenTtl + REVOCATION_WINDOW_MARGIN_MS);
+}
+
+/**
+ * The one switch between the session backends (SESSION_STORE): sessions, their revocation
+ * feed and the login-attempt counters live in PostgreSQL or in Redis; users and the audit
+ * trail stay in PostgreSQL either way. Provides the `SessionStore` (`BACKEND_SESSION_STORE`),
+ * `LoginAttemptStore` and `SessionStoreProbe`; everything else is the same for both.
+ */
+@Module({})
+export class SessionBackendModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const provided = [BACKEND_SESSION_STORE, LoginAttemptStore, SessionStoreProbe];
+    if (config.store.kind === 'postgres') {
+      return {
+        module: SessionBackendModule,
+        imports: [SessionTypeOrmModule.forFeature()],
+        providers: [
+          { provide: BACKEND_SESSION_STORE, useExisting: PostgresSessionStore },
+          PostgresLoginAttemptStore,
+          { provide: LoginAttemptStore, useExisting: PostgresLoginAttemptStore },
+          { provide: SessionStoreProbe, useClass: PostgresStoreProbe },
+        ],
+        exports: provided,
+      };
+    }
+    const redis = DemoRedisModule.forRoot(config.store);
+    return {
+      module: SessionBackendModule,
+      imports: [
+        redis,
+        SessionRedisModule.forRootAsync({
+          imports: [redis],
+          inject: [DemoRedis],
+          useFactory: (demoRedis: DemoRedis) => ({
+            client: demoRedis.connection,
+            keyPrefix: demoRedis.keyPrefix,
+            commandTimeout: demoRedis.timeoutMs,
+            revocationWindow: revocationWindowMs(config),
+            // Ended sessions stay as long as the cleanup keeps them in PostgreSQL (the library's 7 days).
+            retention: config.session.cleanup?.retention ?? '7d',
+          }),
+        }),
+      ],
+      providers: [
+        { provide: BACKEND_SESSION_STORE, useExisting: RedisSessionStore },
+        RedisLoginAttemptStore,
+        { provide: LoginAttemptStore, useExisting: RedisLoginAttemptStore },
+        { provide: SessionStoreProbe, useClass: RedisStoreProbe },
+      ],
+      exports: provided,
+    };
+  }
+}
