@@ -12,7 +12,15 @@
 //   BENCH_SLICE_LOG=1   keep each interleaved run's per-slice times and CPU in results.json
 //                       (on the run's baseline result, as `sliceLog`)
 //   BENCH_CLEANUP_ROWS  expired sessions for the cleanup scenario (default 1000000)
-//   BENCH_ONLY          comma list of scenarios: stateless,cached,strict,refresh,login,propagation,cleanup
+//   BENCH_REDIS_URL     Redis server of the redis-* scenarios (default REDIS_URL, else
+//                       redis://127.0.0.1:6379; a standalone server: its INFO commandstats
+//                       count the store's round trips); the run's keys live under a prefix
+//                       tessera-bench-<random> and are deleted at the end
+//   BENCH_REDIS_ROUNDS  rounds of the Redis interleaved runs (default BENCH_ROUNDS)
+//   BENCH_REDIS_CLEANUP_ROWS  ended sessions for the redis-cleanup scenario (default 200000)
+//   BENCH_ONLY          comma list of scenarios: stateless,cached,strict,refresh,login,propagation,cleanup,
+//                       redis-cached,redis-strict,redis-refresh,redis-propagation,redis-cleanup
+//                       (`redis` stands for all five redis-* scenarios)
 //   BENCH_CPU_PROF=1    start the app with --cpu-prof and summarise self time per scenario
 //   BENCH_OUT           where to write the report (default docs/benchmarks.md; partial or
 //                       profiled runs default to the run's temp directory)
@@ -29,6 +37,8 @@ import { expectStatus, login, mapLimit, register, request } from './lib/http.mjs
 import { killLoads, runLoad } from './lib/load-runner.mjs';
 import { PgStatSegments } from './lib/pg-stat-segments.mjs';
 import { openBenchDatabase } from './lib/postgres.mjs';
+import { commandDelta, openBenchRedis, scriptRoundTrips } from './lib/redis.mjs';
+import { openPackageStore, writeEndedSessions } from './lib/redis-sessions.mjs';
 import { renderReport } from './lib/report.mjs';
 import { median, percentile, sleep } from './lib/util.mjs';
 
@@ -43,11 +53,15 @@ const number = (name, fallback) => {
   return value;
 };
 
-const ALL_SCENARIOS = ['stateless', 'cached', 'strict', 'refresh', 'login', 'propagation', 'cleanup'];
-const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((s) => s.trim()).filter(Boolean) : ALL_SCENARIOS;
+const REDIS_SCENARIOS = ['redis-cached', 'redis-strict', 'redis-refresh', 'redis-propagation', 'redis-cleanup'];
+const ALL_SCENARIOS = ['stateless', 'cached', 'strict', 'refresh', 'login', 'propagation', 'cleanup', ...REDIS_SCENARIOS];
+const only = process.env.BENCH_ONLY
+  ? [...new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim()).filter(Boolean).flatMap((s) => (s === 'redis' ? REDIS_SCENARIOS : [s])))]
+  : ALL_SCENARIOS;
 for (const name of only) {
-  if (!ALL_SCENARIOS.includes(name)) throw new Error(`BENCH_ONLY: unknown scenario "${name}" (known: ${ALL_SCENARIOS.join(', ')})`);
+  if (!ALL_SCENARIOS.includes(name)) throw new Error(`BENCH_ONLY: unknown scenario "${name}" (known: ${ALL_SCENARIOS.join(', ')}, redis)`);
 }
+const redisWanted = only.some((name) => REDIS_SCENARIOS.includes(name));
 const settings = {
   connections: 50,
   warmup: number('BENCH_WARMUP', 3),
@@ -61,10 +75,12 @@ const settings = {
   propagationLogouts: 100,
   propagationPollMs: 1,
   cleanupRows: Math.round(number('BENCH_CLEANUP_ROWS', 1_000_000)),
+  redisRounds: Math.round(number('BENCH_REDIS_ROUNDS', number('BENCH_ROUNDS', 3))),
+  redisCleanupRows: Math.round(number('BENCH_REDIS_CLEANUP_ROWS', 200_000)),
   cpuProf: process.env.BENCH_CPU_PROF === '1',
   only,
 };
-const partial = only.length !== ALL_SCENARIOS.length;
+const partial = ALL_SCENARIOS.some((name) => !only.includes(name));
 
 const PASSWORD = 'bench password 0123456789';
 const workDir = mkdtempSync(join(os.tmpdir(), 'tessera-bench-'));
@@ -79,15 +95,29 @@ const say = (line) => process.stdout.write(`[bench ${((Date.now() - startedAt) /
 /** A 26-character email, the length the baseline route answers with. */
 const benchEmail = () => `bench-${randomBytes(4).toString('hex')}@example.com`;
 
-// Cleanup on Ctrl-C: stop apps and load processes, drop the database, stop the server.
+// Cleanup on Ctrl-C: stop apps and load processes, delete the run's Redis keys, drop the
+// database, stop the server.
 const running = new Set();
 let db;
 let pgStat;
+let redis;
+/** The redis-cleanup scenario's store (the built package): closed first, so that no write outlives the key deletion. */
+let packageStore;
 let interrupted = false;
-async function teardown() {
-  killLoads();
-  await Promise.allSettled([...running].map((app) => app.stop()));
-  await db?.close().catch((error) => say(`could not drop the bench database: ${error.message}`));
+let tearingDown;
+/**
+ * Once per run: a Ctrl-C makes the scenario in progress fail, whose error path tears down
+ * too, and must wait for the same teardown rather than exit in the middle of it.
+ */
+function teardown() {
+  tearingDown ??= (async () => {
+    killLoads();
+    await Promise.allSettled([...running].map((app) => app.stop()));
+    await packageStore?.close();
+    await redis?.close().catch((error) => say(`could not delete the run's Redis keys: ${error.message}`));
+    await db?.close().catch((error) => say(`could not drop the bench database: ${error.message}`));
+  })();
+  return tearingDown;
 }
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
@@ -98,12 +128,17 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-async function start(name, revocationMode) {
-  const env = appEnv({ databaseUrl: db.url, secrets, revocationMode });
+/** Starts the demo; `store` 'redis' puts its sessions in Redis under the run's key prefix. */
+async function start(name, revocationMode, store = 'postgres') {
+  const env = appEnv({ databaseUrl: db.url, secrets, revocationMode, redis: redisEnv(store) });
   const app = await startApp({ projectDir, logDir, name, env, cpuProfDir: profDir });
   running.add(app);
-  say(`started ${name} (${revocationMode}) on ${app.url}, pid ${app.pid}`);
+  say(`started ${name} (${revocationMode}, sessions in ${store === 'redis' ? `Redis, prefix ${redis.prefix}` : 'PostgreSQL'}) on ${app.url}, pid ${app.pid}`);
   return app;
+}
+
+function redisEnv(store) {
+  return store === 'redis' ? { url: redis.url, prefix: redis.prefix } : undefined;
 }
 
 async function stop(app) {
@@ -155,8 +190,34 @@ function describeRun(label, run) {
     `${label.padEnd(22)} ${run.rps.toFixed(0).padStart(6)} req/s  p50 ${run.latency.p50} ms  p99 ${run.latency.p99} ms  ` +
     `non-2xx ${run.non2xx + run.errors + run.timeouts}` +
     (run.cpuMsPerRequest === undefined ? '' : `  cpu ${run.cpuMsPerRequest.toFixed(3)} ms/req`) +
-    (run.dbPerRequest === undefined ? '' : `  queries ${run.dbPerRequest.toFixed(3)}/req`)
+    (run.dbPerRequest === undefined ? '' : `  queries ${run.dbPerRequest.toFixed(3)}/req`) +
+    (run.redisPerRequest === undefined ? '' : `  redis scripts ${run.redisPerRequest.toFixed(3)}/req`)
   );
+}
+
+/** Runs `fn` and resolves to [its result, the Redis server's commandstats delta over it]. */
+async function withRedisCounts(fn) {
+  const before = await redis.commandStats();
+  const result = await fn();
+  return [result, commandDelta(await redis.commandStats(), before)];
+}
+
+/**
+ * Charges the store's script round trips of a commandstats delta (EVALSHA + EVAL) to the
+ * requests `runs` sent in it (warm-up and the unmeasured tail included: `totalSent`), the
+ * way pg_stat_database's transactions are charged. The baseline route never touches
+ * Redis; other clients of a shared server may add a few.
+ */
+function chargeRedis(runs, delta) {
+  const scripts = scriptRoundTrips(delta);
+  const sent = runs.reduce((sum, r) => sum + (r.totalSent ?? r.sent + r.warmupSent), 0);
+  for (const r of runs) {
+    r.redisScripts = scripts;
+    r.redisSent = sent;
+    r.redisPerRequest = sent > 0 ? scripts / sent : undefined;
+    r.redisSegment = runs.length;
+    r.redisCommands = delta;
+  }
 }
 
 /** Checks that /bench/me and /api/me answer the same shape and size. */
@@ -173,10 +234,15 @@ async function checkShapes(app, accessToken) {
 
 /**
  * Scenario 2: GET /api/me, bearer and cookie, against the baseline in one app start: each
- * round is one load run interleaving baseline, bearer and cookie slices.
+ * round is one load run interleaving baseline, bearer and cookie slices. On Redis
+ * (`store` 'redis') the rounds count the server's script calls instead of PostgreSQL's
+ * transactions (the query counter still counts the app's PostgreSQL queries).
  */
-async function meScenario(mode) {
-  const app = await start(`app-${mode}`, mode);
+async function meScenario(mode, store = 'postgres') {
+  const onRedis = store === 'redis';
+  const label = onRedis ? `redis-${mode}` : mode;
+  const rounds = onRedis ? settings.redisRounds : settings.rounds;
+  const app = await start(`app-${label}`, mode, store);
   pgStat.reset();
   try {
     const email = benchEmail();
@@ -195,26 +261,80 @@ async function meScenario(mode) {
     const names = variants.map((v) => v.name);
     const baseline = [];
     const rows = variants.map((v) => ({ name: v.name, runs: [] }));
-    // The opening pg_stat_database reading; then one after each round.
-    await pgStat.close();
-    for (let round = 1; round <= settings.rounds; round++) {
-      const run = await loadInterleaved(app, { routes: [baselineRoute, ...variants] });
+    // The opening pg_stat_database reading; then one after each round. On Redis the
+    // server's command counts are read around each round instead (no settling needed).
+    if (!onRedis) await pgStat.close();
+    for (let round = 1; round <= rounds; round++) {
+      const [run, delta] = onRedis
+        ? await withRedisCounts(() => loadInterleaved(app, { routes: [baselineRoute, ...variants] }))
+        : [await loadInterleaved(app, { routes: [baselineRoute, ...variants] })];
+      if (onRedis) chargeRedis(variants.map((v) => run.routes[v.name]), delta);
       baseline.push(run.routes.baseline);
-      say(describeRun(`${mode} baseline #${round}`, run.routes.baseline));
+      say(describeRun(`${label} baseline #${round}`, run.routes.baseline));
       for (const [i, variant] of variants.entries()) {
         const r = run.routes[variant.name];
         // The baseline route never queries: the round's transactions are the variants'.
-        pgStat.add(r);
+        if (!onRedis) pgStat.add(r);
         rows[i].runs.push(r);
-        say(describeRun(`${mode} ${variant.name} #${round}`, r));
+        say(describeRun(`${label} ${variant.name} #${round}`, r));
       }
-      say(describeRatios(`${mode} ratios #${round}`, run, names));
-      await pgStat.close();
+      say(describeRatios(`${label} ratios #${round}`, run, names));
+      if (!onRedis) await pgStat.close();
     }
-    return { mode, app, baseline, rows, shapes };
+    return { mode, store, app, baseline, rows, shapes };
   } finally {
     await stop(app);
   }
+}
+
+/**
+ * The refresh rounds of scenario 3 on a started app: `rounds` load runs interleaving
+ * baseline and refresh slices, each connection with a session of its own (made by login
+ * up front). `hooks.ready()` runs once the logins are done, `hooks.round(fn)` wraps each
+ * round's load run (resolving to the run) and `hooks.after(run)` follows it. Resolves to { baseline, runs, spare }
+ * (`spare`: one more session, for the sequential check).
+ */
+async function refreshRounds(app, email, { label, rounds, hooks }) {
+  const baseline = [];
+  const runs = [];
+  // A fresh session per connection for every warm-up and measured run (a rotated
+  // token is spent), all made up front so that no login falls in a database segment.
+  const perRun = 2 * settings.connections;
+  const sessions = await mapLimit(Array.from({ length: perRun * rounds + 1 }), 8, () => login(app.url, email, PASSWORD));
+  const spare = sessions.pop();
+  await hooks.ready();
+  for (let round = 1; round <= rounds; round++) {
+    const mine = sessions.slice((round - 1) * perRun, round * perRun).map((s) => s.refreshToken);
+    // One run interleaving baseline and refresh slices; each connection keeps its
+    // session's refresh token across its refresh slices.
+    const refreshRoute = { name: 'refresh', path: '/auth/refresh', method: 'POST', headers: { 'x-auth-mode': 'bearer' }, refresh: true };
+    const run = await hooks.round(() =>
+      loadInterleaved(app, {
+        routes: [baselineRoute, refreshRoute],
+        warmupRefreshTokens: mine.slice(0, settings.connections),
+        refreshTokens: mine.slice(settings.connections),
+      }),
+    );
+    baseline.push(run.routes.baseline);
+    runs.push(run.routes.refresh);
+    say(describeRun(`${label} baseline #${round}`, run.routes.baseline));
+    say(describeRun(`${label} #${round}`, run.routes.refresh));
+    say(describeRatios(`${label} ratio #${round}`, run, ['refresh']));
+    await hooks.after(run);
+  }
+  return { baseline, runs, spare };
+}
+
+/** `n` sequential refreshes on one connection from `token`; resolves to the last token. */
+async function refreshChain(app, token, n) {
+  for (let i = 0; i < n; i++) {
+    const response = await expectStatus(200, app.url, 'POST', '/auth/refresh', {
+      headers: { 'x-auth-mode': 'bearer' },
+      body: { refreshToken: token },
+    });
+    token = response.body.refreshToken;
+  }
+  return token;
 }
 
 /**
@@ -230,49 +350,28 @@ async function refreshAndLoginScenarios({ refresh, loginToo }) {
     await register(app.url, email, PASSWORD);
     pgStat.activity();
     if (refresh) {
-      const baseline = [];
-      const runs = [];
-      // A fresh session per connection for every warm-up and measured run (a rotated
-      // token is spent), all made up front so that no login falls in a database segment.
-      const perRun = 2 * settings.connections;
-      const sessions = await mapLimit(Array.from({ length: perRun * settings.rounds + 1 }), 8, () =>
-        login(app.url, email, PASSWORD),
-      );
-      const spare = sessions.pop();
-      pgStat.activity();
-      // The opening pg_stat_database reading; then one after each round.
-      await pgStat.close();
-      for (let round = 1; round <= settings.rounds; round++) {
-        const mine = sessions.slice((round - 1) * perRun, round * perRun).map((s) => s.refreshToken);
-        // One run interleaving baseline and refresh slices; each connection keeps its
-        // session's refresh token across its refresh slices.
-        const refreshRoute = { name: 'refresh', path: '/auth/refresh', method: 'POST', headers: { 'x-auth-mode': 'bearer' }, refresh: true };
-        const run = await loadInterleaved(app, {
-          routes: [baselineRoute, refreshRoute],
-          warmupRefreshTokens: mine.slice(0, settings.connections),
-          refreshTokens: mine.slice(settings.connections),
-        });
-        baseline.push(run.routes.baseline);
-        say(describeRun(`refresh baseline #${round}`, run.routes.baseline));
-        // The baseline route never queries: the round's transactions are the refreshes'.
-        pgStat.add(run.routes.refresh);
-        runs.push(run.routes.refresh);
-        say(describeRun(`refresh #${round}`, run.routes.refresh));
-        say(describeRatios(`refresh ratio #${round}`, run, ['refresh']));
-        await pgStat.close();
-      }
+      const { baseline, runs, spare } = await refreshRounds(app, email, {
+        label: 'refresh',
+        rounds: settings.rounds,
+        hooks: {
+          ready: async () => {
+            pgStat.activity();
+            // The opening pg_stat_database reading; then one after each round.
+            await pgStat.close();
+          },
+          round: (fn) => fn(),
+          after: async (run) => {
+            // The baseline route never queries: the round's transactions are the refreshes'.
+            pgStat.add(run.routes.refresh);
+            await pgStat.close();
+          },
+        },
+      });
       // Alone: one refresh at a time. Under load the store rotates the refreshes that
       // arrive together in one statement; a refresh on its own must still be one.
       const alone = { refreshes: ALONE_REFRESHES, byKind: {} };
       const before = await app.queries();
-      let token = spare.refreshToken;
-      for (let i = 0; i < ALONE_REFRESHES; i++) {
-        const response = await expectStatus(200, app.url, 'POST', '/auth/refresh', {
-          headers: { 'x-auth-mode': 'bearer' },
-          body: { refreshToken: token },
-        });
-        token = response.body.refreshToken;
-      }
+      await refreshChain(app, spare.refreshToken, ALONE_REFRESHES);
       const after = await app.queries();
       pgStat.activity();
       for (const [kind, n] of Object.entries(after.byKind)) {
@@ -339,12 +438,16 @@ async function refreshAndLoginScenarios({ refresh, loginToo }) {
   }
 }
 
-/** Scenario 5: logouts on instance B, polling instance A until it answers 401. */
-async function propagationScenario() {
-  const a = await start('app-propagation-a', 'cached');
+/**
+ * Scenario 5: logouts on instance B, polling instance A until it answers 401. On Redis
+ * both instances share the run's key prefix (the revocation feed is its pub/sub channel).
+ */
+async function propagationScenario(store = 'postgres') {
+  const label = store === 'redis' ? 'redis-propagation' : 'propagation';
+  const a = await start(`app-${label}-a`, 'cached', store);
   let b;
   try {
-    b = await start('app-propagation-b', 'cached');
+    b = await start(`app-${label}-b`, 'cached', store);
     const email = benchEmail();
     await register(a.url, email, PASSWORD);
     const sessions = await mapLimit(Array.from({ length: settings.propagationLogouts }), 8, () => login(a.url, email, PASSWORD));
@@ -397,7 +500,7 @@ async function propagationScenario() {
       logout: stats(logoutMs),
     };
     say(
-      `propagation: median ${result.fromSent.median?.toFixed(1)} ms, p99 ${result.fromSent.p99?.toFixed(1)} ms from logout sent ` +
+      `${label}: median ${result.fromSent.median?.toFixed(1)} ms, p99 ${result.fromSent.p99?.toFixed(1)} ms from logout sent ` +
         `(${result.fromAnswered.median?.toFixed(1)} / ${result.fromAnswered.p99?.toFixed(1)} ms from its 204), ${timedOut} timed out`,
     );
     return result;
@@ -457,22 +560,173 @@ async function cleanupScenario() {
   return result;
 }
 
+/**
+ * Redis scenario 3: refresh interleaved with the baseline (as on PostgreSQL), counting the
+ * server's script calls per refresh under load, then alone (sequential refreshes).
+ */
+async function redisRefreshScenario() {
+  const app = await start('app-redis-refresh', 'cached', 'redis');
+  try {
+    const email = benchEmail();
+    await register(app.url, email, PASSWORD);
+    const { baseline, runs, spare } = await refreshRounds(app, email, {
+      label: 'redis-refresh',
+      rounds: settings.redisRounds,
+      hooks: {
+        ready: async () => undefined,
+        round: async (fn) => {
+          const [run, delta] = await withRedisCounts(fn);
+          chargeRedis([run.routes.refresh], delta);
+          return run;
+        },
+        after: async () => undefined,
+      },
+    });
+    const alone = await redisRefreshAlone(app, spare.refreshToken);
+    return { app, baseline, rows: [{ name: 'bearer', runs }], alone };
+  } finally {
+    await stop(app);
+  }
+}
+
+/** Quiet time around the sequential check, to see whether other clients of the server sent scripts meanwhile. */
+const QUIET_MS = 1_000;
+
+/**
+ * Round trips per refresh alone: ALONE_REFRESHES sequential refreshes, the server's
+ * EVALSHA + EVAL calls counted around them (INFO commandstats). The server may be shared:
+ * a quiet second before and after (the app sends nothing while idle) shows whether anyone
+ * else sent scripts meanwhile, and a failed EVALSHA (NOSCRIPT, after someone's SCRIPT
+ * FLUSH) costs a second round trip that is not the app's doing; either way the check is
+ * made again, up to 3 times, and the last attempt is reported as it is.
+ */
+async function redisRefreshAlone(app, token) {
+  let result;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const s0 = await redis.commandStats();
+    await sleep(QUIET_MS);
+    const s1 = await redis.commandStats();
+    token = await refreshChain(app, token, ALONE_REFRESHES);
+    const s2 = await redis.commandStats();
+    await sleep(QUIET_MS);
+    const s3 = await redis.commandStats();
+    const delta = commandDelta(s2, s1);
+    const quiet = scriptRoundTrips(commandDelta(s1, s0)) + scriptRoundTrips(commandDelta(s3, s2));
+    const per = (name) => ((delta[name]?.calls ?? 0) + (delta[name]?.rejected ?? 0)) / ALONE_REFRESHES;
+    result = {
+      refreshes: ALONE_REFRESHES,
+      attempt,
+      roundTripsPerRefresh: scriptRoundTrips(delta) / ALONE_REFRESHES,
+      evalshaPerRefresh: per('evalsha'),
+      evalPerRefresh: per('eval'),
+      noscript: delta.evalsha?.failed ?? 0,
+      othersInQuiet: quiet,
+      commands: delta,
+    };
+    say(
+      `redis-refresh alone #${attempt}: ${result.roundTripsPerRefresh.toFixed(3)} script calls per refresh ` +
+        `(${result.evalshaPerRefresh.toFixed(3)} EVALSHA + ${result.evalPerRefresh.toFixed(3)} EVAL, ${result.noscript} NOSCRIPT) ` +
+        `over ${ALONE_REFRESHES} sequential refreshes; ${quiet} script calls by others in the quiet seconds around`,
+    );
+    if (quiet === 0 && result.noscript === 0) break;
+  }
+  return result;
+}
+
+const DAY_MS = 24 * 60 * 60_000;
+
+/**
+ * Redis scenario 6: the cleanup job (`node main.js cleanup`, SESSION_STORE=redis) on
+ * ended sessions written into Redis beforehand by the library's own store (the built
+ * package). Redis drops an ended session's record by key expiry itself (a second after
+ * it is written, for sessions ended longer than the retention ago); what the job removes
+ * is what is left of them, their entries in the store's indexes.
+ */
+async function redisCleanupScenario() {
+  const count = settings.redisCleanupRows;
+  const tag = `old-${randomBytes(4).toString('hex')}`;
+  const pkg = await openPackageStore({ projectDir, url: redis.url, prefix: redis.prefix });
+  packageStore = pkg;
+  try {
+    const expiredKeys = async () => Number(/^expired_keys:(\d+)/m.exec(await redis.info('stats'))?.[1] ?? 0);
+    const expiredBefore = await expiredKeys();
+    const writeStarted = performance.now();
+    const { users } = await writeEndedSessions(pkg.store, { tag, count });
+    const writeMs = performance.now() - writeStarted;
+    say(`wrote ${count} ended sessions of ${users} users into Redis with the store's create() in ${(writeMs / 1000).toFixed(1)} s`);
+    // Each record lives a second (see writeEndedSessions): once that has passed for the last
+    // one, every record is gone as far as any reader can tell, the state the job meets in
+    // production. The server reclaims expired keys in the background, and stops hurrying
+    // while fewer than about a tenth of the keys with a time to live have expired, so some
+    // are still in memory: those, as in production, go when the job reads them.
+    await sleep(1_500);
+    const expired = (await expiredKeys()) - expiredBefore;
+    const keysBefore = await redis.countKeys();
+    say(`Redis reclaimed ${expired} expired keys since the write began; SCAN sees ${keysBefore} keys of the run's prefix`);
+    const env = appEnv({ databaseUrl: db.url, secrets, revocationMode: 'cached', redis: redisEnv('redis') });
+    const processStarted = performance.now();
+    const [{ code, log, logFile }, delta] = await withRedisCounts(() =>
+      runCleanup({ projectDir, logDir, env, cpuProfDir: profDir, name: 'redis-cleanup' }),
+    );
+    const processMs = performance.now() - processStarted;
+    const match = /Session cleanup deleted (\d+) sessions in (\d+) ms \((\d+) batches(, stopped at maxRunTime)?\)/.exec(log);
+    if (code !== 0 || !match) throw new Error(`redis cleanup exited with ${code} without its log line; see ${logFile}`);
+    // What the job left: the store's own deleteExpired with the job's cutoff (the demo's
+    // 7-day retention), run after it; it finds only this scenario's sessions, the others are live.
+    const left = await pkg.store.deleteExpired(new Date(Date.now() - 7 * DAY_MS), count + 1);
+    const keysAfter = await redis.countKeys();
+    const deleted = Number(match[1]);
+    const durationMs = Number(match[2]);
+    const result = {
+      rows: count,
+      users,
+      writeMs,
+      expired,
+      keysBefore,
+      keysAfter,
+      deleted,
+      durationMs,
+      batches: Number(match[3]),
+      truncated: Boolean(match[4]),
+      left,
+      scripts: scriptRoundTrips(delta),
+      processMs,
+      rowsPerSecond: durationMs > 0 ? deleted / (durationMs / 1000) : Infinity,
+    };
+    say(
+      `redis-cleanup: deleted ${deleted} in ${durationMs} ms (${result.batches} batches, ${result.scripts} script calls) = ` +
+        `${Math.round(result.rowsPerSecond)} sessions/s; ${left} of the written sessions left; process ${(processMs / 1000).toFixed(1)} s`,
+    );
+    return result;
+  } finally {
+    packageStore = undefined;
+    await pkg.close();
+  }
+}
+
+/**
+ * Builds the demo app, and for redis-cleanup the store's package too (dist/libs/session-redis:
+ * the scenario writes its sessions with it).
+ */
 function build() {
   if (process.env.BENCH_SKIP_BUILD === '1') {
     say('BENCH_SKIP_BUILD=1: using the existing build');
     return;
   }
-  say('building the demo app (npx nx run demo-api:build)');
-  const logFile = join(logDir, 'build.log');
-  const result = spawnSync('npx', ['nx', 'run', 'demo-api:build'], {
-    cwd: projectDir,
-    encoding: 'utf8',
-    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  writeFileSync(logFile, `${result.stdout ?? ''}\n${result.stderr ?? ''}`);
-  if (result.status !== 0) {
-    throw new Error(`build failed (exit ${result.status}); see ${logFile}:\n${(result.stdout ?? '').slice(-3000)}`);
+  const targets = ['demo-api:build', ...(only.includes('redis-cleanup') ? ['session-redis:build'] : [])];
+  for (const target of targets) {
+    say(`building ${target} (npx nx run ${target})`);
+    const logFile = join(logDir, `build-${target.replace(':build', '')}.log`);
+    const result = spawnSync('npx', ['nx', 'run', target], {
+      cwd: projectDir,
+      encoding: 'utf8',
+      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    writeFileSync(logFile, `${result.stdout ?? ''}\n${result.stderr ?? ''}`);
+    if (result.status !== 0) {
+      throw new Error(`build of ${target} failed (exit ${result.status}); see ${logFile}:\n${(result.stdout ?? '').slice(-3000)}`);
+    }
   }
 }
 
@@ -509,16 +763,38 @@ function profileSummaries(results) {
       `\nCPU profile, ${title} (measured runs; ${app.profile}):\n${formatSummary(summary)}\n${extra ? `${formatExtra(extra)}\n` : ''}`,
     );
   };
-  for (const group of results.me) {
-    add(`${group.mode}: GET /bench/me (baseline)`, group.app, group.baseline);
-    for (const row of group.rows) add(`${group.mode}: GET /api/me ${row.name}`, group.app, row.runs, group.baseline);
+  for (const group of [...results.me, ...(results.redis?.me ?? [])]) {
+    const mode = group.store === 'redis' ? `Redis store, ${group.mode}` : group.mode;
+    add(`${mode}: GET /bench/me (baseline)`, group.app, group.baseline);
+    for (const row of group.rows) add(`${mode}: GET /api/me ${row.name}`, group.app, row.runs, group.baseline);
   }
   if (results.refresh) {
     add('refresh start: GET /bench/me (baseline)', results.refreshApp, results.refresh.baseline);
     add('POST /auth/refresh', results.refreshApp, results.refresh.rows[0].runs, results.refresh.baseline);
   }
   if (results.login) add('POST /auth/login (with the probe)', results.refreshApp, results.login.logins);
+  if (results.redis?.refresh) {
+    const { refreshApp, refresh } = results.redis;
+    add('Redis store, refresh start: GET /bench/me (baseline)', refreshApp, refresh.baseline);
+    add('Redis store: POST /auth/refresh', refreshApp, refresh.rows[0].runs, refresh.baseline);
+  }
   return out;
+}
+
+/** The command that made the report: `npm run bench` after the BENCH_* settings given (none that may hold a password). */
+function commandLine() {
+  const shown = [
+    'BENCH_ONLY',
+    'BENCH_WARMUP',
+    'BENCH_DURATION',
+    'BENCH_ROUNDS',
+    'BENCH_REDIS_ROUNDS',
+    'BENCH_SLICE_MS',
+    'BENCH_CLEANUP_ROWS',
+    'BENCH_REDIS_CLEANUP_ROWS',
+    'BENCH_CPU_PROF',
+  ].filter((name) => process.env[name]);
+  return [...shown.map((name) => `${name}=${process.env[name]}`), 'npm run bench'].join(' ');
 }
 
 function machine() {
@@ -538,6 +814,14 @@ const secrets = { jwt: randomBytes(48).toString('base64url'), session: randomByt
 
 async function main() {
   say(`work dir ${workDir}; scenarios: ${only.join(', ')}${settings.cpuProf ? ' (profiling)' : ''}`);
+  if (redisWanted) {
+    // First, so that a missing server stops the run before the PostgreSQL scenarios, not after.
+    redis = await openBenchRedis({
+      url: process.env.BENCH_REDIS_URL || process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+      log: (line) => say(`redis: ${line}`),
+    });
+    say(`Redis ${redis.version} at ${redis.shownUrl}, key prefix ${redis.prefix}`);
+  }
   build();
   db = await openBenchDatabase({
     databaseUrl: process.env.DATABASE_URL || undefined,
@@ -559,6 +843,20 @@ async function main() {
     }
     if (only.includes('propagation')) results.propagation = await propagationScenario();
     if (only.includes('cleanup')) results.cleanup = await cleanupScenario();
+    if (redisWanted) {
+      const r = (results.redis = { me: [] });
+      for (const mode of ['cached', 'strict']) {
+        if (only.includes(`redis-${mode}`)) r.me.push(await meScenario(mode, 'redis'));
+      }
+      if (only.includes('redis-refresh')) {
+        const { app, ...refresh } = await redisRefreshScenario();
+        r.refreshApp = app;
+        r.refresh = refresh;
+      }
+      if (only.includes('redis-propagation')) r.propagation = await propagationScenario('redis');
+      if (only.includes('redis-cleanup')) r.cleanup = await redisCleanupScenario();
+      r.server = { version: redis.version, url: redis.shownUrl, prefix: redis.prefix };
+    }
     database = { version: db.version, source: db.source, name: db.name };
   } finally {
     await teardown();
@@ -575,6 +873,7 @@ async function main() {
     profiles,
     elapsedSec,
     partial,
+    command: commandLine(),
   });
   const defaultOut = partial || settings.cpuProf ? join(workDir, 'benchmarks.md') : join(projectDir, 'docs/benchmarks.md');
   const outFile = resolve(process.env.BENCH_OUT || defaultOut);
@@ -591,9 +890,10 @@ main().then(
     process.exit(0);
   },
   async (error) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    // After a Ctrl-C the scenario in progress fails as its processes and connections go: not news.
+    if (!interrupted) process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
     await teardown().catch(() => undefined);
-    process.exit(1);
+    process.exit(interrupted ? 130 : 1);
   },
 );
 

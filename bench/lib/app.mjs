@@ -14,8 +14,12 @@ function baseEnv() {
   return Object.fromEntries(keep.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]));
 }
 
-/** The demo's environment for the benchmark (see DEMO-API.md). */
-export function appEnv({ databaseUrl, secrets, revocationMode, port = 0 }) {
+/**
+ * The demo's environment for the benchmark (see DEMO-API.md). With `redis` ({ url,
+ * prefix }) sessions, their revocation feed and the login-attempt counters live in Redis
+ * under that key prefix (SESSION_STORE=redis); users and the audit trail stay in PostgreSQL.
+ */
+export function appEnv({ databaseUrl, secrets, revocationMode, port = 0, redis }) {
   return {
     ...baseEnv(),
     NODE_ENV: 'production',
@@ -29,6 +33,9 @@ export function appEnv({ databaseUrl, secrets, revocationMode, port = 0 }) {
     CLEANUP_CRON: 'off',
     MAX_SESSIONS_PER_USER: '0',
     LOGIN_RATE_LIMIT: '1000000',
+    ...(redis
+      ? { SESSION_STORE: 'redis', REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix }
+      : { SESSION_STORE: 'postgres' }),
     // COOKIE_SECURE=false is refused in production, so cookies keep their __Host- names;
     // the bench sends the Cookie header itself, so the Secure flag does not matter here.
   };
@@ -116,12 +123,12 @@ export async function startApp({ projectDir, logDir, name, env, cpuProfDir }) {
   };
 }
 
-/** Runs `node main.js cleanup` once with `env`; resolves to its log text and exit code. */
-export function runCleanup({ projectDir, logDir, env, cpuProfDir }) {
-  const logFile = join(logDir, 'cleanup.log');
+/** Runs `node main.js cleanup` once with `env`; resolves to its log text (log `<name>.log`) and exit code. */
+export function runCleanup({ projectDir, logDir, env, cpuProfDir, name = 'cleanup' }) {
+  const logFile = join(logDir, `${name}.log`);
   const fd = openSync(logFile, 'a');
   const args = [
-    ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, '--cpu-prof-name=cleanup.cpuprofile'] : []),
+    ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []),
     join(projectDir, 'dist/apps/demo-api/main.js'),
     'cleanup',
   ];

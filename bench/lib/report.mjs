@@ -13,7 +13,17 @@ const TARGETS = {
   refreshQueriesTolerance: 0.02,
   propagationP99Ms: 100,
   cleanupRowsPerSecond: 50_000,
+  // The Redis store (@tessera/session-redis), against the same run's baseline.
+  redisStrict: 0.8,
+  redisRefresh: 0.6,
+  redisPropagationP99Ms: 50,
 };
+
+/**
+ * Quoted from the issue, not measured here: express-session with connect-redis serves
+ * this fraction of its own unguarded Express route's requests per second on this machine.
+ */
+const EXPRESS_SESSION_CONNECT_REDIS = 0.68;
 
 /** Medians over repeated runs (sums for error counts and query kinds). */
 export function summarizeRuns(runs) {
@@ -26,6 +36,8 @@ export function summarizeRuns(runs) {
     db: median(runs.map((r) => r.dbPerRequest)),
     pg: median(runs.map((r) => r.pgXactsPerRequest)),
     pgJoint: runs.some((r) => r.pgSegment > 1),
+    redis: median(runs.map((r) => r.redisPerRequest)),
+    redisJoint: runs.some((r) => r.redisSegment > 1),
     // Requests the query counts are per (interleaved runs: all the route sent in the run).
     sent: runs.reduce((sum, r) => sum + (r.dbSent ?? r.sent ?? 0), 0),
     byKind: runs.reduce((acc, r) => {
@@ -99,11 +111,19 @@ const HTTP_HEADER = [
   'target',
 ];
 
-function baselineRow(label, base) {
-  return [label, fmtInt(base.rps), '1.00×', ms(base.p50), ms(base.p99), '1.00× / 1.00×', fmtInt(base.bad), fmt(base.cpu, 3), '1.00×', fmt(base.db, 3), fmt(base.pg, 3), ''];
+/** The Redis store's tables: the app's PostgreSQL queries, and the Redis server's script calls in place of pg xacts. */
+const REDIS_HTTP_HEADER = [...HTTP_HEADER.slice(0, 9), 'PG queries/req', 'Redis scripts/req', 'target'];
+
+/** Cell 10 of a row: PostgreSQL transactions, or on Redis the server's script calls (EVALSHA + EVAL) per request. */
+function storeCell(s, onRedis) {
+  return onRedis ? `${fmt(s.redis, 3)}${s.redisJoint ? '¹' : ''}` : `${fmt(s.pg, 3)}${s.pgJoint ? '¹' : ''}`;
 }
 
-function scenarioRow(label, s, base, check, pairedRatio) {
+function baselineRow(label, base, onRedis = false) {
+  return [label, fmtInt(base.rps), '1.00×', ms(base.p50), ms(base.p99), '1.00× / 1.00×', fmtInt(base.bad), fmt(base.cpu, 3), '1.00×', fmt(base.db, 3), onRedis ? fmt(base.redis, 3) : fmt(base.pg, 3), ''];
+}
+
+function scenarioRow(label, s, base, check, pairedRatio, onRedis = false) {
   return [
     label,
     fmtInt(s.rps),
@@ -115,12 +135,193 @@ function scenarioRow(label, s, base, check, pairedRatio) {
     fmt(s.cpu, 3),
     ratio(s.cpu, base.cpu),
     fmt(s.db, 3),
-    `${fmt(s.pg, 3)}${s.pgJoint ? '¹' : ''}`,
+    storeCell(s, onRedis),
     verdict(check),
   ];
 }
 
-export function renderReport({ date, machine, database, settings, results, profiles, elapsedSec, partial }) {
+/**
+ * "1.000 `EVALSHA` + 1.000 `HSET` + …": the calls of a commandstats delta per `n`, without
+ * the bench's own INFO and those below 0.0005 (another client's stray call).
+ */
+function commandBreakdown(commands, n) {
+  return Object.entries(commands ?? {})
+    .filter(([name]) => name !== 'info')
+    .map(([name, d]) => [name, (d.calls + d.rejected) / n])
+    .filter(([, v]) => v >= 0.0005)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, v]) => `${fmt(v, 3)} \`${name.toUpperCase()}\``)
+    .join(' + ');
+}
+
+/** Section 7, the Redis store: its rows, and its target checks pushed onto `checks`. */
+function redisSections(redis, settings, checks) {
+  const out = [];
+  const rounds = settings.redisRounds;
+  const server = redis.server ?? {};
+  out.push(
+    `## 7. The Redis store (\`@tessera/session-redis\`)\n\n` +
+      `The same demo app with \`SESSION_STORE=redis\`: sessions, their revocation feed (pub/sub) and the login-attempt ` +
+      `counters in Redis ${server.version ?? ''} (${server.url ? `\`${server.url}\`` : 'BENCH_REDIS_URL'}, on the same machine), users and the audit trail ` +
+      `in the same PostgreSQL as above. Every start of the run uses one key prefix (\`REDIS_KEY_PREFIX=${server.prefix ?? 'tessera-bench-<random>'}\`), ` +
+      `whose keys the run deletes at the end (SCAN MATCH + UNLINK). Command: \`npm run bench\` (these scenarios run after the ` +
+      `PostgreSQL ones), or \`BENCH_ONLY=redis npm run bench\` for these alone. Interleaved runs as above, ${rounds} rounds each` +
+      `${rounds !== settings.rounds ? ` (\`BENCH_REDIS_ROUNDS\`; the PostgreSQL scenarios had ${settings.rounds})` : ''}.\n\n` +
+      `*Redis scripts/req*: the server's \`EVALSHA\` + \`EVAL\` calls (\`INFO commandstats\`, read before and after each ` +
+      `run) divided by all the requests the scenario route(s) sent in the run, warm-up included; each is one round trip of ` +
+      `the store (every store operation on one session is one Lua script). Commands the scripts run inside count under their ` +
+      `own names and are not round trips. The server may be shared: other clients' calls in the same seconds would count too. ` +
+      `*PG queries/req*: the app's PostgreSQL queries (the query counter, as above).`,
+  );
+
+  if (redis.me?.length > 0) {
+    const rows = [];
+    for (const group of redis.me) {
+      const base = summarizeRuns(group.baseline);
+      rows.push(baselineRow(`${group.mode}: \`GET /bench/me\` (baseline)`, base, true));
+      for (const row of group.rows) {
+        const s = summarizeRuns(row.runs);
+        const paired = pairedRpsRatio(row.runs, group.baseline);
+        const check = group.mode === 'strict' ? atLeast(`Redis: \`strict\` GET /api/me, ${row.name}`, paired, TARGETS.redisStrict) : undefined;
+        if (check) checks.push(check);
+        const cells = scenarioRow(`${group.mode}: \`GET /api/me\` ${row.name}`, s, base, check, paired, true);
+        if (!check) cells[11] = 'no Redis target (the request reads no session)';
+        rows.push(cells);
+      }
+    }
+    out.push(
+      `### 7.1 \`GET /api/me\` against the baseline (Redis store)\n\n` +
+        `One app start per revocation mode, each ${rounds} rounds interleaving baseline, bearer and cookie. In \`cached\` mode ` +
+        `a request reads no session (the token and the in-memory revocation set decide); in \`strict\` mode each reads its ` +
+        `session from Redis (one \`EVALSHA\`).\n\n` +
+        table(REDIS_HTTP_HEADER, rows) +
+        `\n\n¹ bearer and cookie share their runs, so the server's counts are theirs together (divided by the requests both sent).` +
+        `\n\nFor reference, quoted from the issue and not measured by this bench: express-session with connect-redis serves ` +
+        `${fmt(EXPRESS_SESSION_CONNECT_REDIS)}× of its own unguarded Express route on this machine. The comparable row is ` +
+        `\`strict\`, where every request reads its session from Redis.`,
+    );
+  }
+
+  if (redis.refresh) {
+    const r = redis.refresh;
+    const base = summarizeRuns(r.baseline);
+    const s = summarizeRuns(r.rows[0].runs);
+    const paired = pairedRpsRatio(r.rows[0].runs, r.baseline);
+    const speed = atLeast('Redis: POST /auth/refresh', paired, TARGETS.redisRefresh);
+    const alone = r.alone;
+    const aloneMet = alone !== undefined && Math.abs(alone.roundTripsPerRefresh - TARGETS.refreshQueries) <= 1e-9;
+    const loadMet = s.redis !== undefined && s.redis <= TARGETS.refreshQueries + TARGETS.refreshQueriesTolerance;
+    const met = aloneMet && loadMet;
+    const tripsCheck = {
+      name: 'Redis: POST /auth/refresh: one round trip per refresh',
+      measured: `alone: ${alone ? fmt(alone.roundTripsPerRefresh, 3) : '–'} script calls/refresh; under load: ${fmt(s.redis, 3)}`,
+      goal: `alone = 1; under load ≤ 1 (+${TARGETS.refreshQueriesTolerance})`,
+      met,
+      short: met
+        ? undefined
+        : !aloneMet
+          ? `alone ${alone ? fmt(alone.roundTripsPerRefresh, 3) : 'not measured'} per refresh`
+          : `${fmt(s.redis - 1, 3)} per refresh over`,
+    };
+    checks.push(speed, tripsCheck);
+    const row = scenarioRow('`POST /auth/refresh`', s, base, speed, paired, true);
+    row[10] = `**${row[10]}**`;
+    row[11] = `${verdict(speed)}; one round trip: ${met ? 'met' : `**missed** (${tripsCheck.short})`}`;
+    const loadCommands = r.rows[0].runs.map((run) => commandBreakdown(run.redisCommands, run.redisSent)).filter(Boolean);
+    out.push(
+      `### 7.2 \`POST /auth/refresh\` (Redis store)\n\n` +
+        `Cached-mode start; ${rounds} rounds as in section 3 (${2 * settings.connections * rounds} sessions made by login first, a ` +
+        `distinct session per connection, each connection sending the refresh token its previous refresh returned).\n\n` +
+        table(REDIS_HTTP_HEADER, [baselineRow('`GET /bench/me` (baseline)', base, true), row]) +
+        `\n\nServer calls per refresh sent, by command (each round; commands run inside the scripts included): ` +
+        `${loadCommands.map((line) => line || '–').join('; ') || '–'}.` +
+        (alone
+          ? ` Alone (${alone.refreshes} sequential refreshes on one connection, after the rounds): ` +
+            `**${fmt(alone.roundTripsPerRefresh, 3)}** round trips per refresh (${fmt(alone.evalshaPerRefresh, 3)} \`EVALSHA\` + ` +
+            `${fmt(alone.evalPerRefresh, 3)} \`EVAL\`, ${alone.noscript} NOSCRIPT)` +
+            `${alone.othersInQuiet > 0 || alone.noscript > 0 ? `; other clients sent ${alone.othersInQuiet} script calls in the quiet seconds around the last attempt (attempt ${alone.attempt} of 3), so the server was not ours alone` : alone.attempt > 1 ? ` (attempt ${alone.attempt}: the earlier ones overlapped other clients' calls)` : ''}. ` +
+            `Every refresh is one \`EVALSHA\` of the store's rotation script, a compare-and-swap on the server; a refresh ` +
+            `needs no batching to stay at one round trip.`
+          : ''),
+    );
+  }
+
+  if (redis.propagation) {
+    const p = redis.propagation;
+    const check = {
+      name: 'Redis: revocation propagation p99 (cached, 2 instances)',
+      measured: `${fmt(p.fromSent.p99, 1)} ms`,
+      goal: `< ${TARGETS.redisPropagationP99Ms} ms`,
+      met: p.timedOut === 0 && p.fromSent.p99 !== undefined && p.fromSent.p99 < TARGETS.redisPropagationP99Ms,
+    };
+    if (!check.met) {
+      check.short = p.timedOut > 0 ? `${p.timedOut} logouts never seen within 5 s` : `${fmt(p.fromSent.p99 - TARGETS.redisPropagationP99Ms, 1)} ms over`;
+    }
+    checks.push(check);
+    out.push(
+      `### 7.3 Revocation propagation between two instances (Redis store, cached mode)\n\n` +
+        `Two instances on the same Redis key prefix; the revocation reaches instance A through the store's pub/sub channel. ` +
+        `${p.logouts} sessions; for each, \`POST /auth/logout\` on B, then \`GET /api/me\` on A every ~${settings.propagationPollMs} ms ` +
+        `until it answers 401 (${Object.entries(p.codes).map(([code, n]) => `${n}× \`${code}\``).join(', ') || 'none'}; ${fmtInt(p.polls)} polls in all).\n\n` +
+        table(
+          ['measured from', 'logouts', 'not seen in 5 s', 'median ms', 'p99 ms', 'max ms', 'target'],
+          [
+            ['logout sent to B', fmtInt(p.logouts), fmtInt(p.timedOut), fmt(p.fromSent.median, 1), `**${fmt(p.fromSent.p99, 1)}**`, fmt(p.fromSent.max, 1), verdict(check)],
+            ["B's 204 received", fmtInt(p.logouts), fmtInt(p.timedOut), fmt(p.fromAnswered.median, 1), fmt(p.fromAnswered.p99, 1), fmt(p.fromAnswered.max, 1), ''],
+          ],
+        ) +
+        `\n\nThe logout request itself took ${fmt(p.logout.median, 1)} ms median, ${fmt(p.logout.p99, 1)} ms p99.`,
+    );
+  }
+
+  if (redis.cleanup) {
+    const c = redis.cleanup;
+    const check = {
+      name: 'Redis: cleanup removes every ended session',
+      measured: `${fmtInt(c.left)} of ${fmtInt(c.rows)} left${c.truncated ? ', stopped at maxRunTime' : ''}`,
+      goal: '0 left (no speed target)',
+      met: c.left === 0 && !c.truncated,
+    };
+    if (!check.met) check.short = `${fmtInt(c.left)} ended sessions left${c.truncated ? ', stopped at maxRunTime' : ''}`;
+    checks.push(check);
+    out.push(
+      `### 7.4 Cleanup of ${fmtInt(c.rows)} ended sessions (Redis store)\n\n` +
+        `Written with the library's own store from its built package (\`dist/libs/session-redis\`, \`RedisSessionStore#create\`, ` +
+        `256 at a time) in ${fmt(c.writeMs / 1000, 1)} s: as for PostgreSQL, created 60 days ago, half expired 30 days ago, ` +
+        `half revoked 8 days ago, here spread over ${fmtInt(c.users)} users (5 each), and last seen at the write time. Redis ` +
+        `drops an ended session's record by key expiry itself, \`retention\` (7 days) after it ended, reckoned by the store ` +
+        `from the record's last activity, so each of these records expires a second after it is written, and the job meets ` +
+        `what it meets in production: the index entries of sessions whose records are gone. The job started 1.5 s after the ` +
+        `last write; by then the server had reclaimed ${fmtInt(c.expired)} expired keys (the others are read as absent and ` +
+        `reclaimed when read: the server's background expiry slows down once few of the keys with a time to live have expired). ` +
+        `The job prunes the store's end-time and per-user indexes (\`deleteExpired\` counts a session whose record Redis ` +
+        `dropped like one whose record it deletes). Then \`node dist/apps/demo-api/main.js cleanup\` with the app's ` +
+        `environment (\`SESSION_STORE=redis\`); the time is the job's log line, from taking the lock to releasing it. ` +
+        `*Left*: what the store's \`deleteExpired\` still found with the job's cutoff, run after it. Keys of the run's prefix: ` +
+        `${fmtInt(c.keysBefore)} before the job, ${fmtInt(c.keysAfter)} after. *Script calls*: the job process's \`EVALSHA\` + ` +
+        `\`EVAL\`, its start included.\n\n` +
+        table(
+          ['ended sessions', 'deleted', 'left', 'batches', 'script calls', 'job ms', 'sessions/s', 'whole process s', 'target'],
+          [
+            [
+              fmtInt(c.rows),
+              fmtInt(c.deleted),
+              fmtInt(c.left),
+              fmtInt(c.batches),
+              fmtInt(c.scripts),
+              fmtInt(c.durationMs),
+              `**${fmtInt(c.rowsPerSecond)}**`,
+              fmt(c.processMs / 1000, 1),
+              check.met ? 'no speed target; every one removed' : `**missed** (${check.short})`,
+            ],
+          ],
+        ),
+    );
+  }
+  return out;
+}
+
+export function renderReport({ date, machine, database, settings, results, profiles, elapsedSec, partial, command = 'npm run bench' }) {
   const checks = [];
   const sections = [];
 
@@ -332,6 +533,8 @@ export function renderReport({ date, machine, database, settings, results, profi
     );
   }
 
+  if (results.redis) sections.push(...redisSections(results.redis, settings, checks));
+
   const targetsTable = table(
     ['target', 'measured', 'goal', 'result'],
     checks.map((c) => [c.name, c.measured, c.goal, c.met ? 'met' : `**missed** (${c.short ?? ''})`]),
@@ -380,14 +583,14 @@ export function renderReport({ date, machine, database, settings, results, profi
 
 Written by \`npm run bench\` (bench/run.mjs); do not edit by hand.${partial ? ' **Partial run** (BENCH_ONLY).' : ''}
 
-- Command: \`npm run bench\`${database.source === 'DATABASE_URL' ? ' with `DATABASE_URL` set' : ' (no `DATABASE_URL`: embedded PostgreSQL)'}
+- Command: \`${command}\`${database.source === 'DATABASE_URL' ? ' with `DATABASE_URL` set' : ' (no `DATABASE_URL`: embedded PostgreSQL)'}${results.redis?.server ? `; Redis ${results.redis.server.version} at \`${results.redis.server.url}\` (\`BENCH_REDIS_URL\`, else \`REDIS_URL\`, else the default)` : ''}
 - Date: ${date.toISOString().replace(/\.\d+Z$/, 'Z')} (the whole run took ${fmt(elapsedSec / 60, 1)} min)
 - Machine: ${machine.nproc} cores (\`nproc\`), ${machine.cpu}, ${fmt(machine.memoryGiB, 1)} GiB memory, ${machine.os}
 - Node ${machine.node}; ${dbLine}, on the same machine
 - Load: autocannon 9 in separate processes, ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.duration} s measured per run (rounded up to whole rounds of slices), ${settings.rounds} rounds, each scenario interleaved with the baseline in one run (${settings.sliceMs} ms slices), medians reported
 
 Ratios are to the baseline measured in the same runs. For requests per second higher is better; for
-latency and CPU per request lower is better. The app, the load generator and PostgreSQL share the
+latency and CPU per request lower is better. The app, the load generator and PostgreSQL${results.redis ? ' (and Redis)' : ''} share the
 ${machine.nproc} cores, so the absolute numbers are this machine's; the ratios are the point.
 
 ${tables}
@@ -460,6 +663,15 @@ ${tables}
   latency is recorded as seen (autocannon's coordinated-omission correction is off: it assumes a 1 ms interval).
 - **Propagation.** Two app instances in \`cached\` mode on the same database; times from \`performance.now()\` in the
   bench process over keep-alive connections.
+- **Redis store** (section 7). The same app started with \`SESSION_STORE=redis\`, \`REDIS_URL\` and the run's
+  \`REDIS_KEY_PREFIX\` (\`tessera-bench-<random>\`; every key holding it is deleted at the end, on Ctrl-C too), the same
+  database for users and audit. No pg_stat_database segments there (the sessions are not in PostgreSQL, and skipping the
+  10.5 s settling keeps the run short); the query counter still counts the app's PostgreSQL queries. Round trips are read
+  from the server: \`INFO commandstats\` before and after each run (calls plus rejected calls of \`EVALSHA\` and \`EVAL\`),
+  so another client of a shared server can add to them; the sequential refresh check therefore also reads the server over
+  a quiet second before and after (the idle app sends nothing) and is repeated, up to 3 times, when anyone else sent a
+  script then or a NOSCRIPT reply cost an extra \`EVAL\`. The cleanup scenario writes its sessions with the built package
+  (\`npx nx run session-redis:build\`, which the bench runs), so the bench knows nothing of the store's key layout.
 - **Profiling.** \`BENCH_CPU_PROF=1 npm run bench\` (with \`BENCH_ONLY=…\` to pick scenarios) starts the app with
   \`--cpu-prof\` and prints the top self-time functions of each scenario's measured runs (for interleaved runs, the
   settled parts of the route's slices);

@@ -34,26 +34,30 @@ export class ScriptRunner {
     private readonly timeoutMs: number,
   ) {}
 
-  async run(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
-    if (!this.client.isReady) throw new SessionStoreUnavailableError('Redis is not connected');
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
+  /** One script call; rejects with `SessionStoreUnavailableError` on an outage. */
+  run(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+    if (!this.client.isReady) return Promise.reject(new SessionStoreUnavailableError('Redis is not connected'));
+    // One timer and one promise per call: this is every strict request's and refresh's path.
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
         () => reject(new SessionStoreUnavailableError(`Redis did not answer within ${this.timeoutMs} ms (${script.name})`)),
         this.timeoutMs,
       );
+      this.send(script, keys, args).then(
+        (reply) => {
+          clearTimeout(timer);
+          resolve(reply);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(
+            !(error instanceof SessionStoreUnavailableError) && isRedisOutage(error)
+              ? new SessionStoreUnavailableError(`Redis call failed (${script.name}: ${(error as Error).name})`, { cause: error })
+              : error,
+          );
+        },
+      );
     });
-    try {
-      return await Promise.race([this.send(script, keys, args), late]);
-    } catch (error) {
-      if (error instanceof SessionStoreUnavailableError) throw error;
-      if (isRedisOutage(error)) {
-        throw new SessionStoreUnavailableError(`Redis call failed (${script.name}: ${(error as Error).name})`, { cause: error });
-      }
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** `PUBLISH`, bounded and classified like a script. */
