@@ -7,7 +7,7 @@ import type { SessionView } from '../dto/session-view.dto';
 import { SessionNotFoundException } from '../exceptions/session-not-found.exception';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
 import { storeOutageOf } from '../exceptions/session-unavailable.exception';
-import type { AuthenticatedSession } from '../interfaces/authenticated.interface';
+import type { AuthenticatedSession, TokenTransport } from '../interfaces/authenticated.interface';
 import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
 import type { HttpRequest, HttpResponse } from '../interfaces/session-http-adapter.interface';
 import type { IssuedSession, IssuedUser, SessionContext, SessionUser } from '../interfaces/session.interface';
@@ -100,15 +100,16 @@ export class SessionEndpoints {
    */
   async refresh(request: HttpRequest, response: HttpResponse): Promise<SessionLoginBody> {
     parseRefreshBody(this.http.body(request));
-    const bearer = this.transport.requestedMode(request) === 'bearer';
+    // Read once: the token's source, the delivery and the 401's header all follow it.
+    const mode = this.transport.requestedMode(request);
     try {
       const issued = await this.sessions.refresh(
-        this.transport.extractRefreshToken(request),
+        this.transport.extractRefreshToken(request, mode),
         sessionContextOf(request, this.http),
       );
-      return this.answer(request, response, issued);
+      return this.answer(request, response, issued, mode);
     } catch (error) {
-      if (bearer && error instanceof SessionUnauthorizedException) {
+      if (mode === 'bearer' && error instanceof SessionUnauthorizedException) {
         this.http.setHeader(response, 'WWW-Authenticate', 'Bearer error="invalid_token"');
       }
       throw this.failure(response, error);
@@ -182,8 +183,13 @@ export class SessionEndpoints {
   }
 
   /** The body of a login or refresh: the delivered tokens (cookies or body) and the user. */
-  private answer(request: HttpRequest, response: HttpResponse, issued: IssuedSession): SessionLoginBody {
-    return { ...this.transport.deliver(request, response, issued), user: userView(issued.user) };
+  private answer(
+    request: HttpRequest,
+    response: HttpResponse,
+    issued: IssuedSession,
+    mode: TokenTransport = this.transport.requestedMode(request),
+  ): SessionLoginBody {
+    return { ...this.transport.deliver(request, response, issued, mode), user: userView(issued.user) };
   }
 
   /**

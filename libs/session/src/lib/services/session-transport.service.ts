@@ -47,16 +47,19 @@ export class SessionTransportService {
   /** Mode a register/login/refresh request asks for: bearer when it sends `X-Auth-Mode: bearer`. */
   requestedMode(request: HttpRequest): TokenTransport {
     const header = this.http.header(request, AUTH_MODE_HEADER);
-    return header !== undefined && header.trim().toLowerCase() === 'bearer' ? 'bearer' : 'cookie';
+    if (header === undefined) return 'cookie';
+    // The exact spelling first: what clients send, without the two strings trim and toLowerCase make.
+    return header === 'bearer' || header.trim().toLowerCase() === 'bearer' ? 'bearer' : 'cookie';
   }
 
   /**
    * The refresh token of a refresh/logout request: from the body in bearer mode, the
    * cookie otherwise. A refresh cookie sent twice, or naming another session than a valid
-   * access cookie, is refused (401 `cookie_conflict`).
+   * access cookie, is refused (401 `cookie_conflict`). `mode`: the request's
+   * `requestedMode`, when the caller has it already.
    */
-  extractRefreshToken(request: HttpRequest): string | undefined {
-    if (this.requestedMode(request) === 'bearer') {
+  extractRefreshToken(request: HttpRequest, mode: TokenTransport = this.requestedMode(request)): string | undefined {
+    if (mode === 'bearer') {
       const body = this.http.body(request) as Record<string, unknown> | undefined;
       return typeof body?.refreshToken === 'string' ? body.refreshToken : undefined;
     }
