@@ -26,6 +26,20 @@ const TARGETS = {
 const EXPRESS_SESSION_CONNECT_REDIS = 0.68;
 
 /** Medians over repeated runs (sums for error counts and query kinds). */
+/** The target check of a propagation scenario: every logout seen, p99 under `targetMs`. */
+function propagationCheck(name, p, targetMs) {
+  const check = {
+    name,
+    measured: `${fmt(p.fromSent.p99, 1)} ms`,
+    goal: `< ${targetMs} ms`,
+    met: p.timedOut === 0 && p.fromSent.p99 !== undefined && p.fromSent.p99 < targetMs,
+  };
+  if (!check.met) {
+    check.short = p.timedOut > 0 ? `${p.timedOut} logouts never seen within 5 s` : `${fmt(p.fromSent.p99 - targetMs, 1)} ms over`;
+  }
+  return check;
+}
+
 export function summarizeRuns(runs) {
   return {
     rps: median(runs.map((r) => r.rps)),
@@ -248,16 +262,7 @@ function redisSections(redis, settings, checks) {
 
   if (redis.propagation) {
     const p = redis.propagation;
-    const check = {
-      name: 'Redis: revocation propagation p99 (cached, 2 instances)',
-      measured: `${fmt(p.fromSent.p99, 1)} ms`,
-      goal: `< ${TARGETS.redisPropagationP99Ms} ms`,
-      met: p.timedOut === 0 && p.fromSent.p99 !== undefined && p.fromSent.p99 < TARGETS.redisPropagationP99Ms,
-    };
-    if (!check.met) {
-      check.short = p.timedOut > 0 ? `${p.timedOut} logouts never seen within 5 s` : `${fmt(p.fromSent.p99 - TARGETS.redisPropagationP99Ms, 1)} ms over`;
-    }
-    checks.push(check);
+    checks.push(propagationCheck('Redis: revocation propagation p99 (cached, 2 instances)', p, TARGETS.redisPropagationP99Ms));
     out.push(
       `### 7.3 Revocation propagation between two instances (Redis store, cached mode)\n\n` +
         `Two instances on the same Redis key prefix; the revocation reaches instance A through the store's pub/sub channel. ` +
@@ -469,16 +474,7 @@ export function renderReport({ date, machine, database, settings, results, profi
   // --- propagation --------------------------------------------------------------
   if (results.propagation) {
     const p = results.propagation;
-    const check = {
-      name: 'Revocation propagation p99 (cached, 2 instances)',
-      measured: `${fmt(p.fromSent.p99, 1)} ms`,
-      goal: `< ${TARGETS.propagationP99Ms} ms`,
-      met: p.timedOut === 0 && p.fromSent.p99 !== undefined && p.fromSent.p99 < TARGETS.propagationP99Ms,
-    };
-    if (!check.met) {
-      check.short = p.timedOut > 0 ? `${p.timedOut} logouts never seen within 5 s` : `${fmt(p.fromSent.p99 - TARGETS.propagationP99Ms, 1)} ms over`;
-    }
-    checks.push(check);
+    checks.push(propagationCheck('Revocation propagation p99 (cached, 2 instances)', p, TARGETS.propagationP99Ms));
     sections.push(
       `## 5. Revocation propagation between two instances (cached mode, one database)\n\n` +
         `${p.logouts} sessions; for each, \`POST /auth/logout\` on instance B, then \`GET /api/me\` with the same ` +

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import type { Response } from 'supertest';
 import { FakeClock } from '../../testing';
-import { CookieJar, setCookiesOf } from '@tessera/testing-support';
+import { setCookiesOf } from '@tessera/testing-support';
 import { Public } from '../decorators/public.decorator';
 import { SessionConfigError } from '../exceptions/session-config.error';
 import { CsrfGuard } from '../guards/csrf.guard';
@@ -18,13 +18,13 @@ import { CsrfService } from '../services/csrf.service';
 import { SessionEndpoints } from '../services/session-endpoints.service';
 import { SessionModule } from '../session.module';
 import { sessionOf } from '../utils/session-request.util';
+import { Browser, ROUTES_ORIGIN as ORIGIN, bearerLogin } from '../../../test/support/route-clients';
 import { SessionRoutesModule } from './session-routes.module';
 import type { SessionRoutesOptions } from './session-routes.options';
 
 const jwtSecret = 'routes-spec-jwt-secret-0123456789-abcdefgh';
 const sessionSecret = 'routes-spec-session-secret-0123456789-abcd';
 const START = new Date('2030-01-01T00:00:00.000Z');
-const ORIGIN = 'https://app.example';
 const ACCESS_COOKIE = '__Host-tessera-at';
 const REFRESH_COOKIE = '__Secure-tessera-rt';
 const CSRF_COOKIE = '__Host-tessera-csrf';
@@ -144,37 +144,6 @@ afterEach(async () => {
   jest.restoreAllMocks();
 });
 
-/** A browser in cookie mode: keeps its cookies, sends the CSRF header and the page's origin. */
-class Browser {
-  readonly jar = new CookieJar();
-
-  constructor(
-    private readonly http: Booted['http'],
-    private readonly prefix = '/auth',
-  ) {}
-
-  async get(path: string): Promise<Response> {
-    return this.jar.absorb(await request(this.http).get(path).set('Cookie', this.jar.header(path)));
-  }
-
-  async send(method: 'post' | 'delete', path: string, body?: object): Promise<Response> {
-    let pending = request(this.http)[method](path).set('Cookie', this.jar.header(path)).set('Origin', ORIGIN);
-    const token = this.jar.get(CSRF_COOKIE);
-    if (token) pending = pending.set('X-CSRF-Token', token);
-    return this.jar.absorb(await (body === undefined ? pending : pending.send(body)));
-  }
-
-  async login(user = 'user-1'): Promise<Response> {
-    await this.get(`${this.prefix}/csrf`);
-    return this.send('post', '/auth/login', { user });
-  }
-}
-
-/** A bearer-mode login: tokens and session id. */
-async function bearerLogin(http: Booted['http'], user = 'user-1'): Promise<{ accessToken: string; refreshToken: string; sessionId: string }> {
-  const response = await request(http).post('/auth/login').set('X-Auth-Mode', 'bearer').send({ user }).expect(200);
-  return { accessToken: response.body.accessToken, refreshToken: response.body.refreshToken, sessionId: response.body.session.id };
-}
 
 describe.each([
   ['guards mounted globally', true],

@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import request from 'supertest';
 import type { Response } from 'supertest';
-import { CookieJar, setCookiesOf } from '@tessera/testing-support';
+import { setCookiesOf } from '@tessera/testing-support';
 import { FakeClock } from '../../testing';
 import { Public } from '../decorators/public.decorator';
 import { CsrfGuard } from '../guards/csrf.guard';
@@ -13,9 +13,9 @@ import type { RevocationMode } from '../interfaces/session-module-options.interf
 import { SessionEndpoints } from '../services/session-endpoints.service';
 import { OutageSessionStore } from '../../../test/support/outage-session.store';
 import { compileSessionModule } from '../../../test/support/session-module';
+import { Browser, ROUTES_ORIGIN as ORIGIN, bearerLogin } from '../../../test/support/route-clients';
 import { SessionRoutesModule } from './session-routes.module';
 
-const ORIGIN = 'https://app.example';
 const ACCESS_COOKIE = '__Host-tessera-at';
 const REFRESH_COOKIE = '__Secure-tessera-rt';
 const CSRF_COOKIE = '__Host-tessera-csrf';
@@ -85,35 +85,6 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((app) => app.close()));
 });
 
-/** A browser in cookie mode: keeps its cookies, sends the CSRF header and the page's origin. */
-class Browser {
-  readonly jar = new CookieJar();
-
-  constructor(private readonly http: Booted['http']) {}
-
-  async get(path: string): Promise<Response> {
-    return this.jar.absorb(await request(this.http).get(path).set('Cookie', this.jar.header(path)));
-  }
-
-  async send(method: 'post' | 'delete', path: string, body?: object): Promise<Response> {
-    let pending = request(this.http)[method](path).set('Cookie', this.jar.header(path)).set('Origin', ORIGIN);
-    const token = this.jar.get(CSRF_COOKIE);
-    if (token) pending = pending.set('X-CSRF-Token', token);
-    return this.jar.absorb(await (body === undefined ? pending : pending.send(body)));
-  }
-
-  async login(user = 'user-1'): Promise<Response> {
-    await this.get('/auth/csrf');
-    const response = await this.send('post', '/auth/login', { user });
-    expect(response.status).toBe(200);
-    return response;
-  }
-}
-
-async function bearerLogin(http: Booted['http'], user = 'user-1'): Promise<{ accessToken: string; refreshToken: string; sessionId: string }> {
-  const response = await request(http).post('/auth/login').set('X-Auth-Mode', 'bearer').send({ user }).expect(200);
-  return { accessToken: response.body.accessToken, refreshToken: response.body.refreshToken, sessionId: response.body.session.id };
-}
 
 /** The designed outage answer: 503 `store_unavailable`, `Retry-After`, no challenge, no cookie touched. */
 function expectStoreUnavailable(response: Response, label = ''): void {
@@ -173,7 +144,7 @@ describe('a session-store outage over HTTP', () => {
       const { http, store, clock } = booted;
       const bearer = await bearerLogin(http);
       const browser = new Browser(http);
-      await browser.login();
+      expect((await browser.login()).status).toBe(200);
       const cookieRefreshToken = browser.jar.get(REFRESH_COOKIE);
       store.down = true;
       expectStoreUnavailable(
@@ -195,7 +166,7 @@ describe('a session-store outage over HTTP', () => {
     it('logout: 503 with the cookies kept (nothing was revoked); after recovery logout works and the session ends', async () => {
       const { http, store } = booted;
       const browser = new Browser(http);
-      await browser.login();
+      expect((await browser.login()).status).toBe(200);
       const bearer = await bearerLogin(http, 'user-2');
       store.down = true;
       expectStoreUnavailable(await browser.send('post', '/auth/logout'), 'cookie');
@@ -217,7 +188,7 @@ describe('a session-store outage over HTTP', () => {
     it('logout-all, sessions, revoke one, login and a CSRF token that needs the store: 503, then work after recovery', async () => {
       const { http, store } = booted;
       const browser = new Browser(http);
-      await browser.login();
+      expect((await browser.login()).status).toBe(200);
       const other = await bearerLogin(http);
       const auth = `Bearer ${other.accessToken}`;
       store.down = true;
