@@ -262,7 +262,8 @@ function redisSections(redis, settings, checks) {
 
   if (redis.propagation) {
     const p = redis.propagation;
-    checks.push(propagationCheck('Redis: revocation propagation p99 (cached, 2 instances)', p, TARGETS.redisPropagationP99Ms));
+    const check = propagationCheck('Redis: revocation propagation p99 (cached, 2 instances)', p, TARGETS.redisPropagationP99Ms);
+    checks.push(check);
     out.push(
       `### 7.3 Revocation propagation between two instances (Redis store, cached mode)\n\n` +
         `Two instances on the same Redis key prefix; the revocation reaches instance A through the store's pub/sub channel. ` +
@@ -474,7 +475,8 @@ export function renderReport({ date, machine, database, settings, results, profi
   // --- propagation --------------------------------------------------------------
   if (results.propagation) {
     const p = results.propagation;
-    checks.push(propagationCheck('Revocation propagation p99 (cached, 2 instances)', p, TARGETS.propagationP99Ms));
+    const check = propagationCheck('Revocation propagation p99 (cached, 2 instances)', p, TARGETS.propagationP99Ms);
+    checks.push(check);
     sections.push(
       `## 5. Revocation propagation between two instances (cached mode, one database)\n\n` +
         `${p.logouts} sessions; for each, \`POST /auth/logout\` on instance B, then \`GET /api/me\` with the same ` +
