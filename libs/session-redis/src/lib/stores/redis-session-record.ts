@@ -22,35 +22,36 @@ export function recordFields(record: SessionRecord): string[] {
   return fields;
 }
 
-/** A session from the flat field/value list `HGETALL` returns; null for an absent or pending one. */
+/**
+ * A session from the fields a script read (`RECORD_FIELDS`, by position); null for an
+ * absent or pending one.
+ */
 export function recordOf(id: string, reply: unknown): SessionRecord | null {
-  if (!Array.isArray(reply) || reply.length === 0) return null;
-  const hash = new Map<string, string>();
-  for (let i = 0; i + 1 < reply.length; i += 2) hash.set(String(reply[i]), String(reply[i + 1]));
-  if (hash.has('p') || !hash.has('u')) return null;
-  const field = (name: string) => hash.get(name) ?? null;
-  const time = (name: string) => {
-    const value = hash.get(name);
-    return value === undefined ? null : new Date(Number(value));
-  };
+  if (!Array.isArray(reply)) return null;
+  const [u, r, c, h, ph, g, ra, ca, ls, e, ae, va, vr, ua, ip, p] = reply as Array<string | null>;
+  if (u === null || u === undefined || (p !== null && p !== undefined)) return null;
   return {
     id,
-    userId: hash.get('u') as string,
-    roles: JSON.parse(hash.get('r') ?? '[]') as string[],
-    claims: JSON.parse(hash.get('c') ?? '{}') as StoredClaims,
-    refreshHash: hash.get('h') ?? '',
-    previousRefreshHash: field('ph'),
-    generation: Number(hash.get('g') ?? 0),
-    rotatedAt: time('ra'),
-    createdAt: time('ca') as Date,
-    lastSeenAt: time('ls') as Date,
-    expiresAt: time('e') as Date,
-    absoluteExpiresAt: time('ae') as Date,
-    revokedAt: time('va'),
-    revokedReason: field('vr') as RevocationReason | null,
-    userAgent: field('ua'),
-    ip: field('ip'),
+    userId: u,
+    roles: JSON.parse(r ?? '[]') as string[],
+    claims: JSON.parse(c ?? '{}') as StoredClaims,
+    refreshHash: h ?? '',
+    previousRefreshHash: ph ?? null,
+    generation: Number(g ?? 0),
+    rotatedAt: time(ra),
+    createdAt: time(ca) as Date,
+    lastSeenAt: time(ls) as Date,
+    expiresAt: time(e) as Date,
+    absoluteExpiresAt: time(ae) as Date,
+    revokedAt: time(va),
+    revokedReason: (vr ?? null) as RevocationReason | null,
+    userAgent: ua ?? null,
+    ip: ip ?? null,
   };
+}
+
+function time(value: string | null | undefined): Date | null {
+  return value === null || value === undefined ? null : new Date(Number(value));
 }
 
 /** Epoch milliseconds as a decimal string. */
