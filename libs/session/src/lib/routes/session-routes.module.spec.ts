@@ -5,7 +5,6 @@ import { Test } from '@nestjs/testing';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import type { Response } from 'supertest';
 import { FakeClock } from '../../testing';
 import { setCookiesOf } from '@tessera/testing-support';
 import { Public } from '../decorators/public.decorator';
