@@ -16,6 +16,9 @@ import { RedisKeys } from './redis-keys';
 import { ms, recordFields, recordOf } from './redis-session-record';
 import * as scripts from './redis-session.scripts';
 import { ScriptRunner } from './script-runner';
+import { deleteEnded } from './redis-cleanup';
+import { countedIds, everySessionOf } from './user-sessions';
+import type { Step } from './user-sessions';
 
 /** Options of `RedisSessionStore`. */
 export interface RedisSessionStoreOptions {
@@ -65,13 +68,6 @@ function duration(option: string, value: string | number | undefined, fallback: 
   const parsed = parseDuration(value ?? fallback);
   if (parsed === undefined) throw new Error(REDIS_STORE_ERROR_MESSAGES.badDuration(option, value));
   return parsed;
-}
-
-/** One result of a per-session step of `revokeByUser` / `updateUserSessions`. */
-interface Step {
-  id: string;
-  status: number;
-  predecessor: string | null;
 }
 
 /**
@@ -252,14 +248,14 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async revokeByUser(userId: string, reason: RevocationReason, at: Date, exceptId?: string): Promise<string[]> {
-    const steps = await this.everySessionOf(userId, exceptId, (id) => this.revokeOne(id, reason, at, userId));
+    const steps = await everySessionOf(() => this.indexOf(userId), exceptId, (id) => this.revokeOne(id, reason, at, userId));
     return countedIds(steps);
   }
 
   async updateUserSessions(userId: string, grants: SessionGrants, at: Date): Promise<number> {
     const roles = JSON.stringify(grants.roles);
     const claims = JSON.stringify(grants.claims);
-    const steps = await this.everySessionOf(userId, undefined, async (id): Promise<Step> => {
+    const steps = await everySessionOf(() => this.indexOf(userId), undefined, async (id): Promise<Step> => {
       const reply = (await this.runner.run(scripts.GRANTS, [this.keys.session(id)], [userId, roles, claims, ms(at)])) as [
         number,
         (string | null)?,
@@ -269,31 +265,6 @@ export class RedisSessionStore implements SessionStore {
     });
     await this.runner.publish(this.keys.usersChannel, userId);
     return countedIds(steps).length;
-  }
-
-  /**
-   * Runs `step` on every session in the user's index, then reads the index again and
-   * runs it on what is new, until nothing is: a session a concurrent `reissue` adds is
-   * in the index before its old session is revoked, so it is found by the pass after the
-   * one that found the old session revoked. An id whose session is not there yet (a
-   * successor between its index entry and its record) is tried once more the next pass.
-   */
-  private async everySessionOf(userId: string, exceptId: string | undefined, step: (id: string) => Promise<Step>): Promise<Step[]> {
-    const done = new Map<string, Step>();
-    let retry = new Set<string>();
-    for (;;) {
-      const index = await this.indexOf(userId);
-      const todo = index.filter((id) => id !== exceptId && (!done.has(id) || retry.has(id)));
-      if (todo.length === 0) break;
-      const results = await Promise.all(todo.map(step));
-      const absent = new Set<string>();
-      for (const result of results) {
-        if (result.status === -1 && !retry.has(result.id)) absent.add(result.id);
-        done.set(result.id, result);
-      }
-      retry = absent;
-    }
-    return [...done.values()];
   }
 
   async listRevokedSince(since: Date): Promise<SessionRevocation[]> {
@@ -309,77 +280,11 @@ export class RedisSessionStore implements SessionStore {
     return revocations;
   }
 
-  /**
-   * Removes up to `limit` sessions that ended before `cutoff` and prunes them from their
-   * users' indexes. Those Redis already dropped by expiry count too (their index entries
-   * are what is left of them). Each round asks every bucket at once for its share of what
-   * is left to remove (the shares add up to it exactly; the first bucket moves on at each
-   * call, so none waits behind the others), removes them with one short script per bucket,
-   * and prunes the user indexes with one script per hash tag.
-   */
-  async deleteExpired(cutoff: Date, limit: number): Promise<number> {
-    const tags = this.keys.tags;
+  /** See `deleteEnded`. */
+  deleteExpired(cutoff: Date, limit: number): Promise<number> {
     const start = this.nextBucket;
-    this.nextBucket = (start + 1) % tags.length;
-    let open = tags.map((_, n) => (start + n) % tags.length);
-    let deleted = 0;
-    while (deleted < limit && open.length > 0) {
-      const remaining = limit - deleted;
-      const shares = open.map((bucket, i) => ({
-        bucket,
-        share: Math.floor(remaining / open.length) + (i < remaining % open.length ? 1 : 0),
-      }));
-      const rounds = await Promise.all(
-        shares
-          .filter(({ share }) => share > 0)
-          .map(async ({ bucket, share }) => {
-            const members = (
-              (await this.runner.run(scripts.ENDED_BEFORE, [this.keys.ends(tags[bucket])], [ms(cutoff), String(share)])) as unknown[]
-            ).map(String);
-            if (members.length === 0) return { bucket, full: false, removed: [] as string[] };
-            const ids = members.map((member) => (JSON.parse(member) as [string, string])[0]);
-            const removed = (
-              (await this.runner.run(
-                scripts.DELETE_ENDED,
-                [this.keys.ends(tags[bucket]), ...ids.map((id) => this.keys.session(id))],
-                [ms(cutoff), ...members],
-              )) as unknown[]
-            ).map(String);
-            return { bucket, full: members.length === share, removed };
-          }),
-      );
-      const removed = rounds.flatMap((round) => round.removed);
-      deleted += removed.length;
-      await this.pruneIndexes(removed);
-      // A bucket that had fewer than its share has nothing more before the cutoff; one
-      // without a share this round has not been asked yet.
-      const asked = new Set(rounds.map((round) => round.bucket));
-      const full = new Set(rounds.filter((round) => round.full).map((round) => round.bucket));
-      open = open.filter((bucket) => full.has(bucket) || !asked.has(bucket));
-    }
-    return deleted;
-  }
-
-  /** Removes `["id","userId"]` members' ids from their users' indexes: one script per hash tag. */
-  private async pruneIndexes(members: string[]): Promise<void> {
-    const byTag = new Map<string, Map<string, string[]>>();
-    for (const member of members) {
-      const [id, userId] = JSON.parse(member) as [string, string];
-      const key = this.keys.user(userId);
-      const tag = this.keys.tagOf(userId);
-      const users = byTag.get(tag) ?? new Map<string, string[]>();
-      byTag.set(tag, users);
-      users.set(key, [...(users.get(key) ?? []), id]);
-    }
-    await Promise.all(
-      [...byTag.values()].map((users) =>
-        this.runner.run(
-          scripts.INDEX_PRUNE,
-          [...users.keys()],
-          [...users.values()].flatMap((ids) => [String(ids.length), ...ids]),
-        ),
-      ),
-    );
+    this.nextBucket = (start + 1) % this.keys.tags.length;
+    return deleteEnded(this.runner, this.keys, cutoff, limit, start);
   }
 
   /** `SET NX PX` with a random token; released only by its holder (a script compares the token). */
@@ -423,16 +328,4 @@ export class RedisSessionStore implements SessionStore {
       },
     };
   }
-}
-
-/**
- * The ids a per-user operation acted on (status 1), a reissue's successor and its old
- * session counted once: a successor counts unless the same call already acted on the
- * session it succeeds (which the reissue then copied, or made fail).
- */
-function countedIds(steps: Step[]): string[] {
-  const acted = new Set(steps.filter((step) => step.status === 1).map((step) => step.id));
-  return steps
-    .filter((step) => step.status === 1 && !(step.predecessor !== null && acted.has(step.predecessor)))
-    .map((step) => step.id);
 }
