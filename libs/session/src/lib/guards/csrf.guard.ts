@@ -11,6 +11,7 @@ import { CsrfService } from '../services/csrf.service';
 import { SessionEvents } from '../services/session-events.service';
 import { SessionTransportService } from '../services/session-transport.service';
 import { safeEqual } from '../utils/crypto.util';
+import { httpRequestOf } from '../utils/execution-context.util';
 import { sessionContextOf, sessionOf } from '../utils/session-request.util';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -30,7 +31,7 @@ export type CsrfRefusal =
 /**
  * Refuses cross-site unsafe requests that would ride on the session cookies. Register
  * it after `SessionGuard` (`APP_GUARD`, in that order) so it knows how the request
- * authenticated. Safe methods, bearer-mode requests (no ambient credentials) and
+ * authenticated. Safe methods (GraphQL: queries), bearer-mode requests (no ambient credentials) and
  * `@SkipCsrf()` routes pass. Otherwise, in order: `Sec-Fetch-Site: cross-site` is
  * refused; an `Origin` (else a `Referer`) outside the allowed origins is refused; the
  * `X-CSRF-Token` header must equal the CSRF cookie (constant-time), carry our signature,
@@ -52,16 +53,38 @@ export class CsrfGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    if (!this.options.csrf.enabled || context.getType() !== 'http') return true;
-    const request = context.switchToHttp().getRequest<HttpRequest>();
-    if (SAFE_METHODS.has(this.http.method(request).toUpperCase()) || this.isBearer(request) || this.isSkipped(context)) {
-      return true;
-    }
+    if (!this.options.csrf.enabled) return true;
+    const request = this.unsafeRequestOf(context);
+    if (!request || this.isBearer(request) || this.isSkipped(context)) return true;
     if ((request as { [CSRF_CHECKED]?: true })[CSRF_CHECKED]) return true;
     const refusal = this.check(request);
     if (refusal) throw this.refuse(request, refusal);
     (request as { [CSRF_CHECKED]?: true })[CSRF_CHECKED] = true;
     return true;
+  }
+
+  /**
+   * The request to check, or undefined when the call cannot change state:
+   * - HTTP: unsafe methods only (`GET`, `HEAD`, `OPTIONS` are safe, RFC 9110 section 9.2.1;
+   *   OWASP CSRF cheat sheet: state must never change on them);
+   * - GraphQL: by the operation, not the HTTP method. A `query` is read-only by the
+   *   GraphQL spec (its resolvers must not mutate: a cross-site page cannot read the
+   *   answer anyway), so it passes over GET or POST; a `mutation` (or a subscription
+   *   started over HTTP, or an operation of unknown type) is checked like an unsafe HTTP
+   *   request whatever its method, so a server that accepts mutations over GET is still
+   *   covered (Apollo refuses them);
+   * - WebSockets and RPC: nothing here (a socket's handshake is checked when it opens).
+   */
+  protected unsafeRequestOf(context: ExecutionContext): HttpRequest | undefined {
+    const type = context.getType<string>();
+    if (type === 'http') {
+      const request = context.switchToHttp().getRequest<HttpRequest>();
+      return SAFE_METHODS.has(this.http.method(request).toUpperCase()) ? undefined : request;
+    }
+    if (type !== 'graphql') return undefined;
+    const info = context.getArgByIndex(3) as { operation?: { operation?: unknown } } | undefined;
+    if (info?.operation?.operation === 'query') return undefined;
+    return httpRequestOf(context);
   }
 
   /**

@@ -8,6 +8,7 @@ import type { AuthenticatedUser, SessionPrincipal } from '../interfaces/authenti
 import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
 import type { HttpRequest, HttpResponse } from '../interfaces/session-http-adapter.interface';
 import { SessionAuthenticator } from '../services/session-authenticator.service';
+import { httpRequestOf, httpResponseOf, principalCarrierOf } from '../utils/execution-context.util';
 import { attachPrincipal, principalOf } from '../utils/session-request.util';
 
 /** What the decorators of one route ask for. */
@@ -46,8 +47,11 @@ export class SessionGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.isPublic(context)) return true;
-    if (context.getType() !== 'http') throw new SessionUnauthorizedException(AuthErrorCode.TokenMissing);
-    const request = context.switchToHttp().getRequest<HttpRequest>();
+    if (context.getType<string>() === 'ws') return this.activateSocket(context);
+    // An HTTP route, or a GraphQL operation carried by an HTTP request; anything else
+    // (RPC, a GraphQL subscription over a socket) has no credential here: fail closed.
+    const request = httpRequestOf(context);
+    if (!request) throw new SessionUnauthorizedException(AuthErrorCode.TokenMissing);
     const existing = principalOf(request);
     if (existing) {
       this.checkRoles(context, existing.user);
@@ -57,16 +61,29 @@ export class SessionGuard implements CanActivate {
     try {
       outcome = this.authenticate(request);
     } catch (error) {
-      throw this.handleFailure(error, request, context.switchToHttp().getResponse<HttpResponse>());
+      throw this.handleFailure(error, request, httpResponseOf(context));
     }
     // stateless / cached modes settle synchronously: no promise (and no closure) on the hot path.
     if (!(outcome instanceof Promise)) return this.accept(context, request, outcome);
     return outcome.then(
       (principal) => this.accept(context, request, principal),
       (error: unknown) => {
-        throw this.handleFailure(error, request, context.switchToHttp().getResponse<HttpResponse>());
+        throw this.handleFailure(error, request, httpResponseOf(context));
       },
     );
+  }
+
+  /**
+   * A WebSocket message: the socket was authenticated at its handshake and carries its
+   * principal (a socket whose session ends is closed, so it never outlives it); only the
+   * handler's `@Roles()` are checked. A socket without a principal is refused.
+   */
+  protected activateSocket(context: ExecutionContext): boolean {
+    const carrier = principalCarrierOf(context);
+    const principal = carrier && principalOf(carrier);
+    if (!principal) throw new SessionUnauthorizedException(AuthErrorCode.TokenMissing);
+    this.checkRoles(context, principal.user);
+    return true;
   }
 
   /** Whether the handler or its controller is marked `@Public()`. */
@@ -115,8 +132,9 @@ export class SessionGuard implements CanActivate {
    * bearer requests get `WWW-Authenticate`. A store outage is a 503 `store_unavailable`
    * with `Retry-After` (and no `WWW-Authenticate`: the token was not found invalid).
    */
-  protected handleFailure(error: unknown, _request: HttpRequest, response: HttpResponse): HttpException {
+  protected handleFailure(error: unknown, _request: HttpRequest, response: HttpResponse | undefined): HttpException {
     const failure = error instanceof HttpException ? error : this.authenticator.refusal(error, false);
+    if (!response) return failure;
     if (failure instanceof SessionUnauthorizedException && failure.bearer) {
       this.http.setHeader(response, 'WWW-Authenticate', 'Bearer error="invalid_token"');
     } else if (failure instanceof SessionUnavailableException) {
