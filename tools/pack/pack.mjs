@@ -11,6 +11,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 // Both module formats must load and agree before anything is packed.
 execFileSync(process.execPath, [join(root, 'tools', 'pack', 'verify-entries.mjs')], { stdio: 'inherit' });
+// And loading the core pulls in no HTTP platform, GraphQL, WebSocket or database package.
+execFileSync(process.execPath, [join(root, 'tools', 'pack', 'verify-lazy-platforms.mjs')], { stdio: 'inherit' });
 
 const destination = join(root, 'dist', 'packages');
 mkdirSync(destination, { recursive: true });
