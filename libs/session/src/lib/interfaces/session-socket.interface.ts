@@ -18,7 +18,7 @@ export interface SessionSocket {
   /** Sends an event to this client. */
   emit(event: string, ...args: unknown[]): unknown;
   /** Adds a listener for an event from this client (or a reserved one, such as `disconnect`). */
-  on(event: string, listener: (...args: any[]) => void): unknown;
+  on(event: string, listener: (...args: never[]) => void): unknown;
   /** Disconnects the client; `true` closes the underlying connection as well. */
   disconnect(close?: boolean): unknown;
 }
