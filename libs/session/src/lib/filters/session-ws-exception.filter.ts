@@ -3,11 +3,13 @@ import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
 
 /** What a client receives in the `exception` event of a refused or failed socket message. */
 export interface SessionWsError {
+  /** Always `error`, as in Nest's own `exception` events. */
   status: 'error';
   /** The HTTP API's code for the same refusal (`token_missing`, `forbidden`, `store_unavailable`, ...), when there is one. */
   code?: string;
   /** The HTTP status the same refusal answers with over HTTP, when there is one. */
   statusCode?: number;
+  /** A message for people, never echoing what the client sent. */
   message: string;
   /** The message (`pattern`) that was refused. */
   cause: { pattern: unknown };

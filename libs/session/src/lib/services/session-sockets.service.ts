@@ -66,6 +66,7 @@ export class SessionSockets implements OnApplicationShutdown {
   private readonly tracked = new Map<SessionSocket, TrackedSocket>();
   private readonly recent = new BoundedMap<string, number>(RECENT_REVOCATIONS_MAX);
   private unsubscribe: (() => void) | undefined;
+  private unwatchClock: (() => void) | undefined;
   private closed = false;
 
   constructor(
@@ -180,6 +181,7 @@ export class SessionSockets implements OnApplicationShutdown {
     }
   }
 
+  /** Forgets every socket and timer, and stops listening to revocations and the clock. */
   onApplicationShutdown(): void {
     this.closed = true;
     this.unsubscribe?.();
@@ -191,8 +193,6 @@ export class SessionSockets implements OnApplicationShutdown {
     this.bySession.clear();
     this.recent.clear();
   }
-
-  private unwatchClock: (() => void) | undefined;
 
   /** Subscribes to revocations (which opens the feed in every mode) and clock jumps, once. */
   private start(): void {
