@@ -214,6 +214,20 @@ describe(`WebSockets /ws (socket.io-client against the demo app on ${REAL_BACKEN
       expect((await closed).ended).toEqual({ code: 'session_revoked' });
     });
 
+    it('a password change closes the other sessions’ sockets, and this session’s (reissued under a new id)', async () => {
+      const user = await signup();
+      const other = (await bearerLogin(a.url, user.email, PASSWORD).expect(200)).body as BearerLogin;
+      const endings = (await Promise.all([socketOf(a.url, user.accessToken), socketOf(b.url, other.accessToken)])).map(ending);
+      const changed = await request(a.url)
+        .post('/api/me/password')
+        .set('Authorization', bearer(user.accessToken))
+        .send({ currentPassword: PASSWORD, newPassword: 'another horse battery' })
+        .expect(200);
+      for (const closed of await Promise.all(endings)) expect(closed.ended).toEqual({ code: 'session_revoked' });
+      // The client reconnects with the tokens the change answered with.
+      expect((await me(await socketOf(b.url, changed.body.accessToken))).sessionId).toBe(changed.body.session.id);
+    });
+
     it('revoking one of the user’s sessions (DELETE /auth/sessions/:id) closes only that session’s sockets', async () => {
       const user = await signup();
       const other = (await bearerLogin(a.url, user.email, PASSWORD).expect(200)).body as BearerLogin;
