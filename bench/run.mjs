@@ -18,7 +18,8 @@
 //                       tessera-bench-<random> and are deleted at the end
 //   BENCH_REDIS_ROUNDS  rounds of the Redis interleaved runs (default BENCH_ROUNDS)
 //   BENCH_REDIS_CLEANUP_ROWS  ended sessions for the redis-cleanup scenario (default 200000)
-//   BENCH_ONLY          comma list of scenarios: stateless,cached,strict,refresh,login,propagation,cleanup,
+//   BENCH_SOCKETS       sockets of the socket-close scenario (default 100)
+//   BENCH_ONLY          comma list of scenarios: stateless,cached,strict,refresh,login,propagation,socket-close,cleanup,
 //                       redis-cached,redis-strict,redis-refresh,redis-propagation,redis-cleanup
 //                       (`redis` stands for all five redis-* scenarios)
 //   BENCH_CPU_PROF=1    start the app with --cpu-prof and summarise self time per scenario
@@ -40,6 +41,7 @@ import { openBenchDatabase } from './lib/postgres.mjs';
 import { commandDelta, openBenchRedis, scriptRoundTrips } from './lib/redis.mjs';
 import { openPackageStore, writeEndedSessions } from './lib/redis-sessions.mjs';
 import { renderReport } from './lib/report.mjs';
+import { socketCloseScenario } from './lib/socket-close.mjs';
 import { median, percentile, sleep } from './lib/util.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -54,7 +56,7 @@ const number = (name, fallback) => {
 };
 
 const REDIS_SCENARIOS = ['redis-cached', 'redis-strict', 'redis-refresh', 'redis-propagation', 'redis-cleanup'];
-const ALL_SCENARIOS = ['stateless', 'cached', 'strict', 'refresh', 'login', 'propagation', 'cleanup', ...REDIS_SCENARIOS];
+const ALL_SCENARIOS = ['stateless', 'cached', 'strict', 'refresh', 'login', 'propagation', 'socket-close', 'cleanup', ...REDIS_SCENARIOS];
 const only = process.env.BENCH_ONLY
   ? [...new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim()).filter(Boolean).flatMap((s) => (s === 'redis' ? REDIS_SCENARIOS : [s])))]
   : ALL_SCENARIOS;
@@ -74,6 +76,7 @@ const settings = {
   probeRate: 200,
   propagationLogouts: 100,
   propagationPollMs: 1,
+  socketCloseSockets: Math.round(number('BENCH_SOCKETS', 100)),
   cleanupRows: Math.round(number('BENCH_CLEANUP_ROWS', 1_000_000)),
   redisRounds: Math.round(number('BENCH_REDIS_ROUNDS', number('BENCH_ROUNDS', 3))),
   redisCleanupRows: Math.round(number('BENCH_REDIS_CLEANUP_ROWS', 200_000)),
@@ -793,6 +796,7 @@ function commandLine() {
     'BENCH_CLEANUP_ROWS',
     'BENCH_REDIS_CLEANUP_ROWS',
     'BENCH_CPU_PROF',
+    'BENCH_SOCKETS',
   ].filter((name) => process.env[name]);
   return [...shown.map((name) => `${name}=${process.env[name]}`), 'npm run bench'].join(' ');
 }
@@ -842,6 +846,9 @@ async function main() {
       results.login = r.login;
     }
     if (only.includes('propagation')) results.propagation = await propagationScenario();
+    if (only.includes('socket-close')) {
+      results.socketClose = await socketCloseScenario({ start, stop, say, email: benchEmail(), password: PASSWORD, sockets: settings.socketCloseSockets });
+    }
     if (only.includes('cleanup')) results.cleanup = await cleanupScenario();
     if (redisWanted) {
       const r = (results.redis = { me: [] });

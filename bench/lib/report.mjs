@@ -1,4 +1,5 @@
 // Turns the benchmark's results into docs/benchmarks.md (and the tables printed to stdout).
+import { socketCloseReport } from './socket-close.mjs';
 import { median } from './util.mjs';
 
 const TARGETS = {
@@ -491,6 +492,12 @@ export function renderReport({ date, machine, database, settings, results, profi
         ) +
         `\n\nThe logout request itself took ${fmt(p.logout.median, 1)} ms median, ${fmt(p.logout.p99, 1)} ms p99.`,
     );
+  }
+
+  if (results.socketClose) {
+    const { check, section } = socketCloseReport(results.socketClose, { fmt, fmtInt, table, verdict });
+    checks.push(check);
+    sections.push(section);
   }
 
   // --- cleanup ------------------------------------------------------------------

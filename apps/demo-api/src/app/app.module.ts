@@ -17,6 +17,7 @@ import { dataSourceOptions } from './database/database';
 import { HealthController } from './health/health.controller';
 import { JwksController } from './keys/jwks.controller';
 import { MeController } from './me/me.controller';
+import { RealtimeModule } from './realtime/realtime.module';
 import { BACKEND_SESSION_STORE, SessionBackendModule } from './session-backend.module';
 import { UserEntity } from './users/user.entity';
 import { UsersService, findSessionUser } from './users/users.service';
@@ -70,6 +71,7 @@ export class AppModule {
         }),
         // csrf, refresh, logout, logout-all, sessions: the library's; register and login stay in AuthController.
         SessionRoutesModule.forRoot({ prefix: 'auth' }),
+        RealtimeModule,
       ],
       controllers: [
         HealthController,

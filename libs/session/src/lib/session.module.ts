@@ -23,6 +23,7 @@ import { SessionCleanupService } from './services/session-cleanup.service';
 import { RevocationCache } from './services/revocation-cache.service';
 import { SessionTransportService } from './services/session-transport.service';
 import { SessionEndpoints } from './services/session-endpoints.service';
+import { SessionSockets } from './services/session-sockets.service';
 import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
 
 /** The classes the module provides and exports as they are. */
@@ -39,6 +40,7 @@ const SERVICES = [
   SessionTransportService,
   SessionEndpoints,
   SessionAuthenticator,
+  SessionSockets,
   SessionJwtStrategy,
   SessionGuard,
   CsrfGuard,

@@ -59,10 +59,21 @@ export class SessionAuthenticator {
     const bearer = header !== undefined;
     const token = bearer ? header : this.cookies.read(request, this.accessCookie);
     if (!bearer && !token) throw new SessionUnauthorizedException(AuthErrorCode.TokenMissing);
+    // A bearer header without a usable token is an invalid credential, not a missing one.
+    return this.authenticateToken(token || '-', bearer ? 'bearer' : 'cookie');
+  }
+
+  /**
+   * The principal of an access token that reached the server some other way than an HTTP
+   * request's header or cookie (a socket's handshake, a message on an open socket), and
+   * where it came from (`transport`); checked exactly as `authenticate` checks a request's.
+   * Same answers and refusals (`bearer` set for a `'bearer'` transport).
+   */
+  authenticateToken(token: string, transport: TokenTransport): SessionPrincipal | Promise<SessionPrincipal> {
+    const bearer = transport === 'bearer';
     let claims: AccessTokenClaims;
     try {
-      // A bearer header without a usable token is an invalid credential, not a missing one.
-      claims = this.tokens.verify(token || '-');
+      claims = this.tokens.verify(token);
     } catch (error) {
       throw this.refusal(error, bearer);
     }
