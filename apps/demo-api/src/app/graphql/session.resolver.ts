@@ -29,7 +29,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-
 export class SessionResolver {
   constructor(
     private readonly endpoints: SessionEndpoints,
-    private readonly sessions: SessionService,
+    private readonly sessionService: SessionService,
     private readonly users: UsersService,
   ) {}
 
@@ -72,7 +72,7 @@ export class SessionResolver {
   async userSessions(@Args('userId', { type: () => ID }) userId: string, @CurrentSession() session: AuthenticatedSession): Promise<SessionModel[]> {
     if (!UUID.test(userId)) throw validationFailed(['userId must be a UUID'], ['userId']);
     // Sessions keep the user id as PostgreSQL prints it (lower case), as in AdminController.
-    const records = await this.sessions.listForUser(userId.toLowerCase());
+    const records = await this.sessionService.listForUser(userId.toLowerCase());
     return records.map((record) => toSessionView(record, session.id));
   }
 }
