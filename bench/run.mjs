@@ -19,7 +19,8 @@
 //   BENCH_REDIS_ROUNDS  rounds of the Redis interleaved runs (default BENCH_ROUNDS)
 //   BENCH_REDIS_CLEANUP_ROWS  ended sessions for the redis-cleanup scenario (default 200000)
 //   BENCH_ONLY          comma list of scenarios: stateless,cached,strict,refresh,login,propagation,cleanup,
-//                       redis-cached,redis-strict,redis-refresh,redis-propagation,redis-cleanup
+//                       redis-cached,redis-strict,redis-refresh,redis-propagation,redis-cleanup,
+//                       graphql-me
 //                       (`redis` stands for all five redis-* scenarios)
 //   BENCH_CPU_PROF=1    start the app with --cpu-prof and summarise self time per scenario
 //   BENCH_OUT           where to write the report (default docs/benchmarks.md; partial or
@@ -32,6 +33,7 @@ import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { appEnv, runCleanup, startApp } from './lib/app.mjs';
+import { graphqlMeScenario } from './lib/graphql-scenario.mjs';
 import { extraPerRequest, formatExtra, formatSummary, summarize } from './cpu-profile-summary.mjs';
 import { expectStatus, login, mapLimit, register, request } from './lib/http.mjs';
 import { killLoads, runLoad } from './lib/load-runner.mjs';
@@ -54,7 +56,7 @@ const number = (name, fallback) => {
 };
 
 const REDIS_SCENARIOS = ['redis-cached', 'redis-strict', 'redis-refresh', 'redis-propagation', 'redis-cleanup'];
-const ALL_SCENARIOS = ['stateless', 'cached', 'strict', 'refresh', 'login', 'propagation', 'cleanup', ...REDIS_SCENARIOS];
+const ALL_SCENARIOS = ['stateless', 'cached', 'strict', 'refresh', 'login', 'propagation', 'cleanup', ...REDIS_SCENARIOS, 'graphql-me'];
 const only = process.env.BENCH_ONLY
   ? [...new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim()).filter(Boolean).flatMap((s) => (s === 'redis' ? REDIS_SCENARIOS : [s])))]
   : ALL_SCENARIOS;
@@ -773,6 +775,10 @@ function profileSummaries(results) {
     add('POST /auth/refresh', results.refreshApp, results.refresh.rows[0].runs, results.refresh.baseline);
   }
   if (results.login) add('POST /auth/login (with the probe)', results.refreshApp, results.login.logins);
+  if (results.graphql) {
+    add('GraphQL benchMe (baseline)', results.graphql.app, results.graphql.baseline);
+    add('GraphQL me, bearer', results.graphql.app, results.graphql.rows[0].runs, results.graphql.baseline);
+  }
   if (results.redis?.refresh) {
     const { refreshApp, refresh } = results.redis;
     add('Redis store, refresh start: GET /bench/me (baseline)', refreshApp, refresh.baseline);
@@ -842,6 +848,10 @@ async function main() {
       results.login = r.login;
     }
     if (only.includes('propagation')) results.propagation = await propagationScenario();
+    if (only.includes('graphql-me')) {
+      const helpers = { start, stop, loadInterleaved, say, describeRun, describeRatios, settings, register, login, expectStatus, benchEmail };
+      results.graphql = await graphqlMeScenario({ ...helpers, password: PASSWORD });
+    }
     if (only.includes('cleanup')) results.cleanup = await cleanupScenario();
     if (redisWanted) {
       const r = (results.redis = { me: [] });
