@@ -264,6 +264,14 @@ describe(`demo-api: GraphQL at /graphql (${REAL_BACKENDS})`, () => {
     expect(unknown.body.errors[0].extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
   });
 
+  it('is described in the OpenAPI document', async () => {
+    const spec = await request(demo.url).get('/docs-json').expect(200);
+    expect(Object.keys(spec.body.paths['/graphql']).sort()).toEqual(['get', 'post']);
+    expect(spec.body.paths['/graphql'].post.responses['200'].description).toContain('extensions.code');
+    // The schemes it names exist in the document.
+    expect(Object.keys(spec.body.components.securitySchemes)).toEqual(expect.arrayContaining(['bearer', 'access-cookie']));
+  });
+
   it('answers token_expired once the access token has expired (last: it moves the clock)', async () => {
     const login = await bearerSignup(demo.url, 'graphql-expired', PASSWORD);
     demo.clock.advance(11 * 60_000); // past the 10-minute ACCESS_TOKEN_TTL
