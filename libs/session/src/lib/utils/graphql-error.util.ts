@@ -7,9 +7,13 @@ import { storeOutageOf } from '../exceptions/session-unavailable.exception';
  * the `formatError` option of Apollo Server (and so of `@nestjs/apollo`) and Mercurius.
  */
 export interface SessionGraphqlFormattedError {
+  /** What the client is told. */
   readonly message: string;
+  /** Where in the query document the error is. */
   readonly locations?: ReadonlyArray<{ readonly line: number; readonly column: number }>;
+  /** The response field the error is about. */
   readonly path?: ReadonlyArray<string | number>;
+  /** Machine-readable details: `code`, `status`, ... */
   readonly extensions?: { readonly [key: string]: unknown };
 }
 
@@ -23,6 +27,7 @@ export interface SessionGraphqlErrorExtensions {
   retryAfter?: number;
   /** The fields at fault (`validation_failed`). */
   fields?: string[];
+  /** Whatever else the server adds. */
   [key: string]: unknown;
 }
 
