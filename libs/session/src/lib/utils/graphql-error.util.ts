@@ -4,7 +4,8 @@ import { storeOutageOf } from '../exceptions/session-unavailable.exception';
 /**
  * A GraphQL error as a server sends it (graphql-js's `GraphQLFormattedError`), typed
  * structurally so that the core loads no GraphQL code: `sessionGraphqlFormatError` fits
- * the `formatError` option of Apollo Server (and so of `@nestjs/apollo`) and Mercurius.
+ * the `formatError` option of Apollo Server (and so of `@nestjs/apollo`). Servers with
+ * another hook (Mercurius's `errorFormatter`) can build on `graphqlErrorExtensionsOf`.
  */
 export interface SessionGraphqlFormattedError {
   /** What the client is told. */
