@@ -20,7 +20,8 @@
 //   BENCH_REDIS_CLEANUP_ROWS  ended sessions for the redis-cleanup scenario (default 200000)
 //   BENCH_SOCKETS       sockets of the socket-close scenario (default 100)
 //   BENCH_ONLY          comma list of scenarios: stateless,cached,strict,refresh,login,propagation,socket-close,cleanup,
-//                       redis-cached,redis-strict,redis-refresh,redis-propagation,redis-cleanup
+//                       redis-cached,redis-strict,redis-refresh,redis-propagation,redis-cleanup,
+//                       graphql-me
 //                       (`redis` stands for all five redis-* scenarios)
 //   BENCH_CPU_PROF=1    start the app with --cpu-prof and summarise self time per scenario
 //   BENCH_OUT           where to write the report (default docs/benchmarks.md; partial or
@@ -33,6 +34,7 @@ import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { appEnv, runCleanup, startApp } from './lib/app.mjs';
+import { graphqlMeScenario } from './lib/graphql-scenario.mjs';
 import { extraPerRequest, formatExtra, formatSummary, summarize } from './cpu-profile-summary.mjs';
 import { expectStatus, login, mapLimit, register, request } from './lib/http.mjs';
 import { killLoads, runLoad } from './lib/load-runner.mjs';
@@ -56,7 +58,7 @@ const number = (name, fallback) => {
 };
 
 const REDIS_SCENARIOS = ['redis-cached', 'redis-strict', 'redis-refresh', 'redis-propagation', 'redis-cleanup'];
-const ALL_SCENARIOS = ['stateless', 'cached', 'strict', 'refresh', 'login', 'propagation', 'socket-close', 'cleanup', ...REDIS_SCENARIOS];
+const ALL_SCENARIOS = ['stateless', 'cached', 'strict', 'refresh', 'login', 'propagation', 'socket-close', 'cleanup', ...REDIS_SCENARIOS, 'graphql-me'];
 const only = process.env.BENCH_ONLY
   ? [...new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim()).filter(Boolean).flatMap((s) => (s === 'redis' ? REDIS_SCENARIOS : [s])))]
   : ALL_SCENARIOS;
@@ -776,6 +778,10 @@ function profileSummaries(results) {
     add('POST /auth/refresh', results.refreshApp, results.refresh.rows[0].runs, results.refresh.baseline);
   }
   if (results.login) add('POST /auth/login (with the probe)', results.refreshApp, results.login.logins);
+  if (results.graphql) {
+    add('GraphQL benchMe (baseline)', results.graphql.app, results.graphql.baseline);
+    add('GraphQL me, bearer', results.graphql.app, results.graphql.rows[0].runs, results.graphql.baseline);
+  }
   if (results.redis?.refresh) {
     const { refreshApp, refresh } = results.redis;
     add('Redis store, refresh start: GET /bench/me (baseline)', refreshApp, refresh.baseline);
@@ -848,6 +854,10 @@ async function main() {
     if (only.includes('propagation')) results.propagation = await propagationScenario();
     if (only.includes('socket-close')) {
       results.socketClose = await socketCloseScenario({ start, stop, say, email: benchEmail(), password: PASSWORD, sockets: settings.socketCloseSockets });
+    }
+    if (only.includes('graphql-me')) {
+      const helpers = { start, stop, loadInterleaved, say, describeRun, describeRatios, settings, register, login, expectStatus, benchEmail };
+      results.graphql = await graphqlMeScenario({ ...helpers, password: PASSWORD });
     }
     if (only.includes('cleanup')) results.cleanup = await cleanupScenario();
     if (redisWanted) {

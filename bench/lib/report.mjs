@@ -374,6 +374,26 @@ export function renderReport({ date, machine, database, settings, results, profi
     );
   }
 
+  // --- GraphQL me (bench/lib/graphql-scenario.mjs) --------------------------------
+  if (results.graphql) {
+    const g = results.graphql;
+    const base = summarizeRuns(g.baseline);
+    const s = summarizeRuns(g.rows[0].runs);
+    const paired = pairedRpsRatio(g.rows[0].runs, g.baseline);
+    sections.push(
+      `## GraphQL \`me\` against a public GraphQL query\n\n` +
+        `One app start (\`cached\`); ${settings.rounds} rounds, each one load run at ${settings.connections} connections interleaving, in ` +
+        `${settings.sliceMs} ms slices, \`POST /graphql\` \`{ benchMe { id email roles sessionId } }\` (a \`@Public()\` query answering ` +
+        `constants of the same shape: the baseline) and \`{ me { id email roles sessionId } }\` with \`Authorization: Bearer …\`; ` +
+        `medians of the rounds, req/s × baseline the median of each round's own ratio. Both answers were checked to be data, ` +
+        `not errors (${g.shapes.meBytes} B and ${g.shapes.baselineBytes} B of \`data\`).\n\n` +
+        table(HTTP_HEADER, [
+          baselineRow('cached: `POST /graphql` `benchMe` (baseline)', base),
+          scenarioRow('cached: `POST /graphql` `me` bearer', s, base, undefined, paired),
+        ]),
+    );
+  }
+
   // --- POST /auth/refresh --------------------------------------------------------
   if (results.refresh) {
     const base = summarizeRuns(results.refresh.baseline);

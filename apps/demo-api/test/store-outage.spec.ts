@@ -123,4 +123,37 @@ describe(`the session store unreachable (${REAL_BACKENDS}, this test's own)`, ()
     });
     expect((await eventually(() => login(PASSWORD), 200)).status).toBe(200);
   });
+
+  it('answers GraphQL sessions and revokeSession with the code, status and Retry-After of GET /auth/sessions (never a token error); both recover', async () => {
+    const email = uniqueEmail('outage-graphql');
+    await request(demo.url).post('/auth/register').set('X-Auth-Mode', 'bearer').send({ email, password: PASSWORD }).expect(201);
+    const session = (await request(demo.url).post('/auth/login').set('X-Auth-Mode', 'bearer').send({ email, password: PASSWORD }).expect(200)).body;
+    const auth = `Bearer ${session.accessToken}`;
+    const graphql = (query: string, variables?: object) => request(demo.url).post('/graphql').set('Authorization', auth).send({ query, variables });
+    const revoke = () => graphql('mutation($id: ID!) { revokeSession(id: $id) }', { id: session.session.id });
+
+    await store.down();
+    const rest = await request(demo.url).get('/auth/sessions').set('Authorization', auth);
+    // The Redis store reports an outage as such (503 store_unavailable). The PostgreSQL
+    // store does not classify its driver's errors yet, so there the REST route answers 500
+    // internal_error; GraphQL must answer exactly what REST does, on both.
+    if (demo.store === 'redis') expect({ status: rest.status, code: rest.body.code }).toEqual({ status: 503, code: 'store_unavailable' });
+    for (const response of [await graphql('{ sessions { id } }'), await revoke()]) {
+      expect(response.status).toBe(200);
+      expect(response.body.errors).toHaveLength(1);
+      const { code, status, retryAfter } = response.body.errors[0].extensions;
+      expect({ code, status }).toEqual({ code: rest.body.code, status: rest.status });
+      expect(response.headers['retry-after']).toBe(rest.headers['retry-after']);
+      if (rest.status === 503) expect(retryAfter).toBe(Number(rest.headers['retry-after']));
+      expect(response.text).not.toMatch(/ECONNREFUSED|terminat|stacktrace|SELECT|tessera_sessions/i);
+    }
+
+    await store.up();
+    const listed = await eventually(async () => {
+      const response = await graphql('{ sessions { id } }');
+      // A GraphQL answer is a 200 either way: report the listing's success as its status.
+      return Object.assign(response, { status: response.body.data ? 200 : 503 });
+    }, 200);
+    expect(listed.body).toEqual({ data: { sessions: [{ id: session.session.id }] } });
+  });
 });

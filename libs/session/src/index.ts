@@ -56,6 +56,7 @@ export * from './lib/decorators/public.decorator';
 export * from './lib/decorators/roles.decorator';
 export * from './lib/decorators/current-user.decorator';
 export * from './lib/decorators/current-session.decorator';
+export * from './lib/utils/graphql-error.util';
 export * from './lib/stores/in-memory-session.store';
 export { parseDuration } from './lib/utils/duration';
 /** A size-bounded map (oldest entry out first), the one the library's own caches use; apps use it for theirs. */

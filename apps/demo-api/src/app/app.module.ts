@@ -14,6 +14,7 @@ import { BenchController } from './bench/bench.controller';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/database';
+import { DemoGraphqlModule } from './graphql/demo-graphql.module';
 import { HealthController } from './health/health.controller';
 import { JwksController } from './keys/jwks.controller';
 import { MeController } from './me/me.controller';
@@ -72,6 +73,7 @@ export class AppModule {
         // csrf, refresh, logout, logout-all, sessions: the library's; register and login stay in AuthController.
         SessionRoutesModule.forRoot({ prefix: 'auth' }),
         RealtimeModule,
+        DemoGraphqlModule.forRoot(config),
       ],
       controllers: [
         HealthController,
@@ -93,7 +95,7 @@ export class AppModule {
         { provide: APP_INTERCEPTOR, useExisting: SessionActivityInterceptor },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
       ],
-      exports: [AppConfig, ...connections.exports],
+      exports: [AppConfig, UsersService, ...connections.exports],
     };
   }
 }

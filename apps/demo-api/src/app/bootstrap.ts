@@ -15,6 +15,8 @@ import { noStoreMiddleware, securityHeadersOptions } from './common/http-hardeni
 import { createValidationPipe } from './common/validation';
 import type { AppConfig } from './config/app-config';
 import { applyServerLimits } from './config/server-limits';
+import { GRAPHQL_PATH } from './graphql/demo-graphql.module';
+import { graphqlPathItem } from './graphql/graphql.openapi';
 import { migrate } from './database/database';
 
 const BODY_LIMIT = '100kb';
@@ -75,6 +77,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       .addCookieAuth(cookieNames.refresh, { type: 'apiKey', in: 'cookie' }, 'refresh-cookie')
       .build(),
   );
+  document.paths[GRAPHQL_PATH] = graphqlPathItem();
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 
   await app.init();

@@ -82,7 +82,7 @@ describe('finding 3: body depth guard and stack overflows', () => {
     const overflow = stackOverflow();
     expect(isStackOverflow(overflow)).toBe(true);
     const response = fakeResponse();
-    const host = { switchToHttp: () => ({ getResponse: () => response }) } as unknown as ArgumentsHost;
+    const host = { getType: () => 'http', switchToHttp: () => ({ getResponse: () => response }) } as unknown as ArgumentsHost;
     new HttpExceptionFilter().catch(overflow, host);
     expect(response.sent).toEqual({ status: 400, body: expect.objectContaining({ code: 'request_too_complex' }) });
   });
@@ -95,7 +95,7 @@ describe('finding 3: body depth guard and stack overflows', () => {
 
   it('still answers other errors with 500: a RangeError is not always the client’s doing', () => {
     const response = fakeResponse();
-    const host = { switchToHttp: () => ({ getResponse: () => response }) } as unknown as ArgumentsHost;
+    const host = { getType: () => 'http', switchToHttp: () => ({ getResponse: () => response }) } as unknown as ArgumentsHost;
     new HttpExceptionFilter().catch(new RangeError('Invalid array length'), host);
     expect(response.sent).toEqual({ status: 500, body: expect.objectContaining({ code: 'internal_error' }) });
   });

@@ -69,7 +69,8 @@ export function requestTooComplex(): ErrorBody {
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(exception: unknown, host: ArgumentsHost): unknown {
+    if (host.getType<string>() === 'graphql') return this.graphql(exception, host);
     const response = host.switchToHttp().getResponse<Response>();
     if (response.headersSent) return;
     const outage = storeOutageOf(exception);
@@ -100,5 +101,34 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     this.logger.error(`Unhandled ${exception instanceof Error ? exception.name : typeof exception}; answered 500`);
     response.status(500).json(errorBody(500, 'Internal server error'));
+    return undefined;
+  }
+
+  /**
+   * A resolver's (or its guards') error: handed back to the GraphQL server, which puts
+   * it in `errors[]` through `sessionGraphqlFormatError` (REST codes, nothing internal).
+   * Here only what the REST path does besides the body: the same log lines (by name,
+   * never the message: Nest's default filter would log a driver error's SQL and stack),
+   * an app-side store outage mapped to `store_unavailable`, and `Retry-After` on the
+   * response when there is one (the GraphQL context's `res` or `reply`).
+   */
+  private graphql(exception: unknown, host: ArgumentsHost): unknown {
+    const outage = storeOutageOf(exception);
+    if (outage && outage !== exception) this.logger.warn(`Session store unavailable (${(exception as Error).name}); answered 503`);
+    const failure = outage ?? exception;
+    if (failure instanceof HttpException) {
+      const retryAfter = (failure as HttpException & { retryAfterSeconds?: unknown }).retryAfterSeconds;
+      const context = host.getArgByIndex<{ res?: unknown; reply?: unknown } | undefined>(2);
+      const response = (context?.res ?? context?.reply) as { header?: (name: string, value: string) => unknown } | undefined;
+      // Express's `res.header` and Fastify's `reply.header` alike.
+      if (typeof retryAfter === 'number' && typeof response?.header === 'function') response.header('Retry-After', String(retryAfter));
+      if (failure.getStatus() >= 500 && !outage) this.logger.error(`GraphQL ${failure.getStatus()} (${failure.name})`);
+    } else if (isStackOverflow(exception)) {
+      this.logger.error('Stack overflow while resolving a GraphQL field; answered internal_error');
+    } else {
+      this.logger.error(`Unhandled ${exception instanceof Error ? exception.name : typeof exception} in a resolver; answered internal_error`);
+    }
+    // Returned, not thrown: Nest hands a filter's result to graphql-js, which reports an Error as the field's error.
+    return failure instanceof Error ? failure : new Error('Unexpected error value');
   }
 }

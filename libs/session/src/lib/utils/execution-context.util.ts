@@ -4,8 +4,8 @@ import type { HttpRequest, HttpResponse } from '../interfaces/session-http-adapt
 /**
  * What a GraphQL server hands resolvers as their context (argument 2): Nest's Apollo
  * driver always puts the HTTP request at `req` (Express's, or Fastify's through
- * `@as-integrations/fastify`); Express apps usually add `res`; Mercurius passes Fastify's
- * `reply` (and the request as `reply.request`). Read structurally, so the core loads no
+ * `@as-integrations/fastify`); apps add the response as `res` (Express) or `reply`
+ * (Fastify); Mercurius passes Fastify's `reply` (and the request as `reply.request`). Read structurally, so the core loads no
  * GraphQL code.
  */
 interface GraphqlContext {
@@ -40,7 +40,11 @@ export function httpResponseOf(context: ExecutionContext): HttpResponse | undefi
   if (type === 'http') return context.switchToHttp().getResponse<HttpResponse>();
   if (type !== 'graphql') return undefined;
   const graphql = graphqlContext(context);
-  const response = graphql?.res ?? graphql?.reply;
+  // Nest's Apollo driver puts only `req` in the default context; Express links the
+  // request to its response (`req.res`), so Express apps need no context function.
+  // Fastify's request has no such link: pass the reply in the context (see the README).
+  const request = graphql?.req ?? graphql?.request;
+  const response = graphql?.res ?? graphql?.reply ?? (request as { res?: HttpResponse } | undefined)?.res;
   return typeof response === 'object' && response !== null ? response : undefined;
 }
 
