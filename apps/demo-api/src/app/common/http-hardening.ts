@@ -1,5 +1,6 @@
 import type { SecurityHeadersOptions } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/app-config';
 
 /**
@@ -27,4 +28,11 @@ function cacheable(path: string): boolean {
 export function noStoreMiddleware(req: Request, res: Response, next: NextFunction): void {
   if (!cacheable(req.path)) res.setHeader('Cache-Control', 'no-store');
   next();
+}
+
+/** `noStoreMiddleware` for Fastify: an `onRequest` hook, so it runs before routing, parsing and errors alike. */
+export function noStoreHook(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  const query = request.url.indexOf('?');
+  if (!cacheable(query === -1 ? request.url : request.url.slice(0, query))) reply.header('Cache-Control', 'no-store');
+  done();
 }

@@ -9,7 +9,7 @@ import {
   sessionContextOf,
 } from '@tessera/session';
 import type { AuthenticatedSession, AuthenticatedUser } from '@tessera/session';
-import type { Request, Response } from 'express';
+import type { DemoRequest, DemoResponse } from '../common/http';
 import { InvalidCredentialsException } from '../auth/invalid-credentials.exception';
 import { LoginRateLimiter } from '../auth/login-rate-limiter';
 import { UsersService } from '../users/users.service';
@@ -75,8 +75,8 @@ export class MeController {
     @Body() body: ChangePasswordDto,
     @CurrentUser() user: AuthenticatedUser,
     @CurrentSession() session: AuthenticatedSession,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: DemoRequest,
+    @Res({ passthrough: true }) response: DemoResponse,
   ) {
     if (body.currentPassword === body.newPassword) {
       throw new BadRequestException({
