@@ -49,7 +49,6 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const nestOptions: NestApplicationOptions = { bodyParser: false, logger: options.logger ?? appLogger(config) };
   const app = config.httpAdapter === 'fastify' ? await createFastifyApp(config, options, nestOptions) : await createExpressApp(config, options, nestOptions);
   app.useGlobalPipes(createValidationPipe());
-  app.enableCors({ origin: config.allowedOrigins, credentials: true });
 
   const cookieNames = app.get(SessionCookies).names;
   const document = SwaggerModule.createDocument(
@@ -87,6 +86,7 @@ async function createExpressApp(config: AppConfig, options: CreateAppOptions, ne
   app.use(bodyDepthMiddleware);
   // After the parsers, so it sees their errors (Nest's filters never do).
   app.use(bodyErrorsMiddleware);
+  app.enableCors({ origin: config.allowedOrigins, credentials: true });
   return app;
 }
 
@@ -110,6 +110,10 @@ async function createFastifyApp(config: AppConfig, options: CreateAppOptions, ne
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', noStoreHook);
   registerFastifyBodyParsers(fastify, BODY_LIMIT_BYTES);
+  // Nest runs CORS's onRequest hook before the security hook, so a preflight it ends would
+  // lack the security headers; at preParsing it runs after them and before the body parsers,
+  // whose errors (and 404s) still carry the CORS headers, as on Express.
+  app.enableCors({ origin: config.allowedOrigins, credentials: true, hook: 'preParsing' });
   applyServerLimits(app.getHttpServer(), config.serverLimits);
   return app;
 }
