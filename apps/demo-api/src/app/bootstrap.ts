@@ -17,6 +17,7 @@ import { registerFastifyBodyParsers } from './common/fastify-body-parsers';
 import { noStoreHook, noStoreMiddleware, securityHeadersOptions } from './common/http-hardening';
 import { createValidationPipe } from './common/validation';
 import type { AppConfig } from './config/app-config';
+import type { TrustProxy } from './config/trust-proxy';
 import { applyServerLimits } from './config/server-limits';
 import { migrate } from './database/database';
 
@@ -91,6 +92,17 @@ async function createExpressApp(config: AppConfig, options: CreateAppOptions, ne
 }
 
 /**
+ * TRUST_PROXY as Fastify takes it. Addresses and `false` as they are (both platforms apply
+ * them with proxy-addr); a hop count as the function Express makes of it (trust the `n`
+ * hops nearest to the app), since Fastify 5.12 refuses numbers (it trusts no hop for
+ * one): TRUST_PROXY=1 means the operator put one proxy in front, on either platform.
+ */
+function fastifyTrustProxy(trustProxy: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trustProxy !== 'number') return trustProxy;
+  return (_address, hop) => hop < trustProxy;
+}
+
+/**
  * The same app on Fastify. Its router is told to match paths as Express's does (case
  * and a trailing slash ignored, no length cap on a parameter below the URL's own), its
  * parsers read bodies as body-parser does, and their errors reach `HttpExceptionFilter`
@@ -100,8 +112,7 @@ async function createExpressApp(config: AppConfig, options: CreateAppOptions, ne
 async function createFastifyApp(config: AppConfig, options: CreateAppOptions, nestOptions: NestApplicationOptions): Promise<INestApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
-    // Fastify applies it with proxy-addr, as Express does: false, a hop count, or addresses.
-    trustProxy: config.trustProxy as boolean | string[],
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 8192 },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, nestOptions);
