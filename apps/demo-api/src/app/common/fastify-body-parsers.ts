@@ -37,7 +37,8 @@ export function parseJsonBody(request: FastifyRequest, body: Buffer): unknown {
   const text = charset === undefined || charset.startsWith('utf-') ? decode(body, charset) : undefined;
   if (text === undefined) throw bodyError(415, `unsupported charset "${charset}"`, 'charset.unsupported');
   if (text.length === 0) return {};
-  const first = /^[\x20\x09\x0a\x0d]*(.)/.exec(text)?.[1];
+  // JSON's whitespace (RFC 8259 §2), as body-parser skips it.
+  const first = /^[ \t\n\r]*(.)/.exec(text)?.[1];
   if (first !== '{' && first !== '[') throw bodyError(400, 'Request body is not a JSON object or array', 'entity.parse.failed');
   let parsed: unknown;
   try {

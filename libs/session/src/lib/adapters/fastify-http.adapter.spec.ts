@@ -1,6 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DuplicateCookieError } from '../utils/cookie.util';
 import { fastifyHttpAdapter as http } from './fastify-http.adapter';
+import type { FastifyReplyLike, FastifyRequestLike } from './fastify-http.adapter';
+
+// Fastify's own types fit the adapter's (this file would not compile otherwise).
+const fitsRequest: (request: FastifyRequest) => FastifyRequestLike = (request) => request;
+const fitsReply: (reply: FastifyReply) => FastifyReplyLike = (reply) => reply;
+void [fitsRequest, fitsReply];
 
 const request = (fields: Record<string, unknown>): FastifyRequest => fields as unknown as FastifyRequest;
 

@@ -63,11 +63,20 @@ async function listen(platform: 'express' | 'fastify'): Promise<{ app: INestAppl
   return { app, url: await app.getUrl() };
 }
 
+/** One exchange of a transcript. */
+interface Exchange {
+  step: string;
+  status: number;
+  code: unknown;
+  cookies: string[];
+  headers: Record<string, unknown>;
+}
+
 /**
  * One exchange as the contract sees it: status, `code`, cookies (values masked unless
  * empty, `Expires` checked against `Max-Age` and the wall clock, then masked) and headers.
  */
-function transcript(step: string, response: Response): Record<string, unknown> {
+function transcript(step: string, response: Response): Exchange {
   const sent = Date.now();
   const raw = response.headers['set-cookie'] as unknown as string[] | undefined;
   const cookies = (raw ?? []).map((cookie) => {
@@ -87,8 +96,8 @@ function transcript(step: string, response: Response): Record<string, unknown> {
 }
 
 /** Runs every session flow against one app, returning its transcript. */
-async function flows(url: string): Promise<Array<Record<string, unknown>>> {
-  const out: Array<Record<string, unknown>> = [];
+async function flows(url: string): Promise<Exchange[]> {
+  const out: Exchange[] = [];
   const jar = new CookieJar();
   const record = (step: string, response: Response) => {
     jar.absorb(response);
@@ -135,7 +144,7 @@ describe('session flows on Express and Fastify (real servers on port 0)', () => 
     expect(onFastify).toEqual(onExpress);
 
     // And what both send is the contract (so two equal wrong answers fail too).
-    const step = (name: string) => onFastify.find((entry) => entry.step === name) as Record<string, any>;
+    const step = (name: string) => onFastify.find((entry) => entry.step === name) as Exchange;
     const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
     expect(step('csrf')).toMatchObject({ status: 200, headers: noStore, cookies: [`${CSRF_COOKIE}=<value>; Path=/; Secure; SameSite=Lax`] });
     expect(step('login refused without the CSRF header')).toMatchObject({ status: 403, code: 'csrf_failed', cookies: [] });
@@ -151,7 +160,7 @@ describe('session flows on Express and Fastify (real servers on port 0)', () => 
     expect(step('sessions by cookie')).toMatchObject({ status: 200, headers: { 'cache-control': 'no-store' } });
     expect(step('refresh refused without the CSRF header')).toMatchObject({ status: 403, code: 'csrf_failed' });
     expect(step('refresh')).toMatchObject({ status: 200, headers: noStore });
-    expect((step('refresh').cookies as string[]).length).toBe(3);
+    expect(step('refresh').cookies.length).toBe(3);
     expect(step('access cookie sent twice')).toMatchObject({ status: 401, code: 'cookie_conflict' });
     expect(step('logout')).toMatchObject({
       status: 204,
