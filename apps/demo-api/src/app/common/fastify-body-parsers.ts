@@ -50,6 +50,14 @@ export function parseJsonBody(request: FastifyRequest, body: Buffer): unknown {
   return parsed;
 }
 
+function decodeOrKeep(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** A form body as body-parser's `urlencoded({ extended: false })` reads it: flat fields, UTF-8, at most 1000 of them. */
 export function parseFormBody(request: FastifyRequest, body: Buffer): unknown {
   const charset = charsetOf(request) ?? 'utf-8';
@@ -57,8 +65,11 @@ export function parseFormBody(request: FastifyRequest, body: Buffer): unknown {
   const text = body.toString('utf8');
   if (text.length === 0) return {};
   if (text.split('&').length > MAX_FORM_FIELDS) throw bodyError(413, 'too many parameters', 'parameters.too.many');
-  // querystring gives an object without a prototype; the pipes expect a plain one.
-  return { ...parseQuery(text, '&', '=', { maxKeys: MAX_FORM_FIELDS }) };
+  // As qs (body-parser's parser) decodes: a malformed escape is kept as sent.
+  const fields = parseQuery(text, '&', '=', { maxKeys: MAX_FORM_FIELDS, decodeURIComponent: decodeOrKeep });
+  // querystring gives an object without a prototype, where `__proto__` is a plain key; qs drops that key.
+  delete fields['__proto__'];
+  return { ...fields };
 }
 
 /**
