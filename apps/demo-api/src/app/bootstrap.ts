@@ -14,7 +14,7 @@ import type { AppOverrides } from './app.module';
 import { bodyDepthMiddleware } from './common/body-depth';
 import { bodyErrorsMiddleware } from './common/body-errors.middleware';
 import { registerFastifyBodyParsers } from './common/fastify-body-parsers';
-import { noStoreHook, noStoreMiddleware, securityHeadersOptions } from './common/http-hardening';
+import { corsOptions, noStoreHook, noStoreMiddleware, securityHeadersOptions } from './common/http-hardening';
 import { createValidationPipe } from './common/validation';
 import type { AppConfig } from './config/app-config';
 import type { TrustProxy } from './config/trust-proxy';
@@ -48,7 +48,10 @@ export interface CreateAppOptions extends AppOverrides {
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<INestApplication> {
   await migrate(requireDatabaseUrl(config));
   const nestOptions: NestApplicationOptions = { bodyParser: false, logger: options.logger ?? appLogger(config) };
-  const app = config.httpAdapter === 'fastify' ? await createFastifyApp(config, options, nestOptions) : await createExpressApp(config, options, nestOptions);
+  const app =
+    config.httpAdapter === 'fastify'
+      ? await createFastifyApp(config, options, nestOptions)
+      : await createExpressApp(config, options, nestOptions);
   app.useGlobalPipes(createValidationPipe());
 
   const cookieNames = app.get(SessionCookies).names;
@@ -81,13 +84,14 @@ async function createExpressApp(config: AppConfig, options: CreateAppOptions, ne
   // Headers first, so that every response carries them, body-parser's errors included.
   app.useSecurityHeaders(securityHeadersOptions(config));
   app.use(noStoreMiddleware);
+  // Before the parsers, so that their errors carry the CORS headers too (as on Fastify).
+  app.enableCors(corsOptions(config));
   applyServerLimits(app.getHttpServer(), config.serverLimits);
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
   app.use(bodyDepthMiddleware);
   // After the parsers, so it sees their errors (Nest's filters never do).
   app.use(bodyErrorsMiddleware);
-  app.enableCors({ origin: config.allowedOrigins, credentials: true });
   return app;
 }
 
@@ -124,7 +128,7 @@ async function createFastifyApp(config: AppConfig, options: CreateAppOptions, ne
   // Nest runs CORS's onRequest hook before the security hook, so a preflight it ends would
   // lack the security headers; at preParsing it runs after them and before the body parsers,
   // whose errors (and 404s) still carry the CORS headers, as on Express.
-  app.enableCors({ origin: config.allowedOrigins, credentials: true, hook: 'preParsing' });
+  app.enableCors({ ...corsOptions(config), hook: 'preParsing' });
   applyServerLimits(app.getHttpServer(), config.serverLimits);
   return app;
 }

@@ -37,6 +37,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
       reply(503, outage.getResponse());
       return;
     }
+    // On Fastify, errors of the body parsers come here (on Express, to bodyErrorsMiddleware):
+    // ours as they are, Fastify's own (FST_ERR_CTP_*) wrapped by Nest in an HttpException.
+    const bodyError = bodyErrorType(exception) !== undefined ? exception : bodyErrorCause(exception);
+    if (bodyError !== undefined) {
+      const answer = bodyErrorReply(bodyError);
+      reply(answer.status, answer.body);
+      return;
+    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const raw = exception.getResponse();
@@ -50,12 +58,6 @@ export class HttpExceptionFilter implements ExceptionFilter {
       reply(status, body);
       return;
     }
-    // On Fastify, errors of the body parsers come here (on Express, to bodyErrorsMiddleware).
-    if (bodyErrorType(exception) !== undefined) {
-      const answer = bodyErrorReply(exception);
-      reply(answer.status, answer.body);
-      return;
-    }
     if (isStackOverflow(exception)) {
       this.logger.error('Stack overflow while handling a request; answered 400 request_too_complex');
       reply(400, requestTooComplex());
@@ -64,4 +66,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
     this.logger.error(`Unhandled ${exception instanceof Error ? exception.name : typeof exception}; answered 500`);
     reply(500, errorBody(500, 'Internal server error'));
   }
+}
+
+/** The body error an `HttpException` wraps (Nest's Fastify adapter wraps Fastify's 4xx errors), if any. */
+function bodyErrorCause(exception: unknown): unknown {
+  if (!(exception instanceof HttpException)) return undefined;
+  return bodyErrorType(exception.cause) !== undefined ? exception.cause : undefined;
 }

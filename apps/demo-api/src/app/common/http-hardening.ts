@@ -14,6 +14,16 @@ export function securityHeadersOptions(config: AppConfig): SecurityHeadersOption
   return config.cookieSecure ? {} : { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } };
 }
 
+/**
+ * CORS for ALLOWED_ORIGINS, with credentials. The methods are listed because the two
+ * platforms' defaults differ (Express's `cors`: every method the API uses; `@fastify/cors`:
+ * GET, HEAD and POST only, which would fail a browser's preflight for DELETE and PUT), as
+ * one string since the two join a list differently.
+ */
+export function corsOptions(config: AppConfig): { origin: string[]; credentials: true; methods: string } {
+  return { origin: config.allowedOrigins, credentials: true, methods: 'GET,HEAD,PUT,PATCH,POST,DELETE' };
+}
+
 /** Public, unchanging paths that may be cached: the Swagger UI, its assets and the OpenAPI document. */
 function cacheable(path: string): boolean {
   return path === '/docs' || path.startsWith('/docs/') || path === '/docs-json';
