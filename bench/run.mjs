@@ -19,9 +19,10 @@
 //   BENCH_REDIS_ROUNDS  rounds of the Redis interleaved runs (default BENCH_ROUNDS)
 //   BENCH_REDIS_CLEANUP_ROWS  ended sessions for the redis-cleanup scenario (default 200000)
 //   BENCH_SOCKETS       sockets of the socket-close scenario (default 100)
-//   BENCH_ONLY          comma list of scenarios: stateless,cached,strict,refresh,login,propagation,socket-close,cleanup,
-//                       redis-cached,redis-strict,redis-refresh,redis-propagation,redis-cleanup,
-//                       graphql-me
+//   BENCH_ONLY          comma list of scenarios: stateless,cached,fastify-cached,strict,refresh,login,propagation,
+//                       socket-close,cleanup,redis-cached,redis-strict,redis-refresh,redis-propagation,
+//                       redis-cleanup,graphql-me
+//                       (fastify-cached: the cached scenario with the app on Fastify, HTTP_ADAPTER=fastify)
 //                       (`redis` stands for all five redis-* scenarios)
 //   BENCH_CPU_PROF=1    start the app with --cpu-prof and summarise self time per scenario
 //   BENCH_OUT           where to write the report (default docs/benchmarks.md; partial or
@@ -58,7 +59,7 @@ const number = (name, fallback) => {
 };
 
 const REDIS_SCENARIOS = ['redis-cached', 'redis-strict', 'redis-refresh', 'redis-propagation', 'redis-cleanup'];
-const ALL_SCENARIOS = ['stateless', 'cached', 'strict', 'refresh', 'login', 'propagation', 'socket-close', 'cleanup', ...REDIS_SCENARIOS, 'graphql-me'];
+const ALL_SCENARIOS = ['stateless', 'cached', 'fastify-cached', 'strict', 'refresh', 'login', 'propagation', 'socket-close', 'cleanup', ...REDIS_SCENARIOS, 'graphql-me'];
 const only = process.env.BENCH_ONLY
   ? [...new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim()).filter(Boolean).flatMap((s) => (s === 'redis' ? REDIS_SCENARIOS : [s])))]
   : ALL_SCENARIOS;
@@ -133,12 +134,18 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-/** Starts the demo; `store` 'redis' puts its sessions in Redis under the run's key prefix. */
-async function start(name, revocationMode, store = 'postgres') {
-  const env = appEnv({ databaseUrl: db.url, secrets, revocationMode, redis: redisEnv(store) });
+/**
+ * Starts the demo; `store` 'redis' puts its sessions in Redis under the run's key prefix,
+ * `httpAdapter` 'fastify' runs it on Fastify.
+ */
+async function start(name, revocationMode, store = 'postgres', httpAdapter = 'express') {
+  const env = appEnv({ databaseUrl: db.url, secrets, revocationMode, redis: redisEnv(store), httpAdapter });
   const app = await startApp({ projectDir, logDir, name, env, cpuProfDir: profDir });
   running.add(app);
-  say(`started ${name} (${revocationMode}, sessions in ${store === 'redis' ? `Redis, prefix ${redis.prefix}` : 'PostgreSQL'}) on ${app.url}, pid ${app.pid}`);
+  say(
+    `started ${name} (${revocationMode}, sessions in ${store === 'redis' ? `Redis, prefix ${redis.prefix}` : 'PostgreSQL'}, ` +
+      `${httpAdapter}) on ${app.url}, pid ${app.pid}`,
+  );
   return app;
 }
 
@@ -241,13 +248,14 @@ async function checkShapes(app, accessToken) {
  * Scenario 2: GET /api/me, bearer and cookie, against the baseline in one app start: each
  * round is one load run interleaving baseline, bearer and cookie slices. On Redis
  * (`store` 'redis') the rounds count the server's script calls instead of PostgreSQL's
- * transactions (the query counter still counts the app's PostgreSQL queries).
+ * transactions (the query counter still counts the app's PostgreSQL queries). On Fastify
+ * (`httpAdapter` 'fastify') the baseline is the same app's route, so on Fastify too.
  */
-async function meScenario(mode, store = 'postgres') {
+async function meScenario(mode, store = 'postgres', httpAdapter = 'express') {
   const onRedis = store === 'redis';
-  const label = onRedis ? `redis-${mode}` : mode;
+  const label = onRedis ? `redis-${mode}` : httpAdapter === 'fastify' ? `fastify-${mode}` : mode;
   const rounds = onRedis ? settings.redisRounds : settings.rounds;
-  const app = await start(`app-${label}`, mode, store);
+  const app = await start(`app-${label}`, mode, store, httpAdapter);
   pgStat.reset();
   try {
     const email = benchEmail();
@@ -286,7 +294,7 @@ async function meScenario(mode, store = 'postgres') {
       say(describeRatios(`${label} ratios #${round}`, run, names));
       if (!onRedis) await pgStat.close();
     }
-    return { mode, store, app, baseline, rows, shapes };
+    return { mode, store, httpAdapter, label, app, baseline, rows, shapes };
   } finally {
     await stop(app);
   }
@@ -769,7 +777,7 @@ function profileSummaries(results) {
     );
   };
   for (const group of [...results.me, ...(results.redis?.me ?? [])]) {
-    const mode = group.store === 'redis' ? `Redis store, ${group.mode}` : group.mode;
+    const mode = group.store === 'redis' ? `Redis store, ${group.mode}` : (group.label ?? group.mode);
     add(`${mode}: GET /bench/me (baseline)`, group.app, group.baseline);
     for (const row of group.rows) add(`${mode}: GET /api/me ${row.name}`, group.app, row.runs, group.baseline);
   }
@@ -844,6 +852,7 @@ async function main() {
   try {
     for (const mode of ['stateless', 'cached', 'strict']) {
       if (only.includes(mode)) results.me.push(await meScenario(mode));
+      if (mode === 'cached' && only.includes('fastify-cached')) results.me.push(await meScenario(mode, 'postgres', 'fastify'));
     }
     if (only.includes('refresh') || only.includes('login')) {
       const r = await refreshAndLoginScenarios({ refresh: only.includes('refresh'), loginToo: only.includes('login') });

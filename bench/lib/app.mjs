@@ -18,8 +18,9 @@ function baseEnv() {
  * The demo's environment for the benchmark (see DEMO-API.md). With `redis` ({ url,
  * prefix }) sessions, their revocation feed and the login-attempt counters live in Redis
  * under that key prefix (SESSION_STORE=redis); users and the audit trail stay in PostgreSQL.
+ * `httpAdapter` 'fastify' starts it on Fastify (HTTP_ADAPTER); Express otherwise.
  */
-export function appEnv({ databaseUrl, secrets, revocationMode, port = 0, redis }) {
+export function appEnv({ databaseUrl, secrets, revocationMode, port = 0, redis, httpAdapter = 'express' }) {
   return {
     ...baseEnv(),
     NODE_ENV: 'production',
@@ -29,6 +30,7 @@ export function appEnv({ databaseUrl, secrets, revocationMode, port = 0, redis }
     JWT_SECRET: secrets.jwt,
     SESSION_SECRET: secrets.session,
     REVOCATION_MODE: revocationMode,
+    HTTP_ADAPTER: httpAdapter,
     BENCH_ROUTES: 'true',
     CLEANUP_CRON: 'off',
     MAX_SESSIONS_PER_USER: '0',

@@ -14,6 +14,7 @@ import { startApp } from '../src/app/bootstrap';
 import { loadConfig } from '../src/app/config/app-config';
 import { startDemoApp, testSessionStore, uniqueEmail, REAL_BACKENDS } from './support/demo-app';
 import { testRedisUrl, testStoreEnv } from './support/test-store';
+import { testPlatformEnv } from './support/test-platform';
 import type { DemoApp } from './support/demo-app';
 
 const PASSWORD = 'correct horse battery';
@@ -282,6 +283,7 @@ describe('audit trail: every audited action, and no secret anywhere', () => {
       CLEANUP_CRON: 'off',
       ALLOWED_ORIGINS: 'http://localhost:3000',
       ...testStoreEnv(),
+      ...testPlatformEnv(),
     });
     const logger = new CapturingLogger();
     const clock = new FakeClock(Date.now());

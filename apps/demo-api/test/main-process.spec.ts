@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { testSessionStore, testStoreEnv } from './support/test-store';
+import { testPlatformEnv } from './support/test-platform';
 
 const ROOT = resolve(__dirname, '../../..');
 const MAIN = join(ROOT, 'dist/apps/demo-api/main.js');
@@ -62,7 +63,8 @@ function randomSecret(): string {
 function appEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of ['DATABASE_URL', 'SESSION_STORE', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'STORE_TIMEOUT']) delete env[name];
-  return { ...env, NODE_ENV: 'development', ...extra };
+  // On the run's HTTP platform (TESSERA_TEST_HTTP_ADAPTER), as every app the tests start.
+  return { ...env, NODE_ENV: 'development', ...testPlatformEnv(), ...extra };
 }
 
 /** Spawns `node dist/apps/demo-api/main.js` in its own process group (so afterAll can kill what it started). */

@@ -7,6 +7,8 @@ export * from './lib/interfaces/session-module-options.interface';
 export * from './lib/interfaces/authenticated.interface';
 export * from './lib/interfaces/session-http-adapter.interface';
 export * from './lib/adapters/express-http.adapter';
+export * from './lib/adapters/fastify-http.adapter';
+export * from './lib/adapters/platform-http.adapter';
 export { validateSessionOptions } from './lib/options/session-options';
 export type { SessionCookieNames } from './lib/options/session-options';
 export * from './lib/exceptions/session-auth.exception';

@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
-import type { LoggerService, LogLevel } from '@nestjs/common';
+import type { INestApplication, LoggerService, LogLevel, NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { SessionCleanupService, SessionClock, SessionCookies } from '@tessera/session';
 import type { CleanupResult } from '@tessera/session';
@@ -11,15 +13,19 @@ import { LoginAttemptStore } from './auth/login-attempt.store';
 import type { AppOverrides } from './app.module';
 import { bodyDepthMiddleware } from './common/body-depth';
 import { bodyErrorsMiddleware } from './common/body-errors.middleware';
-import { noStoreMiddleware, securityHeadersOptions } from './common/http-hardening';
+import { registerFastifyBodyParsers } from './common/fastify-body-parsers';
+import { corsOptions, noStoreHook, noStoreMiddleware, securityHeadersOptions } from './common/http-hardening';
 import { createValidationPipe } from './common/validation';
 import type { AppConfig } from './config/app-config';
+import type { TrustProxy } from './config/trust-proxy';
 import { applyServerLimits } from './config/server-limits';
 import { GRAPHQL_PATH } from './graphql/demo-graphql.module';
 import { graphqlPathItem } from './graphql/graphql.openapi';
 import { migrate } from './database/database';
 
 const BODY_LIMIT = '100kb';
+/** BODY_LIMIT in bytes, as Fastify takes it (body-parser's `100kb` is 100 × 1024). */
+const BODY_LIMIT_BYTES = 100 * 1024;
 
 function requireDatabaseUrl(config: AppConfig): string {
   if (!config.databaseUrl) throw new Error('config.databaseUrl is not set (main.ts starts the embedded server)');
@@ -38,29 +44,17 @@ export interface CreateAppOptions extends AppOverrides {
 
 /**
  * Builds the demo app with everything main.ts uses (body limits, validation,
- * OpenAPI, migrations), without listening. Tests and main.ts share it.
+ * OpenAPI, migrations), without listening, on the platform HTTP_ADAPTER names (the
+ * API answers the same on both). Tests and main.ts share it.
  */
-export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
+export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<INestApplication> {
   await migrate(requireDatabaseUrl(config));
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
-    bodyParser: false,
-    logger: options.logger ?? appLogger(config),
-  });
-  app.disable('x-powered-by');
-  // request.ip (login throttling, session records, audit) comes from X-Forwarded-For only
-  // through the proxies TRUST_PROXY names; by default it is the socket's peer.
-  app.set('trust proxy', config.trustProxy);
-  // Headers first, so that every response carries them, body-parser's errors included.
-  app.useSecurityHeaders(securityHeadersOptions(config));
-  app.use(noStoreMiddleware);
-  applyServerLimits(app.getHttpServer(), config.serverLimits);
-  app.useBodyParser('json', { limit: BODY_LIMIT });
-  app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
-  app.use(bodyDepthMiddleware);
-  // After the parsers, so it sees their errors (Nest's filters never do).
-  app.use(bodyErrorsMiddleware);
+  const nestOptions: NestApplicationOptions = { bodyParser: false, logger: options.logger ?? appLogger(config) };
+  const app =
+    config.httpAdapter === 'fastify'
+      ? await createFastifyApp(config, options, nestOptions)
+      : await createExpressApp(config, options, nestOptions);
   app.useGlobalPipes(createValidationPipe());
-  app.enableCors({ origin: config.allowedOrigins, credentials: true });
 
   const cookieNames = app.get(SessionCookies).names;
   const document = SwaggerModule.createDocument(
@@ -84,8 +78,66 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   return app;
 }
 
+async function createExpressApp(config: AppConfig, options: CreateAppOptions, nestOptions: NestApplicationOptions): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), nestOptions);
+  app.disable('x-powered-by');
+  // request.ip (login throttling, session records, audit) comes from X-Forwarded-For only
+  // through the proxies TRUST_PROXY names; by default it is the socket's peer.
+  app.set('trust proxy', config.trustProxy);
+  // Headers first, so that every response carries them, body-parser's errors included.
+  app.useSecurityHeaders(securityHeadersOptions(config));
+  app.use(noStoreMiddleware);
+  // Before the parsers, so that their errors carry the CORS headers too (as on Fastify).
+  app.enableCors(corsOptions(config));
+  applyServerLimits(app.getHttpServer(), config.serverLimits);
+  app.useBodyParser('json', { limit: BODY_LIMIT });
+  app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
+  app.use(bodyDepthMiddleware);
+  // After the parsers, so it sees their errors (Nest's filters never do).
+  app.use(bodyErrorsMiddleware);
+  return app;
+}
+
+/**
+ * TRUST_PROXY as Fastify takes it. Addresses and `false` as they are (both platforms apply
+ * them with proxy-addr); a hop count as the function Express makes of it (trust the `n`
+ * hops nearest to the app), since Fastify 5.12 refuses numbers (it trusts no hop for
+ * one): TRUST_PROXY=1 means the operator put one proxy in front, on either platform.
+ */
+function fastifyTrustProxy(trustProxy: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trustProxy !== 'number') return trustProxy;
+  return (_address, hop) => hop < trustProxy;
+}
+
+/**
+ * The same app on Fastify. Its router is told to match paths as Express's does (case
+ * and a trailing slash ignored, no length cap on a parameter below the URL's own), its
+ * parsers read bodies as body-parser does, and their errors reach `HttpExceptionFilter`
+ * (Nest routes Fastify's errors through its filters), which answers them as
+ * `bodyErrorsMiddleware` does on Express. Fastify sends no `X-Powered-By`.
+ */
+async function createFastifyApp(config: AppConfig, options: CreateAppOptions, nestOptions: NestApplicationOptions): Promise<INestApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 8192 },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, nestOptions);
+  // On Fastify the security hook runs before everything (parsers, errors and 404s included).
+  app.useSecurityHeaders(securityHeadersOptions(config));
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', noStoreHook);
+  registerFastifyBodyParsers(fastify, BODY_LIMIT_BYTES);
+  // Nest runs CORS's onRequest hook before the security hook, so a preflight it ends would
+  // lack the security headers; at preParsing it runs after them and before the body parsers,
+  // whose errors (and 404s) still carry the CORS headers, as on Express.
+  app.enableCors({ ...corsOptions(config), hook: 'preParsing' });
+  applyServerLimits(app.getHttpServer(), config.serverLimits);
+  return app;
+}
+
 /** Builds the app and listens on config.host:config.port (0 picks a free port). */
-export async function startApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
+export async function startApp(config: AppConfig, options: CreateAppOptions = {}): Promise<INestApplication> {
   const app = await createApp(config, options);
   await app.listen(config.port, config.host);
   Logger.log(`Listening on ${await app.getUrl()}`, 'Bootstrap');

@@ -1,4 +1,4 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import { FakeClock } from '@tessera/session/testing';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
@@ -6,10 +6,11 @@ import { startApp } from '../../src/app/bootstrap';
 import { loadConfig } from '../../src/app/config/app-config';
 import { testSessionStore, testStoreEnv } from './test-store';
 import type { TestSessionStore } from './test-store';
+import { testHttpAdapter, testPlatformEnv } from './test-platform';
 
 /** A running demo app on a free port, its clock, and a way to stop it. */
 export interface DemoApp {
-  app: NestExpressApplication;
+  app: INestApplication;
   url: string;
   clock: FakeClock;
   jwtSecret: string;
@@ -22,8 +23,8 @@ export interface DemoApp {
 /**
  * Starts the demo app against the test database with a fake clock set to now, its
  * sessions on the run's store (on Redis, under this test file's key prefix: the apps of
- * one file share their sessions, as they share the database). `env` comes last, so a
- * test can still choose.
+ * one file share their sessions, as they share the database) and on the run's HTTP
+ * platform (TESSERA_TEST_HTTP_ADAPTER). `env` comes last, so a test can still choose.
  */
 export async function startDemoApp(env: Record<string, string> = {}): Promise<DemoApp> {
   const databaseUrl = process.env.TESSERA_TEST_DATABASE_URL;
@@ -37,6 +38,7 @@ export async function startDemoApp(env: Record<string, string> = {}): Promise<De
     JWT_SECRET: jwtSecret,
     SESSION_SECRET: sessionSecret,
     ...testStoreEnv(),
+    ...testPlatformEnv(),
     ...env,
   });
   const clock = new FakeClock(Date.now());
@@ -77,9 +79,13 @@ export function uniqueEmail(label = 'user'): string {
   return `${label}-${randomBytes(6).toString('hex')}@example.com`;
 }
 
-export { testSessionStore };
+export { testSessionStore, testHttpAdapter };
 
-/** What the HTTP tests run against, for their titles: `real PostgreSQL`, or `real Redis and PostgreSQL` (sessions on Redis). */
-export const REAL_BACKENDS = testSessionStore() === 'redis' ? 'real Redis and PostgreSQL' : 'real PostgreSQL';
+/**
+ * What the HTTP tests run against, for their titles: `real PostgreSQL`, or `real Redis and
+ * PostgreSQL` (sessions on Redis), and `on Fastify` when the run is on Fastify.
+ */
+export const REAL_BACKENDS =
+  (testSessionStore() === 'redis' ? 'real Redis and PostgreSQL' : 'real PostgreSQL') + (testHttpAdapter() === 'fastify' ? ' on Fastify' : '');
 export { parseSetCookies } from '@tessera/testing-support';
 export type { SetCookie } from '@tessera/testing-support';

@@ -89,4 +89,6 @@ export const CONFIG_ERROR_MESSAGES = {
   badStore:
     'SessionModule option "store" must implement SessionStore (create, findById, rotateRefresh, touch, revoke, reissue, listByUser, revokeByUser, updateUserSessions, listRevokedSince, watchRevocations, deleteExpired, acquireCleanupLock).',
   notAFunction: (option: string) => `SessionModule option "${option}" must be a function.`,
+  badHttpAdapter:
+    'SessionModule option "http" must implement SessionHttpAdapter (method, header, cookie, ip, protocol, body, setCookie, clearCookie, setHeader), or be left out to use Express or Fastify.',
 } as const;

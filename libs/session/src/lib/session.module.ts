@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { CsrfGuard } from './guards/csrf.guard';
 import { SessionGuard } from './guards/session.guard';
-import { expressHttpAdapter } from './adapters/express-http.adapter';
 import { SessionActivityInterceptor } from './interceptors/session-activity.interceptor';
 import { SessionClock } from './interfaces/clock.interface';
 import { SessionHttpAdapter } from './interfaces/session-http-adapter.interface';
@@ -70,7 +69,11 @@ const SERVICES = [
       inject: [RESOLVED_SESSION_OPTIONS],
       useFactory: (options: ResolvedSessionOptions) => options.clock,
     },
-    { provide: SessionHttpAdapter, useValue: expressHttpAdapter },
+    {
+      provide: SessionHttpAdapter,
+      inject: [RESOLVED_SESSION_OPTIONS],
+      useFactory: (options: ResolvedSessionOptions) => options.http,
+    },
     ...SERVICES,
   ],
   exports: [

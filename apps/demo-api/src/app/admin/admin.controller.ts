@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Put, Req, Res } from '@
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentSession, Roles, SessionService, SessionTransportService, SessionView, sessionContextOf, toSessionView } from '@tessera/session';
 import type { AuthenticatedSession } from '@tessera/session';
-import type { Request, Response } from 'express';
+import type { DemoRequest, DemoResponse } from '../common/http';
 import { STORE_UNAVAILABLE_RESPONSE, UNAUTHORIZED_CODES } from '../common/api-docs';
 import { uuidParamPipe } from '../common/validation';
 import type { PublicUser } from '../users/users.service';
@@ -40,7 +40,7 @@ export class AdminController {
   async list(
     @Param('id', uuidParamPipe('id')) id: string,
     @CurrentSession() session: AuthenticatedSession,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: DemoResponse,
   ): Promise<SessionView[]> {
     this.transport.noStore(response);
     const records = await this.sessions.listForUser(userKey(id));
@@ -58,8 +58,8 @@ export class AdminController {
   async revokeAll(
     @Param('id', uuidParamPipe('id')) id: string,
     @CurrentSession() session: AuthenticatedSession,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: DemoRequest,
+    @Res({ passthrough: true }) response: DemoResponse,
   ): Promise<void> {
     const userId = userKey(id);
     await this.sessions.revokeAllForUser(userId, 'admin', undefined, sessionContextOf(request));
@@ -80,8 +80,8 @@ export class AdminController {
   async setRoles(
     @Param('id', uuidParamPipe('id')) id: string,
     @Body() body: RolesDto,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: DemoRequest,
+    @Res({ passthrough: true }) response: DemoResponse,
   ): Promise<PublicUser> {
     this.transport.noStore(response);
     const user = await this.users.setRoles(userKey(id), body.roles);

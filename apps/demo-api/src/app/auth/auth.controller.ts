@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/comm
 import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Public, SessionClock, SessionEndpoints, SessionEvents, sessionContextOf } from '@tessera/session';
 import type { SessionLoginBody } from '@tessera/session';
-import type { Request, Response } from 'express';
+import type { DemoRequest, DemoResponse } from '../common/http';
 import { STORE_UNAVAILABLE_RESPONSE } from '../common/api-docs';
 import { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.service';
@@ -49,8 +49,8 @@ export class AuthController {
   @ApiResponse(STORE_UNAVAILABLE_RESPONSE)
   async login(
     @Body() body: CredentialsDto,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: DemoRequest,
+    @Res({ passthrough: true }) response: DemoResponse,
   ): Promise<SessionLoginBody> {
     let user: PublicUser | null;
     try {
@@ -67,7 +67,7 @@ export class AuthController {
   }
 
   /** Audit: the library never sees credentials, so the app reports failed logins. */
-  private loginFailed(request: Request, reason: string): void {
+  private loginFailed(request: DemoRequest, reason: string): void {
     this.events.emit({
       type: 'login.failed',
       at: this.clock.now(),

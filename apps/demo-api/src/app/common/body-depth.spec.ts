@@ -1,9 +1,18 @@
 import { Logger } from '@nestjs/common';
 import type { ArgumentsHost } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { MAX_BODY_DEPTH, bodyDepthMiddleware, isStackOverflow, nestedDeeperThan } from './body-depth';
 import { bodyErrorsMiddleware } from './body-errors.middleware';
 import { HttpExceptionFilter } from './http-exception.filter';
+
+/** The filter as Nest builds it in an Express app (it writes through Nest's HTTP adapter). */
+function expressFilter(): HttpExceptionFilter {
+  const host = new HttpAdapterHost();
+  host.httpAdapter = new ExpressAdapter();
+  return new HttpExceptionFilter(host);
+}
 
 /** A real V8 stack overflow. */
 function stackOverflow(): unknown {
@@ -38,6 +47,7 @@ function fakeResponse(): FakeResponse {
       response.sent = { status: statusCode, body };
       return this as FakeResponse;
     },
+    getHeader: () => undefined,
   };
   return response as FakeResponse;
 }
@@ -83,7 +93,7 @@ describe('finding 3: body depth guard and stack overflows', () => {
     expect(isStackOverflow(overflow)).toBe(true);
     const response = fakeResponse();
     const host = { getType: () => 'http', switchToHttp: () => ({ getResponse: () => response }) } as unknown as ArgumentsHost;
-    new HttpExceptionFilter().catch(overflow, host);
+    expressFilter().catch(overflow, host);
     expect(response.sent).toEqual({ status: 400, body: expect.objectContaining({ code: 'request_too_complex' }) });
   });
 
@@ -96,7 +106,7 @@ describe('finding 3: body depth guard and stack overflows', () => {
   it('still answers other errors with 500: a RangeError is not always the client’s doing', () => {
     const response = fakeResponse();
     const host = { getType: () => 'http', switchToHttp: () => ({ getResponse: () => response }) } as unknown as ArgumentsHost;
-    new HttpExceptionFilter().catch(new RangeError('Invalid array length'), host);
+    expressFilter().catch(new RangeError('Invalid array length'), host);
     expect(response.sent).toEqual({ status: 500, body: expect.objectContaining({ code: 'internal_error' }) });
   });
 });

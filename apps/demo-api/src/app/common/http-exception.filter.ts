@@ -1,61 +1,13 @@
-import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { Catch, HttpException, Logger } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { storeOutageOf } from '@tessera/session';
-import type { Response } from 'express';
 import { isStackOverflow } from './body-depth';
+import { bodyErrorReply, bodyErrorType } from './body-errors.middleware';
+import { errorBody, requestTooComplex } from './error-body';
 
-const CODES_BY_STATUS: Record<number, string> = {
-  400: 'bad_request',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  406: 'not_acceptable',
-  409: 'conflict',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-  422: 'unprocessable_entity',
-  429: 'too_many_requests',
-  503: 'service_unavailable',
-};
-
-/** The JSON body of every error response. */
-export interface ErrorBody {
-  statusCode: number;
-  error: string;
-  message: string | string[];
-  code: string;
-  [extra: string]: unknown;
-}
-
-/** Builds an error body with a stable `code` for a status. */
-export function errorBody(statusCode: number, message: string | string[], code?: string): ErrorBody {
-  return {
-    statusCode,
-    error: HttpStatus[statusCode] ? titleCase(HttpStatus[statusCode]) : 'Error',
-    message,
-    code: code ?? CODES_BY_STATUS[statusCode] ?? (statusCode >= 500 ? 'internal_error' : 'bad_request'),
-  };
-}
-
-function titleCase(name: string): string {
-  return name
-    .toLowerCase()
-    .split('_')
-    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
-    .join(' ');
-}
-
-/**
- * 400 `request_too_complex`: the answer to a stack overflow. Overflows that depend on
- * the request come from its shape (bodies past MAX_BODY_DEPTH are refused before any
- * pipe, so this is the net behind that guard), and DEMO-API allows no 500 for anything a
- * client sends; a 5xx would also invite retrying the same request. A recursion bug would
- * overflow on every request instead: the error log line makes either case visible.
- */
-export function requestTooComplex(): ErrorBody {
-  return errorBody(400, 'The request is too complex to process', 'request_too_complex');
-}
+export { errorBody, requestTooComplex } from './error-body';
+export type { ErrorBody } from './error-body';
 
 /**
  * Gives every error response the same shape with a stable `code`, and makes sure
@@ -69,16 +21,29 @@ export function requestTooComplex(): ErrorBody {
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
 
+  // Responses are written through Nest's HTTP adapter, so the filter works on Express and Fastify alike.
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
   catch(exception: unknown, host: ArgumentsHost): unknown {
     if (host.getType<string>() === 'graphql') return this.graphql(exception, host);
-    const response = host.switchToHttp().getResponse<Response>();
-    if (response.headersSent) return;
+    const http = this.adapterHost.httpAdapter;
+    const response = host.switchToHttp().getResponse<object>();
+    if (http.isHeadersSent(response)) return undefined;
+    const reply = (status: number, body: unknown) => http.reply(response, body, status);
     const outage = storeOutageOf(exception);
     if (outage) {
       // The library logs the outages it answers itself; this line is for the app's own calls.
       if (outage !== exception) this.logger.warn(`Session store unavailable (${(exception as Error).name}); answered 503`);
-      response.setHeader('Retry-After', String(outage.retryAfterSeconds));
-      response.status(503).json(outage.getResponse());
+      http.setHeader(response, 'Retry-After', String(outage.retryAfterSeconds));
+      reply(503, outage.getResponse());
+      return;
+    }
+    // On Fastify, errors of the body parsers come here (on Express, to bodyErrorsMiddleware):
+    // ours as they are, Fastify's own (FST_ERR_CTP_*) wrapped by Nest in an HttpException.
+    const bodyError = bodyErrorType(exception) !== undefined ? exception : bodyErrorCause(exception);
+    if (bodyError !== undefined) {
+      const answer = bodyErrorReply(bodyError);
+      reply(answer.status, answer.body);
       return;
     }
     if (exception instanceof HttpException) {
@@ -89,18 +54,18 @@ export class HttpExceptionFilter implements ExceptionFilter {
           ? { ...errorBody(status, exception.message), ...(raw as Record<string, unknown>) }
           : errorBody(status, String(raw));
       const retryAfter = (exception as HttpException & { retryAfterSeconds?: unknown }).retryAfterSeconds;
-      if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
+      if (typeof retryAfter === 'number') http.setHeader(response, 'Retry-After', String(retryAfter));
       if (status >= 500) this.logger.error(`HTTP ${status} (${exception.name})`);
-      response.status(status).json(body);
+      reply(status, body);
       return;
     }
     if (isStackOverflow(exception)) {
       this.logger.error('Stack overflow while handling a request; answered 400 request_too_complex');
-      response.status(400).json(requestTooComplex());
+      reply(400, requestTooComplex());
       return;
     }
     this.logger.error(`Unhandled ${exception instanceof Error ? exception.name : typeof exception}; answered 500`);
-    response.status(500).json(errorBody(500, 'Internal server error'));
+    reply(500, errorBody(500, 'Internal server error'));
     return undefined;
   }
 
@@ -131,4 +96,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
     // Returned, not thrown: Nest hands a filter's result to graphql-js, which reports an Error as the field's error.
     return failure instanceof Error ? failure : new Error('Unexpected error value');
   }
+}
+
+/** The body error an `HttpException` wraps (Nest's Fastify adapter wraps Fastify's 4xx errors), if any. */
+function bodyErrorCause(exception: unknown): unknown {
+  if (!(exception instanceof HttpException)) return undefined;
+  return bodyErrorType(exception.cause) !== undefined ? exception.cause : undefined;
 }

@@ -1,5 +1,6 @@
 import type { SecurityHeadersOptions } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/app-config';
 
 /**
@@ -11,6 +12,16 @@ import type { AppConfig } from '../config/app-config';
  */
 export function securityHeadersOptions(config: AppConfig): SecurityHeadersOptions {
   return config.cookieSecure ? {} : { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } };
+}
+
+/**
+ * CORS for ALLOWED_ORIGINS, with credentials. The methods are listed because the two
+ * platforms' defaults differ (Express's `cors`: every method the API uses; `@fastify/cors`:
+ * GET, HEAD and POST only, which would fail a browser's preflight for DELETE and PUT), as
+ * one string since the two join a list differently.
+ */
+export function corsOptions(config: AppConfig): { origin: string[]; credentials: true; methods: string } {
+  return { origin: config.allowedOrigins, credentials: true, methods: 'GET,HEAD,PUT,PATCH,POST,DELETE' };
 }
 
 /** Public, unchanging paths that may be cached: the Swagger UI, its assets and the OpenAPI document. */
@@ -27,4 +38,11 @@ function cacheable(path: string): boolean {
 export function noStoreMiddleware(req: Request, res: Response, next: NextFunction): void {
   if (!cacheable(req.path)) res.setHeader('Cache-Control', 'no-store');
   next();
+}
+
+/** `noStoreMiddleware` for Fastify: an `onRequest` hook, so it runs before routing, parsing and errors alike. */
+export function noStoreHook(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  const query = request.url.indexOf('?');
+  if (!cacheable(query === -1 ? request.url : request.url.slice(0, query))) reply.header('Cache-Control', 'no-store');
+  done();
 }

@@ -166,6 +166,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig(devEnv({ LOG_FORMAT: 'yaml' }))).toThrow('LOG_FORMAT must be "json" or "text" (got "yaml").');
   });
 
+  it('runs on Express unless HTTP_ADAPTER says fastify, and refuses any other platform', () => {
+    expect(loadConfig(devEnv()).httpAdapter).toBe('express');
+    expect(loadConfig(devEnv({ HTTP_ADAPTER: 'fastify' })).httpAdapter).toBe('fastify');
+    expect(loadConfig(devEnv({ HTTP_ADAPTER: 'express' })).httpAdapter).toBe('express');
+    expect(() => loadConfig(devEnv({ HTTP_ADAPTER: 'koa' }))).toThrow('HTTP_ADAPTER must be "express" or "fastify" (got "koa").');
+  });
+
   it('accepts PORT=0 (a free port) and reads HOST and DATA_DIR', () => {
     const config = loadConfig(devEnv({ PORT: '0', HOST: '0.0.0.0', DATA_DIR: '/var/lib/tessera' }));
     expect(config.port).toBe(0);

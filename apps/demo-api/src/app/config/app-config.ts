@@ -10,6 +10,11 @@ import type { ServerLimits } from './server-limits';
 import { readSessionStore } from './session-store';
 import type { SessionStoreConfig } from './session-store';
 
+/** The HTTP platforms the demo runs on. */
+export const HTTP_ADAPTERS = ['express', 'fastify'] as const;
+/** One of `HTTP_ADAPTERS`. */
+export type HttpAdapterName = (typeof HTTP_ADAPTERS)[number];
+
 /** The demo's whole configuration, mapped from the environment in one place (`loadConfig`). */
 export class AppConfig {
   production: boolean;
@@ -35,6 +40,8 @@ export class AppConfig {
   benchRoutes: boolean;
   /** `json`: one JSON object per log line (Nest's JSON console logger); `text`: Nest's coloured lines. */
   logFormat: 'json' | 'text';
+  /** The HTTP platform (HTTP_ADAPTER): `express` (the default) or `fastify`; the API answers the same on both. */
+  httpAdapter: HttpAdapterName;
   /** HTTP server limits: HEADERS_TIMEOUT, REQUEST_TIMEOUT, KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS. */
   serverLimits: ServerLimits;
   /** Things worth a warning at boot (generated development secrets, ...). */
@@ -222,6 +229,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push(`LOG_FORMAT must be "json" or "text" (got "${logFormat}").`);
   }
 
+  const httpAdapter = value('HTTP_ADAPTER') ?? 'express';
+  if (!(HTTP_ADAPTERS as readonly string[]).includes(httpAdapter)) {
+    problems.push(`HTTP_ADAPTER must be "express" or "fastify" (got "${httpAdapter}").`);
+  }
+
   const serverLimits = readServerLimits({ value, duration }, problems);
   const store = readSessionStore({ value, duration }, problems, warnings);
 
@@ -245,6 +257,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     trustProxy: trustProxy ?? false,
     benchRoutes,
     logFormat: logFormat as AppConfig['logFormat'],
+    httpAdapter: httpAdapter as HttpAdapterName,
     serverLimits,
     warnings,
   });

@@ -2,7 +2,7 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Public } from '@tessera/session';
-import type { Response } from 'express';
+import type { DemoResponse } from '../common/http';
 import type { DataSource } from 'typeorm';
 import type { SessionStoreKind } from '../config/session-store';
 import { SessionStoreProbe } from '../session-backend.module';
@@ -61,7 +61,7 @@ export class HealthController {
       '`{ status: "error", database, store, storeType, code }`: `code` is `database_unavailable` when PostgreSQL does not ' +
       'answer, otherwise `store_unavailable` (Redis does not answer)',
   })
-  async health(@Res({ passthrough: true }) response: Response): Promise<HealthBody> {
+  async health(@Res({ passthrough: true }) response: DemoResponse): Promise<HealthBody> {
     const [database, store] = await Promise.all([
       statusOf(() => this.dataSource.query('SELECT 1')),
       statusOf(() => this.store.check(PROBE_TIMEOUT_MS)),

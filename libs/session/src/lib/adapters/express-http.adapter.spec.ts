@@ -4,6 +4,12 @@ import type { SessionPrincipal } from '../interfaces/authenticated.interface';
 import { DuplicateCookieError } from '../utils/cookie.util';
 import { attachPrincipal, sessionContextOf, sessionOf } from '../utils/session-request.util';
 import { ExpressHttpAdapter, expressHttpAdapter as http } from './express-http.adapter';
+import type { ExpressRequestLike, ExpressResponseLike } from './express-http.adapter';
+
+// Express's own types fit the adapter's (this file would not compile otherwise).
+const fitsRequest: (request: Request) => ExpressRequestLike = (request) => request;
+const fitsResponse: (response: Response) => ExpressResponseLike = (response) => response;
+void [fitsRequest, fitsResponse];
 
 const request = (fields: Record<string, unknown>): Request => fields as unknown as Request;
 

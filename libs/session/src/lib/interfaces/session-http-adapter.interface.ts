@@ -17,7 +17,7 @@ export interface SessionCookieAttributes {
  * Everything Tessera reads from a request and writes to a response, so that services
  * and guards never touch a platform's own API: one implementation per HTTP platform.
  * Stateless: every method takes the request or response it works on, so the hot path
- * allocates nothing for it. Provide another one under the `SessionHttpAdapter` token.
+ * allocates nothing for it. Pass another one as the module's `http` option.
  */
 export interface SessionHttpAdapter<TRequest extends HttpRequest = HttpRequest, TResponse extends HttpResponse = HttpResponse> {
   /** The request method, upper case as the platform reports it (`GET`, `POST`, ...). */
@@ -44,5 +44,5 @@ export interface SessionHttpAdapter<TRequest extends HttpRequest = HttpRequest, 
   setHeader(response: TResponse, name: string, value: string): void;
 }
 
-/** Injection token of the module's `SessionHttpAdapter` (Express's by default). */
+/** Injection token of the module's `SessionHttpAdapter` (by default `PlatformHttpAdapter`: Express's or Fastify's, per request). */
 export const SessionHttpAdapter = Symbol('SessionHttpAdapter');

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { SessionClock } from './clock.interface';
+import type { SessionHttpAdapter } from './session-http-adapter.interface';
 import type { SessionStore } from './session-store.interface';
 import type { SessionClaims, SessionUser } from './session.interface';
 
@@ -156,4 +157,10 @@ export interface SessionModuleOptions {
   userCache?: SessionUserCacheOptions;
   /** Source of time. Default: the system clock. */
   clock?: SessionClock;
+  /**
+   * How requests are read and responses written, for an HTTP platform other than Express
+   * and Fastify. Default: `PlatformHttpAdapter` (Fastify's adapter for Fastify requests,
+   * Express's otherwise; nothing to configure on either).
+   */
+  http?: SessionHttpAdapter;
 }

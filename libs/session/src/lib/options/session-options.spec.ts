@@ -9,6 +9,9 @@ import { systemClock } from '../interfaces/clock.interface';
 import { SessionClock } from '../interfaces/clock.interface';
 import type { SessionModuleOptions } from '../interfaces/session-module-options.interface';
 import { SessionStore } from '../interfaces/session-store.interface';
+import type { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
+import { expressHttpAdapter } from '../adapters/express-http.adapter';
+import { platformHttpAdapter } from '../adapters/platform-http.adapter';
 import { SessionService } from '../services/session.service';
 import { SessionModule } from '../session.module';
 import { InMemorySessionStore } from '../stores/in-memory-session.store';
@@ -465,6 +468,14 @@ describe('resolveSessionOptions', () => {
       expect(configError(valid({ store: partial })).message).toContain('SessionModule option "store" must implement SessionStore');
     });
 
+    it('takes an http adapter that implements SessionHttpAdapter, and refuses one that does not', () => {
+      const own = Object.create(expressHttpAdapter) as SessionHttpAdapter;
+      expect(resolveSessionOptions(valid({ http: own })).http).toBe(own);
+      const error = configError(valid({ http: { method: () => 'GET' } as unknown as SessionHttpAdapter }));
+      expect(error.message).toContain('SessionModule option "http" must implement SessionHttpAdapter');
+      expect(error.option).toBe('http');
+    });
+
     it('refuses a refresh cookie path that does not start with "/"', () => {
       expect(configError(valid({ cookies: { refreshTokenPath: 'auth' } })).message).toBe(
         'SessionModule option "cookies.refreshTokenPath" must start with "/".',
@@ -581,6 +592,7 @@ describe('resolveSessionOptions', () => {
         claims: undefined,
         userCache: { ttlMs: 0, size: 10_000 },
         clock: systemClock,
+        http: platformHttpAdapter,
       });
       const { active, byKid } = resolved.keys;
       expect([...byKid.entries()]).toEqual([[kid, active]]);

@@ -6,7 +6,9 @@ import { SessionConfigError } from '../exceptions/session-config.error';
 import { systemClock } from '../interfaces/clock.interface';
 import type { SessionClock } from '../interfaces/clock.interface';
 import type { Duration, RevocationMode, SessionModuleOptions } from '../interfaces/session-module-options.interface';
+import type { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
 import type { SessionStore } from '../interfaces/session-store.interface';
+import { platformHttpAdapter } from '../adapters/platform-http.adapter';
 import { InMemorySessionStore } from '../stores/in-memory-session.store';
 import { parseDuration } from '../utils/duration';
 import { resolveKeyRing, secretBytes } from './key-ring';
@@ -64,6 +66,7 @@ export interface ResolvedSessionOptions {
     size: number;
   };
   clock: SessionClock;
+  http: SessionHttpAdapter;
 }
 
 /** The names Tessera's cookies are sent under. */
@@ -98,6 +101,28 @@ export const STORE_METHODS = [
   'deleteExpired',
   'acquireCleanupLock',
 ] as const satisfies readonly (keyof SessionStore)[];
+/** Every method of the `SessionHttpAdapter` contract. */
+const HTTP_ADAPTER_METHODS = [
+  'method',
+  'header',
+  'cookie',
+  'ip',
+  'protocol',
+  'body',
+  'setCookie',
+  'clearCookie',
+  'setHeader',
+] as const satisfies readonly (keyof SessionHttpAdapter)[];
+
+/** The `http` option, checked; the per-request Express/Fastify adapter when absent. */
+function httpAdapter(http: SessionHttpAdapter | undefined): SessionHttpAdapter {
+  if (http === undefined) return platformHttpAdapter;
+  if (HTTP_ADAPTER_METHODS.some((method) => typeof (http as unknown as Record<string, unknown>)[method] !== 'function')) {
+    throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badHttpAdapter);
+  }
+  return http;
+}
+
 const REVOCATION_MODES: readonly RevocationMode[] = ['stateless', 'cached', 'strict'];
 
 function duration(option: string, value: Duration | undefined, fallback: string, allowZero = false): number {
@@ -265,5 +290,6 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
       size: userCacheSize,
     },
     clock: options.clock ?? systemClock,
+    http: httpAdapter(options.http),
   };
 }

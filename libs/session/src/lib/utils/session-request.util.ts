@@ -1,4 +1,4 @@
-import { expressHttpAdapter } from '../adapters/express-http.adapter';
+import { platformHttpAdapter } from '../adapters/platform-http.adapter';
 import { SESSION_REQUEST_KEY } from '../constants';
 import type { AuthenticatedSession, AuthenticatedUser, SessionPrincipal } from '../interfaces/authenticated.interface';
 import type { HttpRequest, SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
@@ -32,8 +32,8 @@ export function attachPrincipal(request: HttpRequest, principal: SessionPrincipa
 
 /**
  * The `SessionContext` of an HTTP request: its client IP (as the platform resolved it,
- * e.g. Express's `request.ip`) and user agent, read through `http` (Express's by default).
+ * e.g. Express's `request.ip`) and user agent, read through `http` (`PlatformHttpAdapter` by default).
  */
-export function sessionContextOf(request: HttpRequest, http: SessionHttpAdapter = expressHttpAdapter): SessionContext {
+export function sessionContextOf(request: HttpRequest, http: SessionHttpAdapter = platformHttpAdapter): SessionContext {
   return { ip: http.ip(request) ?? null, userAgent: http.header(request, 'user-agent') ?? null };
 }
