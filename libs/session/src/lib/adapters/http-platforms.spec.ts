@@ -1,4 +1,3 @@
-import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -8,12 +7,11 @@ import request from 'supertest';
 import type { Response } from 'supertest';
 import { CookieJar } from '@tessera/testing-support';
 import { FakeClock } from '../../testing';
-import { Public } from '../decorators/public.decorator';
 import { CsrfGuard } from '../guards/csrf.guard';
 import { SessionGuard } from '../guards/session.guard';
 import { SessionRoutesModule } from '../routes/session-routes.module';
-import { SessionEndpoints } from '../services/session-endpoints.service';
 import { SessionModule } from '../session.module';
+import { TestLoginController } from '../../../test/support/login.controller';
 
 const ORIGIN = 'https://app.example';
 const CSRF_COOKIE = '__Host-tessera-csrf';
@@ -21,20 +19,6 @@ const ACCESS_COOKIE = '__Host-tessera-at';
 const REFRESH_COOKIE = '__Secure-tessera-rt';
 /** The response headers the session contract speaks about. */
 const HEADERS = ['cache-control', 'pragma', 'clear-site-data', 'www-authenticate', 'content-type'];
-
-/** The app's own login: no password check (the user id comes in the body). */
-@Controller('auth')
-class LoginController {
-  constructor(private readonly endpoints: SessionEndpoints) {}
-
-  @Public()
-  @Post('login')
-  @HttpCode(200)
-  login(@Body() body: { user?: string }, @Req() request: object, @Res({ passthrough: true }) response: object) {
-    const id = body?.user ?? 'user-1';
-    return this.endpoints.login(request, response, { id, roles: ['user'], profile: { email: `${id}@example.com` } });
-  }
-}
 
 /** The same module on either platform, nothing told about which: listening on port 0. */
 async function listen(platform: 'express' | 'fastify'): Promise<{ app: INestApplication; url: string }> {
@@ -49,7 +33,7 @@ async function listen(platform: 'express' | 'fastify'): Promise<{ app: INestAppl
       }),
       SessionRoutesModule.forRoot(),
     ],
-    controllers: [LoginController],
+    controllers: [TestLoginController],
     providers: [
       { provide: APP_GUARD, useExisting: SessionGuard },
       { provide: APP_GUARD, useExisting: CsrfGuard },

@@ -1,6 +1,6 @@
 import { ApolloDriver } from '@nestjs/apollo';
 import type { ApolloDriverConfig } from '@nestjs/apollo';
-import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { UseGuards } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Args, Context, Field, GraphQLModule, ID, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
@@ -25,6 +25,7 @@ import { SessionModule } from '../session.module';
 import { sessionGraphqlFormatError } from '../utils/graphql-error.util';
 import { CsrfGuard } from './csrf.guard';
 import { SessionGuard } from './session.guard';
+import { TestLoginController } from '../../../test/support/login.controller';
 
 const jwtSecret = 'graphql-spec-jwt-secret-0123456789-abcdefg';
 const sessionSecret = 'graphql-spec-session-secret-0123456789-abc';
@@ -36,19 +37,6 @@ class Principal {
   @Field(() => [String]) roles!: string[];
   @Field(() => ID) sessionId!: string;
   @Field() transport!: string;
-}
-
-/** The app's login: checks nothing (user id and roles come in the body) and calls `SessionEndpoints.login`. */
-@Controller('auth')
-class LoginController {
-  constructor(private readonly endpoints: SessionEndpoints) {}
-
-  @Public()
-  @Post('login')
-  @HttpCode(200)
-  login(@Body() body: { user?: string; roles?: string[] }, @Req() req: object, @Res({ passthrough: true }) res: object) {
-    return this.endpoints.login(req, res, { id: body?.user ?? 'user-1', roles: body?.roles ?? ['user'] });
-  }
 }
 
 /** Resolvers covered by the global guards (when mounted). */
@@ -135,7 +123,7 @@ async function boot(
         ...(options.fastify ? { context: (req: object, reply: object) => ({ req, reply }) } : {}),
       }),
     ],
-    controllers: [LoginController],
+    controllers: [TestLoginController],
     providers: [
       ProbeResolver,
       OpenResolver,

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Injectable, Module, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Injectable, Module } from '@nestjs/common';
 import type { CanActivate, ExecutionContext, INestApplication, ModuleMetadata, Provider } from '@nestjs/common';
 import { APP_GUARD, RouterModule } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
@@ -7,19 +7,18 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { FakeClock } from '../../testing';
 import { setCookiesOf } from '@tessera/testing-support';
-import { Public } from '../decorators/public.decorator';
 import { SessionConfigError } from '../exceptions/session-config.error';
 import { CsrfGuard } from '../guards/csrf.guard';
 import { SessionGuard } from '../guards/session.guard';
 import { SessionStore } from '../interfaces/session-store.interface';
 import type { SessionModuleOptions } from '../interfaces/session-module-options.interface';
 import { CsrfService } from '../services/csrf.service';
-import { SessionEndpoints } from '../services/session-endpoints.service';
 import { SessionModule } from '../session.module';
 import { sessionOf } from '../utils/session-request.util';
 import { Browser, ROUTES_ORIGIN as ORIGIN, bearerLogin } from '../../../test/support/route-clients';
 import { SessionRoutesModule } from './session-routes.module';
 import type { SessionRoutesOptions } from './session-routes.options';
+import { TestLoginController } from '../../../test/support/login.controller';
 
 const jwtSecret = 'routes-spec-jwt-secret-0123456789-abcdefgh';
 const sessionSecret = 'routes-spec-session-secret-0123456789-abcd';
@@ -29,20 +28,6 @@ const REFRESH_COOKIE = '__Secure-tessera-rt';
 const CSRF_COOKIE = '__Host-tessera-csrf';
 const SESSION_NOT_FOUND = { statusCode: 404, error: 'Not Found', message: 'No such session', code: 'session_not_found' };
 const VIEW_FIELDS = ['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastSeenAt', 'userAgent'];
-
-/** The app's own part: a login that checks nothing (the user id comes in the body) and calls `SessionEndpoints.login`. */
-@Controller('auth')
-class LoginController {
-  constructor(private readonly endpoints: SessionEndpoints) {}
-
-  @Public()
-  @Post('login')
-  @HttpCode(200)
-  login(@Body() body: { user?: string }, @Req() request: object, @Res({ passthrough: true }) response: object) {
-    const id = body?.user ?? 'user-1';
-    return this.endpoints.login(request, response, { id, roles: ['user'], profile: { email: `${id}@example.com` } });
-  }
-}
 
 /** What the app would serve at a path whose library route it turned off. */
 @Controller('auth')
@@ -120,7 +105,7 @@ async function boot(options: BootOptions = {}): Promise<Booted> {
       { module: GatekeeperModule, global: true },
       ...(options.imports ?? []),
     ],
-    controllers: [LoginController, ...(options.controllers ?? [])],
+    controllers: [TestLoginController, ...(options.controllers ?? [])],
     providers: [
       ...(options.globalGuards
         ? [
