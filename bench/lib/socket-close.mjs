@@ -94,17 +94,9 @@ export async function socketCloseScenario({ start, stop, say, email, password, s
   }
 }
 
-/** The report's section and target check for the scenario's result; `fmt`, `fmtInt`, `table`, `verdict` from report.mjs. */
-export function socketCloseReport(r, { fmt, fmtInt, table, verdict }) {
-  const check = {
-    name: 'Socket close after logout p99 (cached, 2 instances)',
-    measured: `${fmt(r.fromSent.p99, 1)} ms`,
-    goal: `< ${SOCKET_CLOSE_P99_MS} ms`,
-    met: r.timedOut === 0 && r.fromSent.p99 !== undefined && r.fromSent.p99 < SOCKET_CLOSE_P99_MS,
-  };
-  if (!check.met) {
-    check.short = r.timedOut > 0 ? `${r.timedOut} sockets not closed within 5 s` : `${fmt(r.fromSent.p99 - SOCKET_CLOSE_P99_MS, 1)} ms over`;
-  }
+/** The report's section and target check for the scenario's result; `latencyCheck`, `latencyTable` from report.mjs. */
+export function socketCloseReport(r, { latencyCheck, latencyTable }) {
+  const check = latencyCheck('Socket close after logout p99 (cached, 2 instances)', r, SOCKET_CLOSE_P99_MS, 'sockets not closed within 5 s');
   const section =
     `## Socket close after logout, across two instances (cached mode, one database)\n\n` +
     `${r.sockets} sessions logged in on instance A, each with one socket.io socket (\`/ws\`, websocket transport, ` +
@@ -112,13 +104,6 @@ export function socketCloseReport(r, { fmt, fmtInt, table, verdict }) {
     `the socket's \`disconnect\` event on the client (close reasons received: ` +
     `${Object.entries(r.codes).map(([code, n]) => `${n}× \`${code}\``).join(', ')}). B hears of the revocation through ` +
     `the store's feed (PostgreSQL \`LISTEN/NOTIFY\`) and closes the socket after sending \`session.ended\`.\n\n` +
-    table(
-      ['measured from', 'sockets', 'not closed in 5 s', 'median ms', 'p99 ms', 'max ms', 'target'],
-      [
-        ['logout sent to A', fmtInt(r.sockets), fmtInt(r.timedOut), fmt(r.fromSent.median, 1), `**${fmt(r.fromSent.p99, 1)}**`, fmt(r.fromSent.max, 1), verdict(check)],
-        ["A's 204 received", fmtInt(r.sockets), fmtInt(r.timedOut), fmt(r.fromAnswered.median, 1), fmt(r.fromAnswered.p99, 1), fmt(r.fromAnswered.max, 1), ''],
-      ],
-    ) +
-    `\n\nThe logout request itself took ${fmt(r.logout.median, 1)} ms median, ${fmt(r.logout.p99, 1)} ms p99.`;
+    latencyTable({ ...r, count: r.sockets }, check, { counted: 'sockets', timedOut: 'not closed in 5 s', on: 'A' });
   return { check, section };
 }
