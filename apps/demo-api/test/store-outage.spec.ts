@@ -134,10 +134,8 @@ describe(`the session store unreachable (${REAL_BACKENDS}, this test's own)`, ()
 
     await store.down();
     const rest = await request(demo.url).get('/auth/sessions').set('Authorization', auth);
-    // The Redis store reports an outage as such (503 store_unavailable). The PostgreSQL
-    // store does not classify its driver's errors yet, so there the REST route answers 500
-    // internal_error; GraphQL must answer exactly what REST does, on both.
-    if (demo.store === 'redis') expect({ status: rest.status, code: rest.body.code }).toEqual({ status: 503, code: 'store_unavailable' });
+    // Both stores report an outage as such (503 store_unavailable); GraphQL must answer exactly what REST does.
+    expect({ status: rest.status, code: rest.body.code }).toEqual({ status: 503, code: 'store_unavailable' });
     for (const response of [await graphql('{ sessions { id } }'), await revoke()]) {
       expect(response.status).toBe(200);
       expect(response.body.errors).toHaveLength(1);

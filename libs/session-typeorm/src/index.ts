@@ -2,6 +2,7 @@ export * from './lib/entities/session.entity';
 export * from './lib/migrations';
 export * from './lib/stores/postgres-session.store';
 export * from './lib/stores/postgres-revocation-feed';
+export { isPostgresOutage } from './lib/stores/postgres-outage';
 export * from './lib/session-typeorm.module';
 
 import { SessionEntity } from './lib/entities/session.entity';

@@ -98,7 +98,8 @@ export class SessionBackendModule {
     if (config.store.kind === 'postgres') {
       return {
         module: SessionBackendModule,
-        imports: [SessionTypeOrmModule.forFeature()],
+        // STORE_TIMEOUT bounds every session statement, as it bounds every Redis call.
+        imports: [SessionTypeOrmModule.forFeature({ commandTimeout: config.store.timeoutMs })],
         providers: [
           { provide: BACKEND_SESSION_STORE, useExisting: PostgresSessionStore },
           PostgresLoginAttemptStore,

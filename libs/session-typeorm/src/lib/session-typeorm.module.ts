@@ -35,6 +35,7 @@ export class SessionTypeOrmModule {
               preparedStatements: options.preparedStatements,
               batchRotations: options.batchRotations,
               batchLookups: options.batchLookups,
+              commandTimeout: options.commandTimeout,
             }),
         },
       ],

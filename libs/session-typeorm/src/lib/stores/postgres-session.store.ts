@@ -9,12 +9,14 @@ import type {
   SessionRevocation,
   SessionStore,
 } from '@tessera/session';
-import type { Pool } from 'pg';
+import { parseDuration } from '@tessera/session';
+import type { Pool, QueryConfig } from 'pg';
 import type { DataSource, Repository } from 'typeorm';
 import type { SessionEntity } from '../entities/session.entity';
 import { REVOCATION_CHANNEL, USER_CHANGED_CHANNEL } from '../migrations';
 import { dataSourcePool } from './data-source-pool';
 import { feedConnectionConfig } from './feed-connection';
+import { boundedCall } from './postgres-outage';
 import { PostgresRevocationFeed } from './postgres-revocation-feed';
 import type { PostgresRevocationFeedOptions } from './postgres-revocation-feed';
 import { COLUMN_NAMES, columnValues, detached, recordsById, toRecord } from './session-row';
@@ -68,7 +70,23 @@ export interface PostgresSessionStoreOptions {
    * Default: `true`.
    */
   batchLookups?: boolean;
+  /**
+   * Longest wait for one store call (the pool checkout included) before it fails with
+   * `SessionStoreUnavailableError`, which the core answers with `503 store_unavailable`:
+   * a stuck database cannot hold requests forever. The statement itself gets the same
+   * `query_timeout`, so pg discards a connection that stopped answering. Outages
+   * (connection refused or lost, server shutting down, too many connections, a statement
+   * timeout) fail with the same error at once; bugs and constraint errors stay as they are.
+   * Default: `'2s'`.
+   */
+  commandTimeout?: string | number;
 }
+
+/** Messages of the store's configuration errors. */
+export const POSTGRES_STORE_ERROR_MESSAGES = {
+  badDuration: (option: string, value: unknown) =>
+    `PostgresSessionStore option "${option}" must be a positive duration such as 500ms, 2s or 1m (got ${JSON.stringify(value)}).`,
+};
 
 /**
  * Longest user id `updateUserSessions` accepts, in UTF-8 bytes: the id is the payload of
@@ -96,6 +114,8 @@ export class PostgresSessionStore implements SessionStore {
   private readonly dataSource: DataSource;
   private readonly table: string;
   private readonly statements: SessionStatements;
+  /** `commandTimeout`, in ms. */
+  private readonly timeoutMs: number;
   /** The explicit pool, else the data source's, taken at the first statement. */
   private pool: Pool | undefined;
 
@@ -122,6 +142,10 @@ export class PostgresSessionStore implements SessionStore {
     this.dataSource = repository.manager.connection;
     this.table = quotedTable(schema, tableName);
     this.statements = sessionStatements(this.table);
+    const timeout = storeOptions.commandTimeout ?? '2s';
+    const timeoutMs = parseDuration(timeout);
+    if (timeoutMs === undefined) throw new Error(POSTGRES_STORE_ERROR_MESSAGES.badDuration('commandTimeout', timeout));
+    this.timeoutMs = timeoutMs;
   }
 
   /**
@@ -129,12 +153,20 @@ export class PostgresSessionStore implements SessionStore {
    * QueryRunner per call, which costs more than the query itself on the hot paths (a
    * refresh, a strict-mode check); the connection stays the app's.
    */
-  private async query<Row>(sql: string | Statement, parameters: unknown[]): Promise<{ rows: Row[]; count: number }> {
+  private query<Row>(sql: string | Statement, parameters: unknown[], operation: string): Promise<{ rows: Row[]; count: number }> {
+    return boundedCall(operation, this.timeoutMs, () => this.send<Row>(sql, parameters));
+  }
+
+  private async send<Row>(sql: string | Statement, parameters: unknown[]): Promise<{ rows: Row[]; count: number }> {
     this.pool ??= this.storeOptions.pool ?? dataSourcePool(this.dataSource);
     const text = typeof sql === 'string' ? sql : sql.text;
     if (this.pool) {
       const name = typeof sql !== 'string' && this.storeOptions.preparedStatements !== false ? sql.name : undefined;
-      const result = await this.pool.query(name ? { name, text, values: parameters } : { text, values: parameters });
+      // query_timeout (read by pg's Client.query, missing from its types): pg fails the call
+      // and pg-pool discards the connection, which may be stuck.
+      const config: QueryConfig & { query_timeout: number } = { text, values: parameters, query_timeout: this.timeoutMs };
+      if (name) config.name = name;
+      const result = await this.pool.query(config);
       return { rows: result.rows as Row[], count: result.rowCount ?? 0 };
     }
     const raw: unknown = await this.repository.manager.query(text, parameters);
@@ -146,7 +178,7 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async create(session: SessionRecord): Promise<void> {
-    await this.query(this.statements.create, columnValues(session));
+    await this.query(this.statements.create, columnValues(session), 'create');
   }
 
   /** One statement under the user's advisory lock; see `reissueStatement`. */
@@ -154,6 +186,7 @@ export class PostgresSessionStore implements SessionStore {
     const { count } = await this.query(
       this.statements.reissue,
       reissueParameters(oldId, reason, at, COLUMN_NAMES, columnValues(successor)),
+      'reissue',
     );
     return count > 0;
   }
@@ -164,7 +197,7 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   private async lookUp(ids: string[]): Promise<Map<string, SessionRecord>> {
-    const { rows } = await this.query<SessionRow>(this.statements.find, [ids]);
+    const { rows } = await this.query<SessionRow>(this.statements.find, [ids], 'findById');
     return recordsById(rows);
   }
 
@@ -188,33 +221,33 @@ export class PostgresSessionStore implements SessionStore {
       sorted.map((entry) => entry.item.refreshHash),
       sorted.map((entry) => entry.item.now),
       sorted.map((entry) => entry.item.expiresAt),
-    ]);
+    ], 'rotateRefresh');
     return recordsById(rows);
   }
 
   async touch(id: string, at: Date, expiresAt: Date): Promise<boolean> {
-    const { count } = await this.query(this.statements.touch, [id, at, expiresAt]);
+    const { count } = await this.query(this.statements.touch, [id, at, expiresAt], 'touch');
     return count > 0;
   }
 
   async revoke(id: string, reason: RevocationReason, at: Date): Promise<boolean> {
-    const { count } = await this.query(this.statements.revoke, [id, at, reason]);
+    const { count } = await this.query(this.statements.revoke, [id, at, reason], 'revoke');
     return count > 0;
   }
 
   async listByUser(userId: string, now: Date): Promise<SessionRecord[]> {
-    const { rows } = await this.query<SessionRow>(this.statements.listByUser, [userId, now]);
+    const { rows } = await this.query<SessionRow>(this.statements.listByUser, [userId, now], 'listByUser');
     return rows.map(toRecord);
   }
 
   async listRevokedSince(since: Date): Promise<SessionRevocation[]> {
-    const { rows } = await this.query<{ id: string; revoked_at: Date }>(this.statements.listRevokedSince, [since]);
+    const { rows } = await this.query<{ id: string; revoked_at: Date }>(this.statements.listRevokedSince, [since], 'listRevokedSince');
     return rows.map((row) => ({ sessionId: row.id, revokedAt: row.revoked_at }));
   }
 
   /** One short statement per batch that never waits on a row in use; see `sessionStatements`. */
   async deleteExpired(cutoff: Date, limit: number): Promise<number> {
-    const { count } = await this.query(this.statements.deleteExpired, [cutoff, limit]);
+    const { count } = await this.query(this.statements.deleteExpired, [cutoff, limit], 'deleteExpired');
     return count;
   }
 
@@ -223,6 +256,18 @@ export class PostgresSessionStore implements SessionStore {
    * explicitly, or by PostgreSQL if the connection dies with the instance.
    */
   async acquireCleanupLock(): Promise<CleanupLock | null> {
+    const attempt = this.tryCleanupLock();
+    try {
+      return await boundedCall('acquireCleanupLock', this.timeoutMs, () => attempt);
+    } catch (error) {
+      // Past the timeout the caller has given up: a lock taken later is given back at once
+      // rather than held by nobody until the connection dies.
+      void attempt.then((lock) => lock?.release()).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async tryCleanupLock(): Promise<CleanupLock | null> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     let locked = false;
@@ -276,13 +321,14 @@ export class PostgresSessionStore implements SessionStore {
     const { rows } = await this.query<{ updated: number }>(
       this.statements.updateUserSessions,
       updateUserSessionsParameters(this.table, userId, grants.roles, grants.claims, at),
+      'updateUserSessions',
     );
     return rows[0]?.updated ?? 0;
   }
 
   /** A short transaction under the user's advisory lock; see `revokeUserSessions`. */
   revokeByUser(userId: string, reason: RevocationReason, at: Date, exceptId?: string): Promise<string[]> {
-    return revokeUserSessions(this.dataSource, this.table, userId, reason, at, exceptId);
+    return boundedCall('revokeByUser', this.timeoutMs, () => revokeUserSessions(this.dataSource, this.table, userId, reason, at, exceptId));
   }
 }
 
