@@ -51,7 +51,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         TypeOrmModule.forRootAsync({
           // Fail fast at boot rather than retrying for half a minute.
-          useFactory: () => ({ ...dataSourceOptions(url), retryAttempts: 2, retryDelay: 1_000 }),
+          useFactory: () => ({ ...dataSourceOptions(url, config.store.timeoutMs), retryAttempts: 2, retryDelay: 1_000 }),
         }),
         TypeOrmModule.forFeature([UserEntity]),
         SessionModule.forRootAsync({

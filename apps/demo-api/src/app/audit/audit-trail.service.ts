@@ -5,6 +5,7 @@ import { SessionEvents } from '@tessera/session';
 import type { SessionEvent } from '@tessera/session';
 import type { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { isPostgresOutage } from '../database/postgres-outage';
 
 /** One row of `auth_events`, and one line of the audit log. */
 export interface AuditRecord {
@@ -21,21 +22,50 @@ export interface AuditRecord {
 const FAILURES = new Set(['login.failed', 'refresh_token.reused', 'csrf.refused']);
 const FLUSH_EVERY_MS = 250;
 const FLUSH_AT = 200;
+/** Rows a single INSERT carries (PostgreSQL allows 65535 parameters per statement). */
+const MAX_BATCH = 1_000;
 const MAX_BUFFER = 10_000;
 const COLUMNS = 8;
+/** Waits between writes while the database is unreachable: from the first, doubling to the last. */
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 5_000;
+
+/** What the audit trail holds and has lost, for tests and operators. */
+export interface AuditTrailStats {
+  /** Events waiting to be written. */
+  buffered: number;
+  /** Events dropped because the buffer was full while the database was unreachable (their log lines were written). */
+  dropped: number;
+  /** Events whose write failed for another reason than an outage (a bug): not retried, counted. */
+  failed: number;
+  /** Whether the last write found the database unreachable (writes are being retried). */
+  waitingForDatabase: boolean;
+}
 
 /**
  * The demo's audit trail: every session event becomes a JSON line in the log (context
  * `Audit`) and a row of `auth_events`. Rows are written in batches, off the request path
  * (a refresh stays one database round trip). Events carry a session fingerprint, never
  * a raw session id, token, password or secret.
+ *
+ * While the database is unreachable, rows stay in a bounded buffer (`bufferLimit`) and are
+ * written after it returns, in order; when the buffer is full the oldest rows are dropped,
+ * counted and logged by count (never contents: every event's log line was already
+ * written), never silently lost.
  */
 @Injectable()
 export class AuditTrailService implements OnModuleInit, BeforeApplicationShutdown {
+  /** Most events kept while the database is unreachable (tests lower it). Default: 10000. */
+  bufferLimit = MAX_BUFFER;
   private readonly logger = new Logger('Audit');
   private buffer: AuditRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  private dropped = 0;
+  /** Dropped events not yet reported in a log line. */
+  private droppedUnreported = 0;
+  private failed = 0;
+  private retryMs = 0;
 
   constructor(
     private readonly events: SessionEvents,
@@ -47,20 +77,53 @@ export class AuditTrailService implements OnModuleInit, BeforeApplicationShutdow
     this.events.subscribe((event) => this.record(event));
   }
 
-  /** Writes what is buffered before the pools close. */
+  /** Writes what is buffered before the pools close; what cannot be written is counted in the log. */
   async beforeApplicationShutdown(): Promise<void> {
     clearTimeout(this.timer);
     await this.flush();
+    // No retry after the pools close.
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.buffer.length > 0) {
+      this.logger.error(`${this.buffer.length} audit events could not be written before shutdown (database unreachable); their log lines were written`);
+    }
   }
 
-  /** Writes buffered rows now (tests call it to read the table). */
+  /** What is buffered and what was lost. */
+  stats(): AuditTrailStats {
+    return { buffered: this.buffer.length, dropped: this.dropped, failed: this.failed, waitingForDatabase: this.retryMs > 0 };
+  }
+
+  /**
+   * Writes buffered rows now (tests call it to read the table). Resolves either way: rows
+   * the database could not take (an outage) are back in the buffer, retried later.
+   */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const rows = this.buffer;
-    this.buffer = [];
-    this.flushing = this.flushing.then(() => (rows.length > 0 ? this.insert(rows) : undefined));
+    this.flushing = this.flushing.then(() => this.writeBuffered());
     return this.flushing;
+  }
+
+  private async writeBuffered(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const rows = this.buffer.splice(0, MAX_BATCH);
+      const outcome = await this.insert(rows);
+      if (outcome === 'outage') {
+        // Back in front, in order; the buffer's bound still holds.
+        this.buffer = rows.concat(this.buffer);
+        this.trim();
+        this.retryMs = Math.min(Math.max(this.retryMs * 2, RETRY_MIN_MS), RETRY_MAX_MS);
+        this.schedule(this.retryMs);
+        return;
+      }
+      if (outcome === 'failed') this.failed += rows.length;
+    }
+    if (this.retryMs > 0) {
+      this.retryMs = 0;
+      this.logger.log('Audit rows written again after the database returned');
+    }
+    this.reportDropped();
   }
 
   private record(event: SessionEvent): void {
@@ -76,19 +139,38 @@ export class AuditTrailService implements OnModuleInit, BeforeApplicationShutdow
     };
     // JSON logs get the record as an object (one flat JSON line); text logs one line of JSON.
     this.logger.log(this.config.logFormat === 'json' ? record : JSON.stringify(record));
-    if (this.buffer.length >= MAX_BUFFER) {
-      this.logger.warn('Audit buffer full; dropping the oldest row (the log line above is kept)');
-      this.buffer.shift();
-    }
     this.buffer.push(record);
+    this.trim();
+    // While the database is unreachable, the retry timer writes (no write per event).
+    if (this.retryMs > 0) return;
     if (this.buffer.length >= FLUSH_AT) void this.flush();
-    else if (!this.timer) {
-      this.timer = setTimeout(() => void this.flush(), FLUSH_EVERY_MS);
-      this.timer.unref();
-    }
+    else this.schedule(FLUSH_EVERY_MS);
   }
 
-  private async insert(rows: AuditRecord[]): Promise<void> {
+  /** Drops the oldest rows beyond `bufferLimit`, counting them. */
+  private trim(): void {
+    const excess = this.buffer.length - this.bufferLimit;
+    if (excess <= 0) return;
+    this.buffer.splice(0, excess);
+    this.dropped += excess;
+    // The first drop of a burst is reported at once; the rest when the writes resume.
+    if (this.droppedUnreported === 0) this.logger.warn(`Audit buffer full (${this.bufferLimit} events): dropping the oldest rows (their log lines were written)`);
+    this.droppedUnreported += excess;
+  }
+
+  private reportDropped(): void {
+    if (this.droppedUnreported === 0) return;
+    this.logger.warn(`${this.droppedUnreported} audit rows were dropped while the database was unreachable (${this.dropped} since start); their log lines were written`);
+    this.droppedUnreported = 0;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => void this.flush(), delayMs);
+    this.timer.unref();
+  }
+
+  private async insert(rows: AuditRecord[]): Promise<'written' | 'outage' | 'failed'> {
     const values = rows
       .map((_, row) => `(${Array.from({ length: COLUMNS }, (__, column) => `$${row * COLUMNS + column + 1}`).join(', ')})`)
       .join(', ');
@@ -108,8 +190,14 @@ export class AuditTrailService implements OnModuleInit, BeforeApplicationShutdow
          VALUES ${values}`,
         parameters,
       );
+      return 'written';
     } catch (error) {
+      if (isPostgresOutage(error)) {
+        if (this.retryMs === 0) this.logger.warn(`Could not write ${rows.length} audit rows: database unreachable; keeping them to retry`);
+        return 'outage';
+      }
       this.logger.error(`Could not write ${rows.length} audit rows (${error instanceof Error ? error.name : typeof error})`);
+      return 'failed';
     }
   }
 }

@@ -2,6 +2,7 @@ import { Catch, HttpException, Logger } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { storeOutageOf } from '@tessera/session';
+import { databaseOutageOf } from '../database/postgres-outage';
 import { isStackOverflow } from './body-depth';
 import { bodyErrorReply, bodyErrorType } from './body-errors.middleware';
 import { errorBody, requestTooComplex } from './error-body';
@@ -15,7 +16,8 @@ export type { ErrorBody } from './error-body';
  * its name only (driver errors carry SQL and parameter values in their messages).
  * A session-store outage (`storeOutageOf`: a `SessionStoreUnavailableError` from the
  * app's own `SessionService` calls, or the library's `SessionUnavailableException`) is
- * `503 store_unavailable` with `Retry-After`, never a 500.
+ * `503 store_unavailable` with `Retry-After`, never a 500; so is an outage of the demo's
+ * own database (`databaseOutageOf`), wherever a call missed the mapping.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -30,7 +32,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse<object>();
     if (http.isHeadersSent(response)) return undefined;
     const reply = (status: number, body: unknown) => http.reply(response, body, status);
-    const outage = storeOutageOf(exception);
+    const outage = storeOutageOf(exception) ?? storeOutageOf(databaseOutageOf(exception));
     if (outage) {
       // The library logs the outages it answers itself; this line is for the app's own calls.
       if (outage !== exception) this.logger.warn(`Session store unavailable (${(exception as Error).name}); answered 503`);
@@ -78,7 +80,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
    * response when there is one (the GraphQL context's `res` or `reply`).
    */
   private graphql(exception: unknown, host: ArgumentsHost): unknown {
-    const outage = storeOutageOf(exception);
+    const outage = storeOutageOf(exception) ?? storeOutageOf(databaseOutageOf(exception));
     if (outage && outage !== exception) this.logger.warn(`Session store unavailable (${(exception as Error).name}); answered 503`);
     const failure = outage ?? exception;
     if (failure instanceof HttpException) {

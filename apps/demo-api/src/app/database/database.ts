@@ -10,8 +10,14 @@ import { CreateLoginAttempts1764902000000 } from './1764902000000-create-login-a
 // Arbitrary constant naming "the demo's migrations" for pg_advisory_lock.
 const MIGRATION_LOCK_KEY = 7_264_301;
 
-/** TypeORM options of the demo's one data source. */
-export function dataSourceOptions(url: string): DataSourceOptions {
+/**
+ * TypeORM options of the demo's one data source. `storeTimeoutMs` (STORE_TIMEOUT, the
+ * app's pool only; migrations have no such bound) bounds every call on the pool: waiting
+ * for a connection (`connectionTimeoutMillis`) and waiting for a statement's answer
+ * (`query_timeout`, after which pg discards the connection), so a stuck database cannot
+ * hold requests or connections forever.
+ */
+export function dataSourceOptions(url: string, storeTimeoutMs?: number): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -21,7 +27,9 @@ export function dataSourceOptions(url: string): DataSourceOptions {
     migrationsRun: false,
     logging: false,
     applicationName: 'tessera-demo-api',
-    extra: { max: 20, connectionTimeoutMillis: 5_000 },
+    extra: storeTimeoutMs
+      ? { max: 20, connectionTimeoutMillis: storeTimeoutMs, query_timeout: storeTimeoutMs }
+      : { max: 20, connectionTimeoutMillis: 5_000 },
   };
 }
 

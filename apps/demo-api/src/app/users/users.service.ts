@@ -7,6 +7,7 @@ import type { Algorithm } from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
 import type { Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { onDatabase } from '../database/postgres-outage';
 import { UserEntity } from './user.entity';
 
 /** A user as the API shows it. */
@@ -36,7 +37,7 @@ export function normaliseEmail(email: string): string {
  */
 export async function findSessionUser(users: Repository<UserEntity>, id: string): Promise<SessionUser | null> {
   if (!UUID.test(id)) return null;
-  const user = await users.findOne({ where: { id }, select: { id: true, email: true, roles: true } });
+  const user = await onDatabase('users', users.findOne({ where: { id }, select: { id: true, email: true, roles: true } }));
   return user ? { id: user.id, roles: user.roles, profile: { email: user.email } } : null;
 }
 
@@ -63,10 +64,13 @@ export class UsersService {
     const normalised = normaliseEmail(email);
     const passwordHash = await hash(password, ARGON2_OPTIONS);
     const roles = this.config.adminEmails.has(normalised) ? ['user', 'admin'] : ['user'];
-    const rows: Array<{ id: string }> = await this.users.manager.query(
-      `INSERT INTO users (email, password_hash, roles) VALUES ($1, $2, $3)
-       ON CONFLICT (email) DO NOTHING RETURNING id`,
-      [normalised, passwordHash, roles],
+    const rows: Array<{ id: string }> = await onDatabase(
+      'users',
+      this.users.manager.query(
+        `INSERT INTO users (email, password_hash, roles) VALUES ($1, $2, $3)
+         ON CONFLICT (email) DO NOTHING RETURNING id`,
+        [normalised, passwordHash, roles],
+      ),
     );
     if (rows.length === 0) {
       throw new ConflictException({
@@ -84,7 +88,7 @@ export class UsersService {
    * wrong passwords take the same path and about the same time.
    */
   async verifyCredentials(email: string, password: string): Promise<PublicUser | null> {
-    const user = await this.users.findOne({ where: { email: normaliseEmail(email) } });
+    const user = await onDatabase('users', this.users.findOne({ where: { email: normaliseEmail(email) } }));
     if (!user) {
       await verify(await this.dummyHash, password).catch(() => false);
       return null;
@@ -98,25 +102,23 @@ export class UsersService {
    * password is wrong (or the user is gone).
    */
   async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<boolean> {
-    const user = UUID.test(userId) ? await this.users.findOne({ where: { id: userId } }) : null;
+    const user = UUID.test(userId) ? await onDatabase('users', this.users.findOne({ where: { id: userId } })) : null;
     const valid = user
       ? await verify(user.passwordHash, currentPassword).catch(() => false)
       : await verify(await this.dummyHash, currentPassword).catch(() => false);
     if (!user || !valid) return false;
-    await this.users.update({ id: user.id }, { passwordHash: await hash(newPassword, ARGON2_OPTIONS) });
+    const passwordHash = await hash(newPassword, ARGON2_OPTIONS);
+    await onDatabase('users', this.users.update({ id: user.id }, { passwordHash }));
     return true;
   }
 
   /** Replaces a user's roles; returns the updated profile, or null when there is no such user. */
   async setRoles(id: string, roles: string[]): Promise<PublicUser | null> {
     if (!UUID.test(id)) return null;
-    const result = await this.users
-      .createQueryBuilder()
-      .update()
-      .set({ roles })
-      .where('id = :id', { id })
-      .returning(['id', 'email', 'roles'])
-      .execute();
+    const result = await onDatabase(
+      'users',
+      this.users.createQueryBuilder().update().set({ roles }).where('id = :id', { id }).returning(['id', 'email', 'roles']).execute(),
+    );
     const row = (result.raw as Array<{ id: string; email: string; roles: string[] }>)[0];
     return row ? this.remember({ id: row.id, email: row.email, roles: row.roles }) : null;
   }
@@ -131,7 +133,7 @@ export class UsersService {
     const cached = this.cache.get(id);
     if (cached) return cached;
     if (!UUID.test(id)) return null;
-    const user = await this.users.findOne({ where: { id } });
+    const user = await onDatabase('users', this.users.findOne({ where: { id } }));
     return user ? this.remember({ id: user.id, email: user.email, roles: user.roles }) : null;
   }
 
