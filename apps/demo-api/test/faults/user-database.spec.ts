@@ -72,6 +72,10 @@ describe(`the user database unreachable (${REAL_BACKENDS}, a proxy cut or stalle
     expect((await me(cached, bobOnCached)).status).toBe(200);
     // A profile this instance never read: the email is not in the token, so 503 (never 401).
     expectStoreUnavailable(await me(cached, carol));
+    // A route that checks the password reads the user: 503, never 401.
+    const bearer = (path: string, body: object) =>
+      request(cached.url).post(path).set('X-Auth-Mode', 'bearer').set('Authorization', `Bearer ${bobOnCached.accessToken}`).send(body);
+    expectStoreUnavailable(await bearer('/api/me/password', { currentPassword: PASSWORD, newPassword: 'another horse battery' }));
     if (strict.store === 'postgres') {
       // strict mode reads the session in the database at each request.
       expectStoreUnavailable(await me(strict, alice));
