@@ -152,4 +152,26 @@ describe(`the user database unreachable (${REAL_BACKENDS}, a proxy cut or stalle
     expect(logged().some((line) => /^3 audit rows were dropped while the database was unreachable/.test(line))).toBe(true);
     audit.bufferLimit = 10_000;
   });
+
+  it('audit events an instance shutting down during an outage cannot write are counted in the log, never silently lost', async () => {
+    const proxied = await postgresProxy();
+    const instance = await startDemoApp({ DATABASE_URL: proxied.url, STORE_TIMEOUT: `${STORE_TIMEOUT_MS}ms` });
+    const errors = jest.spyOn(Logger.prototype, 'error');
+    try {
+      proxied.proxy.cut();
+      for (let index = 0; index < 3; index += 1) {
+        expect((await request(instance.url).post('/auth/login').set('Origin', 'http://evil.example').send({ email: 'x@example.com', password: PASSWORD })).status).toBe(403);
+      }
+      const audit = instance.app.get(AuditTrailService);
+      // Once a write has failed, the three wait in the buffer for the database.
+      expect(await eventually(async () => audit.stats(), (stats) => stats.waitingForDatabase, 10_000)).toMatchObject({ buffered: 3 });
+      await instance.close();
+      expect(errors.mock.calls.map((call) => String(call[0]))).toContain(
+        '3 audit events could not be written before shutdown (database unreachable); their log lines were written',
+      );
+    } finally {
+      proxied.proxy.restore();
+      await proxied.proxy.close();
+    }
+  });
 });
