@@ -131,7 +131,10 @@ async function createFastifyApp(config: AppConfig, options: CreateAppOptions, ne
   // Nest runs CORS's onRequest hook before the security hook, so a preflight it ends would
   // lack the security headers; at preParsing it runs after them and before the body parsers,
   // whose errors (and 404s) still carry the CORS headers, as on Express.
-  app.enableCors({ ...corsOptions(config), hook: 'preParsing' });
+  // strictPreflight off: an OPTIONS without Origin or Access-Control-Request-Method is answered
+  // 204 as Express's cors answers it, not with @fastify/cors's 400 text/plain "Invalid
+  // Preflight Request", which carries no `code` (found by the HTTP fuzzer).
+  app.enableCors({ ...corsOptions(config), hook: 'preParsing', strictPreflight: false });
   applyServerLimits(app.getHttpServer(), config.serverLimits);
   return app;
 }
