@@ -8,6 +8,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { SessionCleanupService, SessionClock, SessionCookies } from '@tessera/session';
 import type { CleanupResult } from '@tessera/session';
 import { JsonLineLogger } from './common/json-line.logger';
+import { answerClientError } from './config/client-error';
 import { AppModule } from './app.module';
 import { LoginAttemptStore } from './auth/login-attempt.store';
 import type { AppOverrides } from './app.module';
@@ -90,6 +91,8 @@ async function createExpressApp(config: AppConfig, options: CreateAppOptions, ne
   // Before the parsers, so that their errors carry the CORS headers too (as on Fastify).
   app.enableCors(corsOptions(config));
   applyServerLimits(app.getHttpServer(), config.serverLimits);
+  // Requests Node's parser refuses get a JSON answer with a code too (Fastify: its clientErrorHandler).
+  app.getHttpServer().on('clientError', answerClientError);
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
   app.use(bodyDepthMiddleware);
@@ -121,6 +124,7 @@ async function createFastifyApp(config: AppConfig, options: CreateAppOptions, ne
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: fastifyTrustProxy(config.trustProxy),
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 8192 },
+    clientErrorHandler: answerClientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, nestOptions);
   // On Fastify the security hook runs before everything (parsers, errors and 404s included).

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, MaxLength, MinLength, ValidateBy, isEmail } from 'class-validator';
+import { IsString, MaxLength, MinLength, ValidateBy, buildMessage, isEmail } from 'class-validator';
 import type { ValidationOptions } from 'class-validator';
 
 // A UTF-16 surrogate without its pair: JSON can carry one (`"\ud800"`), Unicode text cannot.
@@ -16,7 +16,7 @@ function IsEmailAddress(validationOptions?: ValidationOptions): PropertyDecorato
       name: 'isEmail',
       validator: {
         validate: (value: unknown) => typeof value === 'string' && !LONE_SURROGATE.test(value) && isEmail(value),
-        defaultMessage: ({ property }) => `${property} must be an email`,
+        defaultMessage: buildMessage((eachPrefix) => `${eachPrefix}$property must be an email`, validationOptions),
       },
     },
     validationOptions,
