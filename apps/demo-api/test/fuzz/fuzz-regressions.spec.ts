@@ -59,12 +59,15 @@ describe(`requests the HTTP fuzzer found answered with a 5xx (${REAL_BACKENDS})`
   it.each([
     ['more than 16 kB of headers', `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'request_header_fields_too_large'],
     ['a malformed request line', 'GET /health HTTP/9\r\n\r\n', 400, 'bad_request'],
+    ['a HEAD with more than 16 kB of headers', `HEAD /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, undefined],
     ['a header name with a space', 'GET /health HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n', 400, 'bad_request'],
   ])('answers a request Node refuses (%s) with a JSON %d and a code', async (_label, raw, status, code) => {
     const answer = await rawExchange(demo.url, raw);
     expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
     const [head, body] = answer.split('\r\n\r\n');
     expect(head).toMatch(/\r\ncontent-type: application\/json/i);
-    expect(JSON.parse(body)).toEqual({ statusCode: status, error: expect.any(String), message: expect.any(String), code });
+    // A HEAD's answer has the headers of the JSON one and no body (FUZZ_SEED=704167398 FUZZ_PATH=873).
+    if (code === undefined) expect(body).toBe('');
+    else expect(JSON.parse(body)).toEqual({ statusCode: status, error: expect.any(String), message: expect.any(String), code });
   });
 });

@@ -137,10 +137,6 @@ function codeOf(response: FuzzResponse): unknown {
   }
 }
 
-function isNodeParserAnswer(response: FuzzResponse): boolean {
-  return (response.status === 400 || response.status === 431) && response.text === '' && Object.keys(response.headers).join() === 'connection';
-}
-
 // ---------------------------------------------------------------------------------------
 // Generators
 

@@ -16,17 +16,22 @@ const BAD_REQUEST = { status: 400, code: 'bad_request' };
  * as the app answers any bad input: JSON with a stable `code` (found by the HTTP fuzzer).
  * The connection is closed, as Node does: the parser's state is lost.
  */
-export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+export function answerClientError(error: Error & { code?: string; rawPacket?: unknown }, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  // A response already under way on this socket cannot be followed by another one.
-  if (!socket.writable || (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+  // As Node: answer only on a connection nothing was written to yet (a response under way,
+  // or an earlier one, would be followed by a stray second one), then close it.
+  if (!socket.writable || (socket as Duplex & { bytesWritten?: number }).bytesWritten !== 0) {
     socket.destroy();
     return;
   }
   const { status, code } = ANSWERS[error.code ?? ''] ?? BAD_REQUEST;
   const body = JSON.stringify({ statusCode: status, error: STATUS_CODES[status], message: STATUS_CODES[status], code });
-  socket.end(
+  // The answer to a HEAD has no body (RFC 9110 §9.3.2): its client would read one as a next response.
+  const head = Buffer.isBuffer(error.rawPacket) && error.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
+  socket.write(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${head ? '' : body}`,
   );
+  // Destroyed, not ended, as Node does: a response the app may still be writing must not follow.
+  socket.destroy();
 }
