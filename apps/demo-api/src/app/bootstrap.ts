@@ -8,6 +8,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { SessionCleanupService, SessionClock, SessionCookies } from '@tessera/session';
 import type { CleanupResult } from '@tessera/session';
 import { JsonLineLogger } from './common/json-line.logger';
+import { answerClientError } from './config/client-error';
 import { AppModule } from './app.module';
 import { LoginAttemptStore } from './auth/login-attempt.store';
 import type { AppOverrides } from './app.module';
@@ -90,6 +91,8 @@ async function createExpressApp(config: AppConfig, options: CreateAppOptions, ne
   // Before the parsers, so that their errors carry the CORS headers too (as on Fastify).
   app.enableCors(corsOptions(config));
   applyServerLimits(app.getHttpServer(), config.serverLimits);
+  // Requests Node's parser refuses get a JSON answer with a code too (Fastify: its clientErrorHandler).
+  app.getHttpServer().on('clientError', answerClientError);
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
   app.use(bodyDepthMiddleware);
@@ -121,6 +124,7 @@ async function createFastifyApp(config: AppConfig, options: CreateAppOptions, ne
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: fastifyTrustProxy(config.trustProxy),
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 8192 },
+    clientErrorHandler: answerClientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, nestOptions);
   // On Fastify the security hook runs before everything (parsers, errors and 404s included).
@@ -131,7 +135,10 @@ async function createFastifyApp(config: AppConfig, options: CreateAppOptions, ne
   // Nest runs CORS's onRequest hook before the security hook, so a preflight it ends would
   // lack the security headers; at preParsing it runs after them and before the body parsers,
   // whose errors (and 404s) still carry the CORS headers, as on Express.
-  app.enableCors({ ...corsOptions(config), hook: 'preParsing' });
+  // strictPreflight off: an OPTIONS without Origin or Access-Control-Request-Method is answered
+  // 204 as Express's cors answers it, not with @fastify/cors's 400 text/plain "Invalid
+  // Preflight Request", which carries no `code` (found by the HTTP fuzzer).
+  app.enableCors({ ...corsOptions(config), hook: 'preParsing', strictPreflight: false });
   applyServerLimits(app.getHttpServer(), config.serverLimits);
   return app;
 }

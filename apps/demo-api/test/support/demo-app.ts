@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
 import { FakeClock } from '@tessera/session/testing';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
@@ -20,13 +20,19 @@ export interface DemoApp {
   close(): Promise<void>;
 }
 
+/** How `startDemoApp` builds the app besides its environment. */
+export interface DemoAppOptions {
+  /** Where the app logs; by default Nest's console logger, errors and warnings only. */
+  logger?: LoggerService;
+}
+
 /**
  * Starts the demo app against the test database with a fake clock set to now, its
  * sessions on the run's store (on Redis, under this test file's key prefix: the apps of
  * one file share their sessions, as they share the database) and on the run's HTTP
  * platform (TESSERA_TEST_HTTP_ADAPTER). `env` comes last, so a test can still choose.
  */
-export async function startDemoApp(env: Record<string, string> = {}): Promise<DemoApp> {
+export async function startDemoApp(env: Record<string, string> = {}, options: DemoAppOptions = {}): Promise<DemoApp> {
   const databaseUrl = process.env.TESSERA_TEST_DATABASE_URL;
   if (!databaseUrl) throw new Error('TESSERA_TEST_DATABASE_URL is not set: run through the demo-api Jest config');
   const jwtSecret = randomBytes(32).toString('base64url');
@@ -42,7 +48,7 @@ export async function startDemoApp(env: Record<string, string> = {}): Promise<De
     ...env,
   });
   const clock = new FakeClock(Date.now());
-  const app = await startApp(config, { clock, logger: ['error', 'warn'] });
+  const app = await startApp(config, { clock, logger: options.logger ?? ['error', 'warn'] });
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return { app, url, clock, jwtSecret, sessionSecret, store: config.store.kind, close: () => app.close() };
 }

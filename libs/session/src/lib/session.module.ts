@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { JwtModule } from '@nestjs/jwt';
 import { CsrfGuard } from './guards/csrf.guard';
 import { SessionGuard } from './guards/session.guard';
 import { SessionActivityInterceptor } from './interceptors/session-activity.interceptor';
@@ -51,8 +50,6 @@ const SERVICES = [
  * or `forRootAsync`. The app mounts `SessionGuard` itself (`APP_GUARD`).
  */
 @Module({
-  // Keys are passed on every sign/verify call, so JwtModule needs no options of its own.
-  imports: [JwtModule.register({})],
   providers: [
     {
       provide: RESOLVED_SESSION_OPTIONS,

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
 import { createHmac, sign as signBytes, timingSafeEqual, verify as verifyBytes } from 'node:crypto';
 import { ACCESS_TOKEN_TYPE, AuthErrorCode } from '../constants';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
@@ -76,9 +75,11 @@ function decodeJson(segment: string): Record<string, unknown> | undefined {
  * naming a key of the ring, whose algorithm is pinned to that key (so `alg: none`,
  * algorithm confusion and unknown keys cannot verify).
  *
- * HS256 tokens are signed through `@nestjs/jwt`. Verification is done here, in one
- * pass over the token: jsonwebtoken has no EdDSA, and through passport-jwt it would
- * parse every token a second time on the hot path of each request.
+ * Signing and verification are done here, in one pass over the token: jsonwebtoken has
+ * no EdDSA, through passport-jwt it would parse every token a second time on the hot
+ * path of each request, and its `sign` throws a TypeError on a custom claim named like
+ * a member of `Object.prototype` (`valueOf`, `toString`: it looks claims up in a plain
+ * object), which `checkedClaims` rightly accepts (RFC 7519 §4.3: any name).
  */
 @Injectable()
 export class AccessTokenService {
@@ -89,7 +90,6 @@ export class AccessTokenService {
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
-    private readonly jwt: JwtService,
   ) {
     this.verified = new BoundedMap(options.verifiedTokenCacheSize);
   }
@@ -115,11 +115,7 @@ export class AccessTokenService {
     };
     const key = this.options.keys.active;
     const header = { alg: key.algorithm, typ: ACCESS_TOKEN_TYPE, kid: key.kid };
-    const token =
-      key.algorithm === 'HS256'
-        ? this.jwt.sign(claims, { privateKey: key.signingKey, algorithm: 'HS256', header })
-        : this.signEdDsa(header, claims);
-    return { token, expiresAt: new Date(exp * 1000) };
+    return { token: this.signJws(header, claims), expiresAt: new Date(exp * 1000) };
   }
 
   /**
@@ -215,9 +211,12 @@ export class AccessTokenService {
     };
   }
 
-  private signEdDsa(header: object, claims: AccessTokenClaims): string {
+  /** JWS compact serialization (RFC 7515 §7.1) under the active key: HMAC-SHA256 or Ed25519. */
+  private signJws(header: { alg: string }, claims: AccessTokenClaims): string {
     const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
-    const signature = signBytes(null, Buffer.from(input), this.options.keys.active.signingKey);
+    const key = this.options.keys.active.signingKey;
+    const signature =
+      header.alg === 'HS256' ? createHmac('sha256', key).update(input).digest() : signBytes(null, Buffer.from(input), key);
     return `${input}.${signature.toString('base64url')}`;
   }
 
