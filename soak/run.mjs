@@ -725,9 +725,9 @@ function render({ rows, final, elapsedSec, db, memory }) {
   md.push('');
   md.push('## Latency per route (ms, whole run, as the client saw it)');
   md.push('');
-  md.push('| route | requests | p50 | p99 | max |');
-  md.push('|---|---|---|---|---|');
-  for (const r of tally.routes()) md.push(`| ${r.route} | ${r.count} | ${f1(r.p50)} | ${f1(r.p99)} | ${f1(r.max)} |`);
+  md.push('| route | requests | 5xx | p50 | p99 | max |');
+  md.push('|---|---|---|---|---|---|');
+  for (const r of tally.routes()) md.push(`| ${r.route} | ${r.count} | ${r.errors5xx} | ${f1(r.p50)} | ${f1(r.p99)} | ${f1(r.max)} |`);
   md.push('');
   md.push('## Memory and event loop (sampled inside each instance)');
   md.push('');

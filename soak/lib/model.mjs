@@ -14,6 +14,7 @@ export class Tally {
     this.requests = 0;
     this.byStatus = new Map();
     this.latency = new Map();
+    this.errors5xx = new Map();
     this.violations = 0;
     this.described = [];
     this.transportErrors = 0;
@@ -32,6 +33,7 @@ export class Tally {
     let list = this.latency.get(route);
     if (!list) this.latency.set(route, (list = []));
     list.push(ms);
+    if (status >= 500) this.errors5xx.set(route, (this.errors5xx.get(route) ?? 0) + 1);
   }
 
   /** A named counter of the workload (logins, rotations, ...). */
@@ -54,7 +56,7 @@ export class Tally {
     return [...this.latency.entries()]
       .map(([route, list]) => {
         const sorted = [...list].sort((a, b) => a - b);
-        return { route, count: sorted.length, p50: rank(sorted, 50), p99: rank(sorted, 99), max: sorted.at(-1) };
+        return { route, count: sorted.length, errors5xx: this.errors5xx.get(route) ?? 0, p50: rank(sorted, 50), p99: rank(sorted, 99), max: sorted.at(-1) };
       })
       .sort((a, b) => a.route.localeCompare(b.route));
   }
