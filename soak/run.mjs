@@ -329,9 +329,16 @@ function deadline(ackAt) {
   return at;
 }
 
-/** A refusal of a revoked session's access token: `session_revoked` (or `token_expired` once it has expired). */
+/**
+ * A refusal of a revoked session's access token: `session_revoked` (or `token_expired` once
+ * it has expired), with `WWW-Authenticate: Bearer error="invalid_token"` in bearer mode.
+ */
 function refusedAsRevoked(s, res) {
-  return res.status === 401 && (res.code === 'session_revoked' || (res.code === 'token_expired' && Date.now() >= s.exp - 1000));
+  if (res.status !== 401 || !(res.code === 'session_revoked' || (res.code === 'token_expired' && Date.now() >= s.exp - 1000))) return false;
+  if (s.mode === 'bearer' && !/error="invalid_token"/.test(String(res.headers['www-authenticate'] ?? ''))) {
+    tally.violation(`bearer-mode 401 ${res.code} on ${res.inst.name} without WWW-Authenticate: Bearer error="invalid_token"`);
+  }
+  return true;
 }
 
 /**
@@ -398,6 +405,11 @@ async function logout(s) {
   const res = await call(inst, 'POST', '/auth/logout', 'POST /auth/logout', { headers: auth(s, '/auth/logout', true) });
   settle(res, [s]);
   expect(res, 204, undefined, `logout (${s.mode})`);
+  if (s.mode === 'cookie') {
+    const cleared = setCookies(res);
+    check(/"cookies"/.test(String(res.headers['clear-site-data'] ?? '')), `logout (cookie) on ${inst.name}: no Clear-Site-Data: "cookies"`);
+    check(cleared.get(AT) === '' && cleared.get(RT) === '', `logout (cookie) on ${inst.name}: the access and refresh cookies are not cleared`);
+  }
   tally.count('logouts');
   expectEvent('session.revoked');
   await awaitRevoked(s, Date.now(), inst, `logout (${s.mode})`);
