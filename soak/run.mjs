@@ -659,6 +659,10 @@ async function compareRows(db) {
   out.events = events.rows.map((r) => ({ type: r.type, actual: r.n, expected: expectedEvents.get(r.type) ?? 0 }));
   for (const [type, n] of expectedEvents) if (!out.events.some((e) => e.type === type)) out.events.push({ type, actual: 0, expected: n });
   out.events.sort((a, b) => a.type.localeCompare(b.type));
+  // Fewer rows than acknowledged operations produced: audit events lost. More: only an
+  // operation of unknown outcome (a fault) may explain them.
+  out.auditMissing = out.events.reduce((n, e) => n + Math.max(0, e.expected - e.actual), 0);
+  out.auditExtra = out.events.reduce((n, e) => n + Math.max(0, e.actual - e.expected), 0);
   return out;
 }
 
@@ -757,7 +761,7 @@ function render({ rows, final, elapsedSec, db, memory }) {
   md.push('|---|---|---|');
   for (const e of rows.events) md.push(`| ${e.type} | ${e.actual} | ${e.expected}${e.actual === e.expected ? '' : ' ≠'} |`);
   md.push('');
-  md.push(`Unknown outcomes (5xx or dropped answers): ${uncertainOps}; the model's expectations count acknowledged operations only, so with a fault the rows may exceed them by what those did.`);
+  md.push(`Audit rows missing against the model (events of acknowledged operations that never reached \`auth_events\`): **${rows.auditMissing}**; rows beyond the model: ${rows.auditExtra}. Unknown outcomes (5xx or dropped answers): ${uncertainOps}; the model counts acknowledged operations only, so with a fault the rows may exceed it by what those did (without a fault any difference fails the run).`);
   return md.join('\n');
 }
 
@@ -846,10 +850,10 @@ async function main() {
   writeFileSync(join(workDir, 'results.json'), JSON.stringify({ settings, tally: { requests: tally.requests, byStatus: Object.fromEntries(tally.byStatus), violations: tally.violations, described: tally.described, failed5xx: tally.failed5xx, designed503: tally.designed503, designed503Outside: tally.designed503Outside, transportErrors: tally.transportErrors, routes: tally.routes(), counts: Object.fromEntries(tally.counts) }, memory: memory.perInstance, samples, rows, final }, null, 1));
   process.stdout.write(`\n${markdown}\n\n`);
   say(`report ${outFile}; logs in ${logDir}`);
-  const rowProblems = rows.missing + rows.lostRevocations + (settings.fault ? 0 : rows.unexpectedRevocations + rows.unknownRows);
+  const rowProblems = rows.missing + rows.lostRevocations + rows.auditMissing + (settings.fault ? 0 : rows.unexpectedRevocations + rows.unknownRows + rows.auditExtra);
   const failed = tally.violations + tally.failed5xx + tally.transportErrors + tally.designed503Outside + final.lost + rowProblems;
   if (failed > 0) {
-    say(`FAILED: ${tally.violations} violations, ${tally.failed5xx} non-designed 5xx, ${tally.transportErrors} transport errors, ${tally.designed503Outside} 503s outside the fault window, ${final.lost} lost writes, ${rowProblems} row mismatches`);
+    say(`FAILED: ${tally.violations} violations, ${tally.failed5xx} non-designed 5xx, ${tally.transportErrors} transport errors, ${tally.designed503Outside} 503s outside the fault window, ${final.lost} lost writes, ${rowProblems} row mismatches (sessions and audit)`);
     return 1;
   }
   say('passed: 0 violations, 0 non-designed 5xx, 0 lost writes');
