@@ -72,7 +72,10 @@ mkdirSync(logDir, { recursive: true });
 const say = (line) => process.stdout.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 const tally = new Tally({ fault: settings.fault });
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+// A connection idle for 4 s is dropped by the client: the server closes idle ones after its
+// KEEP_ALIVE_TIMEOUT (5 s), and a request written on a connection the server is closing at
+// that moment gets ECONNRESET, a race of keep-alive itself, not an answer of the app.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 4000 });
 const fault = { cutAt: undefined, restoredAt: undefined };
 const failures = [];
 let instances = [];
@@ -591,8 +594,8 @@ async function takeSample() {
   await Promise.all(
     instances.map(async (inst) => {
       try {
-        const res = await request(inst.probeUrl, 'GET', '/');
-        samples.push({ t, inst: inst.name, rss: res.body.rss, heapUsed: res.body.heapUsed, loop: res.body.loop, loopTotal: res.body.loopTotal });
+        const res = await request(inst.probeUrl, 'GET', '/?gc=1');
+        samples.push({ t, inst: inst.name, rss: res.body.rss, heapUsed: res.body.heapUsed, retained: res.body.retained, loop: res.body.loop, loopTotal: res.body.loopTotal });
       } catch (error) {
         failure(`probe of ${inst.name}: ${error.message}`);
       }
@@ -686,7 +689,10 @@ const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1);
 const f1 = (x) => (x === undefined ? '–' : x.toFixed(1));
 
 function memoryTable() {
-  const lines = ['| instance | RSS start / middle / end (MB) | heap used start / middle / end (MB) | RSS slope (MB/min) | heap slope (MB/min) | event-loop delay p99 / max (ms) |', '|---|---|---|---|---|---|'];
+  const lines = [
+    '| instance | RSS start / middle / end (MB) | heap used start / middle / end (MB) | heap after a full GC start / middle / end (MB) | RSS slope (MB/min) | heap-after-GC slope (MB/min) | event-loop delay p99 / max (ms) |',
+    '|---|---|---|---|---|---|---|',
+  ];
   const out = {};
   for (const inst of instances) {
     const list = samples.filter((x) => x.inst === inst.name);
@@ -695,10 +701,10 @@ function memoryTable() {
     // The first minute is warm-up (JIT, pools, caches): the slope is fitted after it when the run is long enough.
     const fitted = list.length > 6 && list.at(-1).t > 3 ? list.filter((x) => x.t >= 1) : list;
     const rssSlope = slope(fitted.map((x) => x.t), fitted.map((x) => x.rss / 1024 / 1024));
-    const heapSlope = slope(fitted.map((x) => x.t), fitted.map((x) => x.heapUsed / 1024 / 1024));
+    const heapSlope = slope(fitted.map((x) => x.t), fitted.map((x) => x.retained / 1024 / 1024));
     out[inst.name] = { rssSlope, heapSlope, loopP99: last.loopTotal.p99, loopMax: last.loopTotal.max, windowP99Max: Math.max(...list.map((x) => x.loop.p99)) };
     lines.push(
-      `| ${inst.name} | ${mb(first.rss)} / ${mb(middle.rss)} / ${mb(last.rss)} | ${mb(first.heapUsed)} / ${mb(middle.heapUsed)} / ${mb(last.heapUsed)} | ${rssSlope?.toFixed(2) ?? '–'} | ${heapSlope?.toFixed(2) ?? '–'} | ${f1(last.loopTotal.p99)} / ${f1(last.loopTotal.max)} |`,
+      `| ${inst.name} | ${mb(first.rss)} / ${mb(middle.rss)} / ${mb(last.rss)} | ${mb(first.heapUsed)} / ${mb(middle.heapUsed)} / ${mb(last.heapUsed)} | ${mb(first.retained)} / ${mb(middle.retained)} / ${mb(last.retained)} | ${rssSlope?.toFixed(2) ?? '–'} | ${heapSlope?.toFixed(2) ?? '–'} | ${f1(last.loopTotal.p99)} / ${f1(last.loopTotal.max)} |`,
     );
   }
   return { text: lines.join('\n'), perInstance: out };
@@ -748,6 +754,8 @@ function render({ rows, final, elapsedSec, db, memory }) {
   md.push('## Memory and event loop (sampled inside each instance)');
   md.push('');
   md.push(memory.text);
+  md.push('');
+  md.push('Every sample runs a full GC in the instance first (one pause per instance per sample): "heap used" is read before it, "heap after a full GC" after it, what the app retains.');
   md.push('');
   md.push(`RSS and heap from \`process.memoryUsage()\`, event-loop delay from \`perf_hooks.monitorEventLoopDelay\` (10 ms resolution, whole run), both served by \`soak/lib/process-probe.cjs\`, preloaded with \`node --require\` and listening on a port of its own: the app has no new route. Slope: least-squares fit over the samples${samples.length && samples.at(-1).t > 3 ? ' after the first minute (warm-up)' : ''}, ${samples.length} samples.`);
   md.push('');

@@ -5,10 +5,19 @@
 //
 // GET / answers { rss, heapUsed, heapTotal, external, arrayBuffers } in bytes and
 // `loop` { p50, p99, max, count } in milliseconds since the previous GET (the histogram
-// is reset on every read), plus `loopTotal`, the same since the start.
+// is reset on every read), plus `loopTotal`, the same since the start. GET /?gc=1 first
+// runs a full garbage collection and adds `retained`: heapUsed after it, so that a slope
+// measures what the app keeps, not when V8 last collected (heapUsed is taken before).
 'use strict';
 const http = require('node:http');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
+const v8 = require('node:v8');
+const vm = require('node:vm');
+
+// `gc` without starting the app with --expose-gc: the flag set at run time, the function
+// taken from a new context (Node's documented way for V8 flags set after start).
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
 
 const port = Number(process.env.SOAK_PROBE_PORT);
 if (port > 0) {
@@ -25,7 +34,12 @@ if (port > 0) {
   });
   const server = http.createServer((req, res) => {
     const memory = process.memoryUsage();
-    const body = JSON.stringify({ ...memory, loop: ms(window), loopTotal: ms(total) });
+    let retained;
+    if (req.url.includes('gc=1')) {
+      gc();
+      retained = process.memoryUsage().heapUsed;
+    }
+    const body = JSON.stringify({ ...memory, retained, loop: ms(window), loopTotal: ms(total) });
     window.reset();
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(body);
