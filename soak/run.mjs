@@ -78,7 +78,7 @@ const tally = new Tally({ fault: settings.fault });
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 4000 });
 const fault = { cutAt: undefined, restoredAt: undefined };
 const failures = [];
-let instances = [];
+const instances = [];
 let stopping = false;
 const runId = randomBytes(3).toString('hex');
 let userSeq = 0;
@@ -104,7 +104,6 @@ function failure(text) {
 const pick = (list) => list[Math.floor(Math.random() * list.length)];
 const chance = (p) => Math.random() < p;
 const think = () => sleep(30 + Math.random() * 170);
-const other = (inst) => instances.find((candidate) => candidate !== inst);
 
 /** Sends one request to `inst` and books its answer; a 5xx or a transport error is booked here. */
 async function call(inst, method, path, route, { headers = {}, body } = {}) {
