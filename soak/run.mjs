@@ -124,10 +124,13 @@ async function call(inst, method, path, route, { headers = {}, body } = {}) {
   if (res.status >= 500) {
     if (settings.fault && res.status === 503 && res.code === 'store_unavailable') {
       tally.designed503++;
-      const inWindow = fault.cutAt !== undefined && sentAt >= fault.cutAt - 100 && (fault.restoredAt === undefined || sentAt <= fault.restoredAt + RECOVERY_MS);
+      // Designed when the request overlapped the outage: answered after the cut, sent before the end of the recovery allowance.
+      const answeredAt = Date.now();
+      const inWindow = fault.cutAt !== undefined && answeredAt >= fault.cutAt && (fault.restoredAt === undefined || sentAt <= fault.restoredAt + RECOVERY_MS);
       if (!inWindow) {
         tally.designed503Outside++;
-        failure(`${route} on ${inst.name}: 503 store_unavailable outside the fault window (sent ${sentAt - (fault.restoredAt ?? sentAt)} ms after the restore)`);
+        const when = fault.cutAt === undefined || answeredAt < fault.cutAt ? 'before the cut' : `sent ${sentAt - fault.restoredAt} ms after the restore`;
+        failure(`${route} on ${inst.name}: 503 store_unavailable outside the fault window (${when})`);
       }
       if (res.headers['retry-after'] === undefined) tally.violation(`${route} on ${inst.name}: 503 store_unavailable without Retry-After`);
     } else {
