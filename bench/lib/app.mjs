@@ -54,16 +54,16 @@ function tail(file, lines = 20) {
 /**
  * Starts the app on a free port and waits for GET /health to answer 200.
  * `cpuProfDir` adds --cpu-prof (the profile is written when the process exits).
+ * `preload` lists the scripts given to `node --require` (default: the query counter).
  */
-export async function startApp({ projectDir, logDir, name, env, cpuProfDir }) {
+export async function startApp({ projectDir, logDir, name, env, cpuProfDir, preload = [QUERY_COUNTER] }) {
   const port = await freePort();
   const counterPort = await freePort();
   const logFile = join(logDir, `${name}.log`);
   const fd = openSync(logFile, 'a');
   const args = [
     ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []),
-    '--require',
-    QUERY_COUNTER,
+    ...preload.flatMap((script) => ['--require', script]),
     join(projectDir, 'dist/apps/demo-api/main.js'),
   ];
   const child = spawn(process.execPath, args, {

@@ -3,8 +3,11 @@ import http from 'node:http';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-/** Sends one request; resolves to { status, headers, body (parsed JSON when possible) }. */
-export function request(baseUrl, method, path, { headers = {}, body } = {}) {
+/**
+ * Sends one request; resolves to { status, headers, body (parsed JSON when possible) }.
+ * `agent` replaces the shared keep-alive agent (16 sockets) for callers with more in flight.
+ */
+export function request(baseUrl, method, path, { headers = {}, body, agent: ownAgent } = {}) {
   const url = new URL(path, baseUrl);
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
@@ -12,7 +15,7 @@ export function request(baseUrl, method, path, { headers = {}, body } = {}) {
       url,
       {
         method,
-        agent,
+        agent: ownAgent ?? agent,
         headers: {
           ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
           ...headers,
