@@ -67,6 +67,7 @@ describe(`demo-api: register → login → me → refresh → logout over HTTP (
         user: { id: registered.body.id, email, roles: ['user'] },
         session: { id: expect.any(String), expiresAt: expect.any(String) },
         csrfToken: expect.any(String),
+        expiresIn: expect.any(Number),
       });
       expect(login.body).not.toHaveProperty('accessToken');
       expect(login.body).not.toHaveProperty('refreshToken');
@@ -92,6 +93,7 @@ describe(`demo-api: register → login → me → refresh → logout over HTTP (
         user: { id: registered.body.id, email, roles: ['user'] },
         session: { id: login.body.session.id, expiresAt: expect.any(String) },
         csrfToken: expect.any(String),
+        expiresIn: expect.any(Number),
       });
       const rotated = parseSetCookies(refreshed.headers['set-cookie']);
       expect(rotated.map((cookie) => cookie.name).sort()).toEqual([ACCESS, CSRF, REFRESH]);

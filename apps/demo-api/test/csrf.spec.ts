@@ -388,6 +388,7 @@ describe(`demo-api: CSRF protection over HTTP (${REAL_BACKENDS})`, () => {
         user: { id: expect.any(String), email, roles: ['user'] },
         session: { id: expect.any(String), expiresAt: expect.any(String) },
         csrfToken: page.csrfToken,
+        expiresIn: expect.any(Number),
       });
       expect(login.body.csrfToken).not.toBe(preLogin);
       expectCsrfCookie(byName(parseSetCookies(login.headers['set-cookie']), CSRF_COOKIE));
@@ -421,6 +422,7 @@ describe(`demo-api: CSRF protection over HTTP (${REAL_BACKENDS})`, () => {
         user: { id: victim.userId, email: victim.email, roles: ['user'] },
         session: { id: victim.sessionId, expiresAt: expect.any(String) },
         csrfToken: expect.any(String),
+        expiresIn: expect.any(Number),
       });
       const cookie = byName(parseSetCookies(refreshed.headers['set-cookie']), CSRF_COOKIE);
       expectCsrfCookie(cookie);

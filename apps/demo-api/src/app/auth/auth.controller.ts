@@ -43,7 +43,7 @@ export class AuthController {
   @HttpCode(200)
   @ApiHeader({ name: 'X-Auth-Mode', required: false, description: 'Send `bearer` to get tokens in the body instead of cookies.' })
   @ApiOperation({ summary: 'Start a new session' })
-  @ApiResponse({ status: 200, description: 'Cookie mode: `{ user, session, csrfToken }` and cookies. Bearer mode: tokens in the body.' })
+  @ApiResponse({ status: 200, description: 'Cookie mode: `{ user, session, csrfToken, expiresIn }` (seconds until the access token expires) and cookies. Bearer mode: tokens in the body.' })
   @ApiResponse({ status: 401, description: '`invalid_credentials`, the same for an unknown email and a wrong password' })
   @ApiResponse({ status: 429, description: '`too_many_attempts`' })
   @ApiResponse(STORE_UNAVAILABLE_RESPONSE)

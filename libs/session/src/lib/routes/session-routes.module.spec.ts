@@ -152,6 +152,7 @@ describe.each([
       user: { id: 'ada', email: 'ada@example.com', roles: ['user'] },
       session: { id: expect.any(String), expiresAt: expect.any(String) },
       csrfToken: browser.jar.get(CSRF_COOKIE),
+      expiresIn: 600,
     });
     const refreshCookie = setCookiesOf(login).find((cookie) => cookie.name === REFRESH_COOKIE);
     expect(refreshCookie?.attributes.path).toBe('/auth');

@@ -26,7 +26,7 @@ export interface SessionUserView {
 }
 
 /**
- * What login and refresh answer: cookie mode `{ session, csrfToken, user }` (the tokens
+ * What login and refresh answer: cookie mode `{ session, csrfToken, expiresIn, user }` (the tokens
  * go in cookies), bearer mode `{ accessToken, refreshToken, tokenType, expiresIn, session, user }`.
  */
 export type SessionLoginBody = IssuedSessionBody & { user: SessionUserView };

@@ -138,6 +138,7 @@ describe('SessionTransportService (HTTP)', () => {
       expect(response.body).toEqual({
         session: { id: claims.sid, expiresAt: '2030-01-08T00:00:00.000Z' },
         csrfToken: csrfCookie.value,
+        expiresIn: 600,
       });
       expect(JSON.stringify(response.body)).not.toContain(access.value);
       expect(JSON.stringify(response.body)).not.toContain(refresh.value);

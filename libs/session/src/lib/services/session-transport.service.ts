@@ -17,7 +17,7 @@ export interface SessionSummary {
 
 /** Body fields a login or refresh answers with; bearer mode adds the tokens. */
 export type IssuedSessionBody =
-  | { session: SessionSummary; csrfToken: string }
+  | { session: SessionSummary; csrfToken: string; expiresIn: number }
   | {
       accessToken: string;
       refreshToken: string;
@@ -81,17 +81,13 @@ export class SessionTransportService {
   ): IssuedSessionBody {
     this.noStore(response);
     const session = { id: issued.session.id, expiresAt: issued.session.expiresAt };
-    if (mode === 'bearer') {
-      const now = this.options.clock.now().getTime();
-      return {
-        accessToken: issued.accessToken,
-        refreshToken: issued.refreshToken,
-        tokenType: 'Bearer',
-        expiresIn: Math.max(0, Math.floor((issued.accessTokenExpiresAt.getTime() - now) / 1000)),
-        session,
-      };
-    }
     const now = this.options.clock.now().getTime();
+    // Seconds until the access token expires, in both modes: a browser client cannot read the
+    // HttpOnly access cookie, and needs this to refresh shortly before expiry.
+    const expiresIn = Math.max(0, Math.floor((issued.accessTokenExpiresAt.getTime() - now) / 1000));
+    if (mode === 'bearer') {
+      return { accessToken: issued.accessToken, refreshToken: issued.refreshToken, tokenType: 'Bearer', expiresIn, session };
+    }
     const access = this.accessCookieAttributes();
     access.maxAge = Math.max(0, issued.accessTokenExpiresAt.getTime() - now);
     this.http.setCookie(response, this.names.access, issued.accessToken, access);
@@ -99,7 +95,7 @@ export class SessionTransportService {
     refresh.maxAge = Math.max(0, issued.session.expiresAt.getTime() - now);
     this.http.setCookie(response, this.names.refresh, issued.refreshToken, refresh);
     // A new session needs a CSRF token bound to it (the old one named the previous session or none).
-    return { session, csrfToken: this.csrf.issue(response, issued.session.id, issued.session.expiresAt) };
+    return { session, csrfToken: this.csrf.issue(response, issued.session.id, issued.session.expiresAt), expiresIn };
   }
 
   /** Clears the session cookies and asks the browser to drop its cookies (`Clear-Site-Data`). */
