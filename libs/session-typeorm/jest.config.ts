@@ -7,5 +7,8 @@ export default {
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
   globalSetup: '../../tools/testing/postgres.global-setup.ts',
   globalTeardown: '../../tools/testing/postgres.global-teardown.ts',
+  // Hooks boot Nest apps and create databases: generous on a loaded two-core machine
+  // (Jest's default of 5 s failed a quick-start hook under load).
+  testTimeout: 30_000,
   coverageDirectory: '../../coverage/libs/session-typeorm',
 };
