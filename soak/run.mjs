@@ -14,6 +14,8 @@
 //   SOAK_FAULT=1         midway, cut the TCP proxy between both instances and PostgreSQL for 5 s
 //   SOAK_GRACE=2s        REFRESH_REUSE_GRACE of the instances (short, so late replays come quickly)
 //   SOAK_SKIP_BUILD=1    use the existing dist/apps/demo-api/main.js
+//   SOAK_HEAP_SNAPSHOTS=1  a heap snapshot of each instance at 40 % of the run and at the end
+//                        (the load paused and drained for both), compared in the report
 //   SOAK_OUT=<file>      where the markdown report goes (default: <work dir>/soak.md)
 //   DATABASE_URL         PostgreSQL server to create the soak database on (embedded otherwise)
 import { spawnSync } from 'node:child_process';
@@ -27,6 +29,7 @@ import { appEnv, startApp } from '../bench/lib/app.mjs';
 import { request } from '../bench/lib/http.mjs';
 import { openBenchDatabase } from '../bench/lib/postgres.mjs';
 import { freePort, sleep } from '../bench/lib/util.mjs';
+import { heapDiff, heapDiffTable } from './lib/heap-diff.mjs';
 import { slope, Tally } from './lib/model.mjs';
 import { startTcpProxy } from './lib/tcp-proxy.mjs';
 
@@ -47,6 +50,7 @@ const settings = {
   fault: process.env.SOAK_FAULT === '1',
   grace: process.env.SOAK_GRACE || '2s',
   faultSeconds: 5,
+  heapSnapshots: process.env.SOAK_HEAP_SNAPSHOTS === '1',
 };
 const GRACE_MS = parseDuration(settings.grace);
 /** The contract's propagation bound in `cached` mode. */
@@ -80,6 +84,12 @@ const fault = { cutAt: undefined, restoredAt: undefined };
 const failures = [];
 const instances = [];
 let stopping = false;
+/** Closed while heap snapshots are written: virtual users wait at their next step. */
+let gate = Promise.resolve();
+/** Requests sent and not answered yet (the snapshots wait for none to be in flight). */
+let inFlight = 0;
+/** Heap snapshot files by instance: [{ label, file }]. */
+const snapshots = new Map();
 const runId = randomBytes(3).toString('hex');
 let userSeq = 0;
 
@@ -103,19 +113,22 @@ function failure(text) {
 
 const pick = (list) => list[Math.floor(Math.random() * list.length)];
 const chance = (p) => Math.random() < p;
-const think = () => sleep(30 + Math.random() * 170);
+const think = () => sleep(30 + Math.random() * 170).then(() => gate);
 
 /** Sends one request to `inst` and books its answer; a 5xx or a transport error is booked here. */
 async function call(inst, method, path, route, { headers = {}, body } = {}) {
   const sentAt = Date.now();
   const started = performance.now();
   let res;
+  inFlight++;
   try {
     res = await request(inst.url, method, path, { headers: { 'user-agent': 'tessera-soak', ...headers }, body, agent });
   } catch (error) {
     tally.transportErrors++;
     failure(`${route} on ${inst.name}: transport error ${error.code ?? error.message}`);
     return { status: 0, code: undefined, headers: {}, body: undefined, sentAt, inst };
+  } finally {
+    inFlight--;
   }
   tally.answer(route, res.status, performance.now() - started);
   res.sentAt = sentAt;
@@ -573,6 +586,7 @@ async function attackerLoop() {
 async function recheckLoop() {
   while (!stopping) {
     await sleep(100);
+    await gate;
     const s = revoked.length > 0 ? pick(revoked) : undefined;
     if (!s || Date.now() < deadline(s.revokedAt)) continue;
     const res = await call(pick(instances), 'GET', '/api/me', 'GET /api/me', { headers: auth(s, '/api/me', false) });
@@ -586,6 +600,7 @@ const samples = [];
 let loadStartedAt;
 async function sampleLoop(everyMs) {
   while (!stopping) {
+    await gate;
     await takeSample();
     const until = Date.now() + everyMs;
     while (!stopping && Date.now() < until) await sleep(200);
@@ -597,12 +612,37 @@ async function takeSample() {
     instances.map(async (inst) => {
       try {
         const res = await request(inst.probeUrl, 'GET', '/?gc=1');
-        samples.push({ t, inst: inst.name, rss: res.body.rss, heapUsed: res.body.heapUsed, retained: res.body.retained, loop: res.body.loop, loopTotal: res.body.loopTotal });
+        samples.push({ t, inst: inst.name, rss: res.body.rss, heapUsed: res.body.heapUsed, retained: res.body.retained, code: res.body.code, loop: res.body.loop, loopTotal: res.body.loopTotal });
       } catch (error) {
         failure(`probe of ${inst.name}: ${error.message}`);
       }
     }),
   );
+}
+
+/**
+ * Pauses the load (users wait at their next step), waits until no request is in flight,
+ * then has each instance write a heap snapshot (it is frozen meanwhile), and lets the load
+ * go on a moment after, so that what the instances queued while frozen is handled first.
+ */
+async function takeSnapshots(label) {
+  let open;
+  gate = new Promise((resolve) => (open = resolve));
+  const until = Date.now() + 30_000;
+  while (inFlight > 0 && Date.now() < until) await sleep(50);
+  for (const inst of instances) {
+    const file = join(workDir, `${inst.name}-${label}.heapsnapshot`);
+    try {
+      // A snapshot of a 60 MB heap takes seconds on a loaded machine: the probe answers when it is written.
+      await request(inst.probeUrl, 'GET', `/?snapshot=${encodeURIComponent(file)}`, { timeout: 300_000 });
+      snapshots.set(inst.name, [...(snapshots.get(inst.name) ?? []), { label, file }]);
+    } catch (error) {
+      failure(`heap snapshot of ${inst.name}: ${error.message}`);
+    }
+  }
+  await sleep(2000);
+  say(`heap snapshots (${label}) written`);
+  open();
 }
 
 /** After the load: every acknowledged revocation still holds, every acknowledged rotation's token still works. */
@@ -692,8 +732,8 @@ const f1 = (x) => (x === undefined ? '–' : x.toFixed(1));
 
 function memoryTable() {
   const lines = [
-    '| instance | RSS start / middle / end (MB) | heap used start / middle / end (MB) | heap after a full GC start / middle / end (MB) | RSS slope (MB/min) | heap-after-GC slope (MB/min) | event-loop delay p99 / max (ms) |',
-    '|---|---|---|---|---|---|---|',
+    '| instance | RSS start / middle / end (MB) | heap used start / middle / end (MB) | heap after a full GC start / middle / end (MB) | of which compiled code start / end (MB) | RSS slope (MB/min) | heap-after-GC slope (MB/min) | second half: heap-after-GC / objects slope (MB/min) | event-loop delay p99 / max (ms) |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   const out = {};
   for (const inst of instances) {
@@ -704,10 +744,24 @@ function memoryTable() {
     const fitted = list.length > 6 && list.at(-1).t > 3 ? list.filter((x) => x.t >= 1) : list;
     const rssSlope = slope(fitted.map((x) => x.t), fitted.map((x) => x.rss / 1024 / 1024));
     const heapSlope = slope(fitted.map((x) => x.t), fitted.map((x) => x.retained / 1024 / 1024));
-    out[inst.name] = { rssSlope, heapSlope, loopP99: last.loopTotal.p99, loopMax: last.loopTotal.max, windowP99Max: Math.max(...list.map((x) => x.loop.p99)) };
+    // The second half: past the warm-up, and (for runs longer than twice the access-token
+    // lifetime) past the time the revocation cache fills. "Objects" leaves out V8's compiled
+    // code, which grows while the JIT optimizes more of the app and is not a leak of the app's.
+    const late = list.filter((x) => x.t >= list.at(-1).t / 2);
+    const lateHeapSlope = late.length > 3 ? slope(late.map((x) => x.t), late.map((x) => x.retained / 1024 / 1024)) : undefined;
+    const lateObjectSlope = late.length > 3 && late.every((x) => x.code !== undefined) ? slope(late.map((x) => x.t), late.map((x) => (x.retained - x.code) / 1024 / 1024)) : undefined;
+    const code = (x) => (x.code === undefined ? '–' : mb(x.code));
+    out[inst.name] = { rssSlope, heapSlope, lateHeapSlope, lateObjectSlope, loopP99: last.loopTotal.p99, loopMax: last.loopTotal.max, windowP99Max: Math.max(...list.map((x) => x.loop.p99)) };
     lines.push(
-      `| ${inst.name} | ${mb(first.rss)} / ${mb(middle.rss)} / ${mb(last.rss)} | ${mb(first.heapUsed)} / ${mb(middle.heapUsed)} / ${mb(last.heapUsed)} | ${mb(first.retained)} / ${mb(middle.retained)} / ${mb(last.retained)} | ${rssSlope?.toFixed(2) ?? '–'} | ${heapSlope?.toFixed(2) ?? '–'} | ${f1(last.loopTotal.p99)} / ${f1(last.loopTotal.max)} |`,
+      `| ${inst.name} | ${mb(first.rss)} / ${mb(middle.rss)} / ${mb(last.rss)} | ${mb(first.heapUsed)} / ${mb(middle.heapUsed)} / ${mb(last.heapUsed)} | ${mb(first.retained)} / ${mb(middle.retained)} / ${mb(last.retained)} | ${code(first)} / ${code(last)} | ${rssSlope?.toFixed(2) ?? '–'} | ${heapSlope?.toFixed(2) ?? '–'} | ${lateHeapSlope?.toFixed(2) ?? '–'} / ${lateObjectSlope?.toFixed(2) ?? '–'} | ${f1(last.loopTotal.p99)} / ${f1(last.loopTotal.max)} |`,
     );
+  }
+  for (const inst of instances) {
+    const files = snapshots.get(inst.name) ?? [];
+    if (files.length < 2) continue;
+    const diff = heapDiff(files[0].file, files.at(-1).file, 12);
+    out[inst.name].heapDiff = diff;
+    lines.push('', `**${inst.name}**, heap snapshots at ${files[0].label} of the run and at the ${files.at(-1).label} (load paused and drained for both; \`node soak/lib/heap-diff.mjs ${files[0].file} ${files.at(-1).file}\`):`, '', heapDiffTable(diff));
   }
   return { text: lines.join('\n'), perInstance: out };
 }
@@ -759,7 +813,7 @@ function render({ rows, final, elapsedSec, db, memory }) {
   md.push('');
   md.push('Every sample runs a full GC in the instance first (one pause per instance per sample): "heap used" is read before it, "heap after a full GC" after it, what the app retains.');
   md.push('');
-  md.push(`RSS and heap from \`process.memoryUsage()\`, event-loop delay from \`perf_hooks.monitorEventLoopDelay\` (10 ms resolution, whole run), both served by \`soak/lib/process-probe.cjs\`, preloaded with \`node --require\` and listening on a port of its own: the app has no new route. Slope: least-squares fit over the samples${samples.length && samples.at(-1).t > 3 ? ' after the first minute (warm-up)' : ''}, ${samples.length} samples.`);
+  md.push(`RSS and heap from \`process.memoryUsage()\`, event-loop delay from \`perf_hooks.monitorEventLoopDelay\` (10 ms resolution, whole run), both served by \`soak/lib/process-probe.cjs\`, preloaded with \`node --require\` and listening on a port of its own: the app has no new route. Slope: least-squares fit over the samples${samples.length && samples.at(-1).t > 3 ? ' after the first minute (warm-up)' : ''}, ${samples.length} samples; the second-half slopes fit the samples of the second half only, "objects" being the heap after a full GC less V8's compiled code (its code spaces, which grow while the JIT warms up).`);
   md.push('');
   md.push('## Database rows against the model (after both instances stopped, so the audit buffer is flushed)');
   md.push('');
@@ -776,7 +830,7 @@ function render({ rows, final, elapsedSec, db, memory }) {
 }
 
 function commandLine() {
-  const shown = ['SOAK_MINUTES', 'SOAK_USERS', 'SOAK_FAULT', 'SOAK_GRACE', 'SOAK_SKIP_BUILD'].filter((n) => process.env[n]);
+  const shown = ['SOAK_MINUTES', 'SOAK_USERS', 'SOAK_FAULT', 'SOAK_GRACE', 'SOAK_HEAP_SNAPSHOTS', 'SOAK_SKIP_BUILD'].filter((n) => process.env[n]);
   return [...shown.map((n) => `${n}=${process.env[n]}`), 'npm run soak'].join(' ');
 }
 
@@ -839,13 +893,20 @@ async function main() {
         say('proxy restored');
       })()
     : Promise.resolve();
+  const snapshotRun = settings.heapSnapshots
+    ? (async () => {
+        await sleep(durationMs * 0.4);
+        if (!stopping) await takeSnapshots('40%');
+      })()
+    : Promise.resolve();
   const progress = setInterval(() => say(`${((Date.now() - loadStartedAt) / 60_000).toFixed(1)} min: ${tally.requests} requests, ${tally.violations} violations, ${tally.failed5xx} failed 5xx${settings.fault ? `, ${tally.designed503} designed 503` : ''}`), 30_000);
   await sleep(durationMs);
   stopping = true;
   clearInterval(progress);
   say('load done; waiting for the visits in flight');
-  await Promise.race([Promise.all([...loops, faultRun]), sleep(60_000)]);
+  await Promise.race([Promise.all([...loops, faultRun, snapshotRun]), sleep(60_000)]);
   await takeSample();
+  if (settings.heapSnapshots) await takeSnapshots('end');
   const memory = memoryTable();
   await sleep(PROPAGATION_MS + 200);
   const final = await finalPass();

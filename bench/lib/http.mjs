@@ -5,9 +5,10 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
 /**
  * Sends one request; resolves to { status, headers, body (parsed JSON when possible) }.
- * `agent` replaces the shared keep-alive agent (16 sockets) for callers with more in flight.
+ * `agent` replaces the shared keep-alive agent (16 sockets) for callers with more in flight;
+ * `timeout`: how long the socket may stay idle (30 s).
  */
-export function request(baseUrl, method, path, { headers = {}, body, agent: ownAgent } = {}) {
+export function request(baseUrl, method, path, { headers = {}, body, agent: ownAgent, timeout = 30_000 } = {}) {
   const url = new URL(path, baseUrl);
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
@@ -20,7 +21,7 @@ export function request(baseUrl, method, path, { headers = {}, body, agent: ownA
           ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
           ...headers,
         },
-        timeout: 30_000,
+        timeout,
       },
       (res) => {
         const chunks = [];

@@ -7,7 +7,11 @@
 // `loop` { p50, p99, max, count } in milliseconds since the previous GET (the histogram
 // is reset on every read), plus `loopTotal`, the same since the start. GET /?gc=1 first
 // runs a full garbage collection and adds `retained`: heapUsed after it, so that a slope
-// measures what the app keeps, not when V8 last collected (heapUsed is taken before).
+// measures what the app keeps, not when V8 last collected (heapUsed is taken before), and
+// `code`: the part of it that is compiled code (V8's code spaces, which grow while the JIT
+// warms up), so that `retained - code` is the app's objects alone. GET /?snapshot=<file>
+// writes a heap snapshot there (after a full GC) and answers once it is written (the process
+// is paused meanwhile: a leak-hunting tool, not for runs whose latency matters).
 'use strict';
 const http = require('node:http');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
@@ -34,12 +38,23 @@ if (port > 0) {
   });
   const server = http.createServer((req, res) => {
     const memory = process.memoryUsage();
+    const url = new URL(req.url, 'http://probe');
     let retained;
-    if (req.url.includes('gc=1')) {
+    let code;
+    if (url.searchParams.get('gc') === '1') {
       gc();
       retained = process.memoryUsage().heapUsed;
+      code = v8
+        .getHeapSpaceStatistics()
+        .filter((space) => space.space_name.startsWith('code_'))
+        .reduce((sum, space) => sum + space.space_used_size, 0);
     }
-    const body = JSON.stringify({ ...memory, retained, loop: ms(window), loopTotal: ms(total) });
+    const snapshot = url.searchParams.get('snapshot');
+    if (snapshot) {
+      gc();
+      v8.writeHeapSnapshot(snapshot);
+    }
+    const body = JSON.stringify({ ...memory, retained, code, snapshot: snapshot || undefined, loop: ms(window), loopTotal: ms(total) });
     window.reset();
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(body);
