@@ -235,11 +235,11 @@ export class FakeServer {
     return token;
   }
 
-  private issueTokens(): { csrfToken: string; expiresIn: number } {
+  private issueTokens(refreshToken: string): { csrfToken: string; expiresIn: number } {
     const access = this.next('at');
     this.access = { token: access, expiresAt: Date.now() + this.accessTtlMs };
     this.jar.set(AT, access, true, this.accessTtlMs + this.cookieSlackMs);
-    this.jar.set(RT, this.session!.refreshToken, true);
+    this.jar.set(RT, refreshToken, true);
     return { csrfToken: this.issueCsrf(), expiresIn: this.accessTtlMs / 1000 };
   }
 
@@ -253,7 +253,7 @@ export class FakeServer {
     if (method === 'POST' && path === '/auth/register') return this.json(201, { id: 'u1', email: 'a@example.com' });
     if (method === 'POST' && path === '/auth/login') {
       this.session = { alive: true, refreshToken: this.next('rt'), retired: new Set() };
-      const issued = this.issueTokens();
+      const issued = this.issueTokens(this.session.refreshToken);
       return this.json(200, { user: { id: 'u1', email: 'a@example.com', roles: [] }, session: { id: 's1', expiresAt: '' }, ...issued });
     }
     if (method === 'POST' && path === '/auth/refresh') return this.refresh(cookie(RT));
@@ -298,7 +298,7 @@ export class FakeServer {
     session.retired.add(session.refreshToken);
     session.previous = { token: session.refreshToken, rotatedAt: Date.now() };
     session.refreshToken = this.next('rt');
-    const issued = this.issueTokens();
+    const issued = this.issueTokens(session.refreshToken);
     return this.json(200, { user: { id: 'u1', email: 'a@example.com', roles: [] }, session: { id: 's1', expiresAt: '' }, ...issued });
   }
 }

@@ -18,6 +18,12 @@ async function signedInBrowser(tabs: number, options: { locks?: boolean; channel
   return { browser, server: browser.server, tabs: opened };
 }
 
+/** A known expiry, or the test fails here. */
+function expiry(value: number | null): number {
+  if (value === null) throw new Error('no access expiry known');
+  return value;
+}
+
 const meAll = (tabs: Tab[], perTab = 1) =>
   Promise.all(tabs.flatMap((tab) => Array.from({ length: perTab }, () => tab.client.fetch('/api/me'))));
 
@@ -36,8 +42,8 @@ describe('one refresh across tabs', () => {
     expect(server.refreshes).toBe(1);
     expect(server.graceUses).toBe(0);
     await elapse(100);
-    const refresher = tabs.find((tab) => tab.refreshed.some((info) => info.self))!;
-    expect(refresher).toBeDefined();
+    const refresher = tabs.find((tab) => tab.refreshed.some((info) => info.self));
+    if (!refresher) throw new Error('no tab refreshed');
     for (const tab of tabs) {
       expect(tab.refreshed).toEqual([{ by: refresher.id, self: tab === refresher }]);
       expect(tab.ended).toEqual([]);
@@ -91,11 +97,11 @@ describe('one refresh across tabs', () => {
     for (const tab of tabs) tab.client.start();
     // Each token is refreshed once, 20 s before its expiry (a third of its 60 s lifetime):
     // running to each token's expiry sees exactly one more refresh request.
-    for (let expiry = 1; expiry <= 5; expiry++) {
-      const expiresAt = tabs[expiry % 4].client.accessExpiresAt!;
+    for (let round = 1; round <= 5; round++) {
+      const expiresAt = expiry(tabs[round % 4].client.accessExpiresAt);
       await jest.advanceTimersByTimeAsync(expiresAt - Date.now() - 1);
-      expect(server.refreshes).toBe(expiry);
-      const next = tabs[0].client.accessExpiresAt!;
+      expect(server.refreshes).toBe(round);
+      const next = expiry(tabs[0].client.accessExpiresAt);
       expect(next - expiresAt).toBe(40_000 + LATENCY_MS); // refreshed 20 s ahead, the answer took LATENCY_MS
       expect(tabs.map((tab) => tab.client.accessExpiresAt)).toEqual(Array(4).fill(next));
       const responses = await after(meAll(tabs));
@@ -117,7 +123,7 @@ describe('one refresh across tabs', () => {
   it('refreshes min(30 s, a third of the lifetime) ahead of expiry by default, refreshAheadMs when given', async () => {
     const { server, tabs } = await signedInBrowser(1);
     tabs[0].client.start();
-    const expiresAt = tabs[0].client.accessExpiresAt!;
+    const expiresAt = expiry(tabs[0].client.accessExpiresAt);
     expect(expiresAt).toBeGreaterThan(Date.now() + server.accessTtlMs - 100);
     expect(expiresAt).toBeLessThanOrEqual(Date.now() + server.accessTtlMs);
     await jest.advanceTimersByTimeAsync(expiresAt - 20_000 - 1 - Date.now());
@@ -129,7 +135,7 @@ describe('one refresh across tabs', () => {
     const [other] = new Browser().open(1, { refreshAheadMs: 5_000 });
     await after(other.client.login({ email: 'a@example.com', password: 'x' }));
     other.client.start();
-    await jest.advanceTimersByTimeAsync(other.client.accessExpiresAt! - 5_000 - 1 - Date.now());
+    await jest.advanceTimersByTimeAsync(expiry(other.client.accessExpiresAt) - 5_000 - 1 - Date.now());
     expect(other.refreshed).toHaveLength(0);
     await jest.advanceTimersByTimeAsync(1 + LATENCY_MS * 3);
     expect(other.refreshed).toHaveLength(1);
@@ -428,8 +434,8 @@ describe('attachSocket', () => {
     connects = 0;
     readonly handlers = new Map<string, Set<(...args: unknown[]) => void>>();
     on(event: string, handler: (...args: unknown[]) => void) {
-      if (!this.handlers.has(event)) this.handlers.set(event, new Set());
-      this.handlers.get(event)!.add(handler);
+      const handlers = this.handlers.get(event) ?? new Set();
+      this.handlers.set(event, handlers.add(handler));
       return this;
     }
     off(event: string, handler: (...args: unknown[]) => void) {

@@ -1,7 +1,6 @@
 import type {
   ChannelLike,
   ChannelMessageEvent,
-  DocumentLike,
   LockManagerLike,
   RefreshInfo,
   SessionClient,
