@@ -376,9 +376,25 @@ describe('requests', () => {
       if (input instanceof Request) seen.push(await input.clone().text());
       return send(input, init);
     };
-    const response = await after(tabs[0].client.fetch(new Request('http://localhost/api/things', { method: 'PUT', body: 'payload' })));
+    const response = await after(tabs[0].client.fetch(new Request('http://page.invalid/api/things', { method: 'PUT', body: 'payload' })));
     expect(response.status).toBe(200);
     expect(seen).toEqual(['payload', 'payload']);
+  });
+
+  it('sends neither the CSRF token nor cookies to another origin, and does not retry there', async () => {
+    const { server, tabs } = await signedInBrowser(1);
+    const calls: Array<[string, RequestInit | undefined]> = [];
+    const send = server.fetch;
+    server.fetch = async (input, init) => {
+      calls.push([String(input), init]);
+      return String(input).startsWith('https://elsewhere.example')
+        ? new Response(JSON.stringify({ code: 'token_expired' }), { status: 401 })
+        : send(input, init);
+    };
+    const init = { method: 'POST', body: '{}' };
+    expect((await after(tabs[0].client.fetch('https://elsewhere.example/hook', init))).status).toBe(401);
+    expect(calls).toEqual([['https://elsewhere.example/hook', init]]);
+    expect(server.refreshes).toBe(0);
   });
 
   it("uses credentials 'include' and its own base URL for an API on another origin", async () => {

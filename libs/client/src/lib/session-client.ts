@@ -185,10 +185,9 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
   const tabId = (options.random ?? randomId)();
   const stateKey = `${name}:session`;
   // Cookies go to the API: the page's origin sends them with 'same-origin'; another origin needs 'include'.
-  const credentials: RequestCredentials =
-    /^[a-z][a-z\d+.-]*:/i.test(baseUrl) && (typeof location !== 'object' || new URL(baseUrl).origin !== location.origin)
-      ? 'include'
-      : 'same-origin';
+  const page = typeof location === 'object' ? location.href : 'http://page.invalid/';
+  const apiOrigin = new URL(baseUrl || '/', page).origin;
+  const credentials: RequestCredentials = apiOrigin === new URL(page).origin ? 'same-origin' : 'include';
 
   const endedListeners = new Set<(reason: SessionEndReason) => void>();
   const refreshedListeners = new Set<(info: RefreshInfo) => void>();
@@ -529,6 +528,9 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
 
   async function clientFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
     const target = typeof input === 'string' && input.startsWith('/') ? `${baseUrl}${input}` : input;
+    // Another origin's request gets neither our CSRF token nor our cookies nor our retries
+    // (OWASP CSRF Prevention Cheat Sheet: never send the token to a third party).
+    if (new URL(isRequest(target) ? target.url : String(target), page).origin !== apiOrigin) return send(target, init);
     const method = (init.method ?? (isRequest(target) ? target.method : 'GET')).toUpperCase();
     const unsafe = UNSAFE_METHOD.test(method);
     // A stream is read once by the first attempt: such a request is never retried.
