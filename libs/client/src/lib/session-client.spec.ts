@@ -1,5 +1,5 @@
 import { AT, Browser, CSRF, LATENCY_MS, RT, after, elapse } from '../../test/fakes';
-import type { Tab } from '../../test/fakes';
+import type { BrowserOptions, Tab } from '../../test/fakes';
 import { createSessionClient } from './session-client';
 
 beforeEach(() => {
@@ -9,7 +9,7 @@ afterEach(() => {
   jest.useRealTimers();
 });
 
-async function signedInBrowser(tabs: number, options: { locks?: boolean; channel?: boolean } = {}) {
+async function signedInBrowser(tabs: number, options: BrowserOptions = {}) {
   const browser = new Browser(options);
   const opened = browser.open(tabs);
   const response = await after(opened[0].client.login({ email: 'a@example.com', password: 'correct horse' }));
@@ -70,6 +70,22 @@ describe('one refresh across tabs', () => {
     expect(server.refreshes).toBe(1);
     await elapse(100);
     for (const tab of tabs) expect(tab.refreshed).toHaveLength(1);
+  });
+
+  it('without Web Locks nor BroadcastChannel, the election over storage events still makes one refresh', async () => {
+    const { browser, server, tabs } = await signedInBrowser(4, { locks: false, channel: 'storage' });
+    expect(tabs.map((tab) => tab.signedIn)).toEqual([1, 1, 1, 1]); // the login reached every tab
+    jest.setSystemTime(Date.now() + server.accessTtlMs + 1_000);
+    const responses = await after(meAll(tabs, 2));
+    expect(responses.map((response) => response.status)).toEqual(Array(8).fill(200));
+    expect(server.refreshes).toBe(1);
+    await elapse(100);
+    for (const tab of tabs) expect(tab.refreshed).toHaveLength(1);
+    // The messages went through storage (no token among them), not through a BroadcastChannel.
+    expect(browser.hub.sent).toEqual([]);
+    expect(browser.storage.writes.some((write) => write.key === 'tessera:message')).toBe(true);
+    const written = JSON.stringify(browser.storage.writes);
+    for (const secret of server.issued) expect(written).not.toContain(secret);
   });
 
   it('without Web Locks, a tab whose claim arrives late loses to the tab already refreshing', async () => {

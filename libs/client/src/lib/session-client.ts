@@ -9,6 +9,7 @@ import type {
   SocketLike,
   StorageLike,
 } from './client.types';
+import { storageChannel } from './storage-channel';
 
 /** What the tabs of an origin share in storage: never a token (OWASP HTML5 Security Cheat Sheet, "Local Storage"). */
 interface SharedState {
@@ -117,42 +118,6 @@ function defaultStorage(): StorageLike | null {
   }
 }
 
-/**
- * A channel over `storage` events, for browsers without BroadcastChannel: a tab writes the
- * message under `<name>:message`; every other tab of the origin gets a `storage` event.
- */
-function storageChannel(name: string, storage: StorageLike): ChannelLike {
-  const key = `${name}:message`;
-  const handlers = new Map<(event: ChannelMessageEvent) => void, (event: StorageEvent) => void>();
-  return {
-    postMessage(message) {
-      // The nonce makes two equal messages two changes, hence two events.
-      storage.setItem(key, JSON.stringify([Math.random(), message]));
-    },
-    addEventListener(_type, listener) {
-      const handler = (event: StorageEvent) => {
-        if (event.key !== key || !event.newValue) return;
-        try {
-          listener({ data: (JSON.parse(event.newValue) as unknown[])[1] });
-        } catch {
-          // Not ours.
-        }
-      };
-      handlers.set(listener, handler);
-      addEventListener('storage', handler);
-    },
-    removeEventListener(_type, listener) {
-      const handler = handlers.get(listener);
-      if (handler) removeEventListener('storage', handler);
-      handlers.delete(listener);
-    },
-    close() {
-      for (const handler of handlers.values()) removeEventListener('storage', handler);
-      handlers.clear();
-    },
-  };
-}
-
 function randomId(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(6)), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
@@ -180,7 +145,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
       : typeof BroadcastChannel === 'function'
         ? (channelName: string) => new BroadcastChannel(channelName)
         : storage && typeof addEventListener === 'function'
-          ? (channelName: string) => storageChannel(channelName, storage)
+          ? (channelName: string) => storageChannel(channelName, storage, globalThis)
           : null;
   const tabId = (options.random ?? randomId)();
   const stateKey = `${name}:session`;
