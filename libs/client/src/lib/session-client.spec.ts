@@ -298,6 +298,25 @@ describe('the end of a session', () => {
   });
 });
 
+describe('messages between tabs', () => {
+  it('an end that arrives after a newer login is ignored (messages of two tabs may cross)', async () => {
+    const browser = new Browser();
+    const [tab] = browser.open(1);
+    const channel = browser.hub.channel('tessera');
+    const state = (generation: number, refreshedAt: number | null) => ({ accessExpiresAt: refreshedAt && refreshedAt + 60_000, refreshedAt, by: refreshedAt && 'tab9', generation });
+    channel.postMessage({ type: 'signedIn', state: state(7, Date.now()) });
+    channel.postMessage({ type: 'ended', reason: 'logout', state: state(6, null) });
+    await elapse(10);
+    expect(tab.signedIn).toBe(1);
+    expect(tab.ended).toEqual([]);
+    expect(tab.client.lastRefresh).toMatchObject({ by: 'tab9', self: false });
+    channel.postMessage({ type: 'ended', reason: 'logout', state: state(8, null) });
+    await elapse(10);
+    expect(tab.ended).toEqual(['logout']);
+    expect(tab.client.lastRefresh).toBeNull();
+  });
+});
+
 describe('requests', () => {
   it('sends X-CSRF-Token on POST/PUT/PATCH/DELETE only, fetching a token once when there is none', async () => {
     const browser = new Browser();

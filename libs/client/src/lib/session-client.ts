@@ -231,7 +231,12 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
   function onMessage(event: ChannelMessageEvent): void {
     const message = event.data as Message | null;
     if (typeof message !== 'object' || message === null) return;
-    if ('state' in message) learn(message.state);
+    if ('state' in message) {
+      learn(message.state);
+      // Messages of different tabs may arrive out of order: one older than what this tab knows
+      // (a refresh before an end, an end before a new login) must not undo it.
+      if (!isState(message.state) || message.state.generation < read().generation) return;
+    }
     if (message.type === 'refreshed' || message.type === 'signedIn') {
       over = false;
       failures = 0;
