@@ -126,8 +126,14 @@ class DemoPage {
    * cleared) but a CSRF cookie is left, the refresh cookie may be too: one refresh tells.
    */
   private async probe(): Promise<void> {
+    // Every login sets the CSRF cookie for the session's lifetime, and logout clears it: without
+    // one there is no session to find, and no 401 to ask for.
+    if (!hasCsrfCookie()) {
+      this.setState('signed-out');
+      return;
+    }
     // Before asking: a refresh the client tries itself (and fails) clears what it knows.
-    const unknownToClient = this.client.lastRefresh === null && hasCsrfCookie();
+    const unknownToClient = this.client.lastRefresh === null;
     try {
       await this.enterSignedIn(await this.api.me());
     } catch (error) {
