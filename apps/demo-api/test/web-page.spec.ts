@@ -14,15 +14,27 @@ const PAGE_CSP =
   "font-src 'self'; manifest-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
-/** The assets an HTML page refers to: `src` and `href` values with their `integrity`, in order. */
-function referencesOf(html: string): Array<{ url: string; integrity?: string }> {
-  return [...html.matchAll(/<(?:script|link)\b([^>]*)>/gi)]
-    .map((match) => match[1])
-    .map((attributes) => ({
-      url: /\s(?:src|href)="([^"]+)"/.exec(attributes)?.[1],
-      integrity: /\sintegrity="([^"]+)"/.exec(attributes)?.[1],
-    }))
-    .filter((reference): reference is { url: string; integrity?: string } => reference.url !== undefined);
+/** An asset an HTML page refers to, with its `integrity` when it has one. */
+interface Reference {
+  url: string;
+  integrity?: string;
+}
+
+/** The assets an HTML page refers to (`src` and `href` of its scripts and links), in order. */
+function referencesOf(html: string): Reference[] {
+  const references: Reference[] = [];
+  for (const [, attributes] of html.matchAll(/<(?:script|link)\b([^>]*)>/gi)) {
+    const url = /\s(?:src|href)="([^"]+)"/.exec(attributes)?.[1];
+    if (url !== undefined) references.push({ url, integrity: /\sintegrity="([^"]+)"/.exec(attributes)?.[1] });
+  }
+  return references;
+}
+
+/** The page's script: the one `/assets/*.js` it refers to. */
+function scriptOf(html: string): string {
+  const scripts = referencesOf(html).filter(({ url }) => url.endsWith('.js'));
+  expect(scripts).toHaveLength(1);
+  return scripts[0].url;
 }
 
 function expectNotFoundJson(response: Response): void {
@@ -116,8 +128,7 @@ describe(`GET /: the demo page and its assets (${REAL_BACKENDS})`, () => {
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(page.headers['content-security-policy']).toBe(PAGE_CSP);
     expect(page.text ?? '').toBe('');
-    const script = referencesOf(html).find(({ url }) => url.endsWith('.js'))!.url;
-    const asset = await request(demo.url).head(script).expect(200);
+    const asset = await request(demo.url).head(scriptOf(html)).expect(200);
     expect(asset.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(asset.headers['cache-control']).toBe(IMMUTABLE);
   });
@@ -195,7 +206,6 @@ describe(`GET / before the page is built (${REAL_BACKENDS})`, () => {
     buildDemoPage(webRoot);
     const response = await request(demo.url).get('/').expect(200);
     expect(response.headers['content-security-policy']).toBe(PAGE_CSP);
-    const script = referencesOf(response.text).find(({ url }) => url.endsWith('.js'))!.url;
-    await request(demo.url).get(script).expect(200);
+    await request(demo.url).get(scriptOf(response.text)).expect(200);
   });
 });

@@ -2,8 +2,7 @@
 import { join } from 'node:path';
 import { buildDemoPage } from './demo-page';
 
-// Loaded while Jest transforms this module, as in global-teardown.ts.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// Required, as in global-teardown.ts: tsc cannot check the shared setup from here (its .mjs import has no types).
 const postgres = require(join(__dirname, '../../../../tools/testing/postgres.global-setup.ts')) as { default: () => Promise<void> };
 
 export default async function globalSetup(): Promise<void> {

@@ -2,6 +2,7 @@ import type { SessionClient } from '@tessera/client';
 import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- socket.io's listeners take any arguments
 type Listener = (...args: any[]) => void;
 
 /** What the page needs to hear from `/ws`. */
