@@ -9,7 +9,8 @@ export default {
   displayName: 'demo-api',
   preset: '../../jest.preset.js',
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
-  globalSetup: '../../tools/testing/postgres.global-setup.ts',
+  // The demo page's build (GET / serves it), then the shared PostgreSQL setup.
+  globalSetup: './test/support/global-setup.ts',
   // The shared PostgreSQL teardown, after deleting the run's Redis keys.
   globalTeardown: './test/support/global-teardown.ts',
   // HTTP tests share one database (on Redis: one server, each file under its own key prefix);
