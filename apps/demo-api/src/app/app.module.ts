@@ -22,6 +22,7 @@ import { RealtimeModule } from './realtime/realtime.module';
 import { BACKEND_SESSION_STORE, SessionBackendModule } from './session-backend.module';
 import { UserEntity } from './users/user.entity';
 import { UsersService, findSessionUser } from './users/users.service';
+import { WebPageController } from './web/web-page.controller';
 
 /** Test-only replacements. */
 export interface AppOverrides {
@@ -81,6 +82,7 @@ export class AppModule {
         MeController,
         AdminController,
         JwksController,
+        WebPageController,
         ...(config.benchRoutes ? [BenchController] : []),
       ],
       providers: [

@@ -24,6 +24,8 @@ export class AppConfig {
   databaseUrl: string | undefined;
   /** Where the embedded server keeps its data. */
   dataDir: string;
+  /** Where the demo page's built assets are (WEB_ROOT; relative paths from the working directory, as DATA_DIR). */
+  webRoot: string;
   /** Where sessions, the revocation feed and login-attempt counters live (SESSION_STORE, REDIS_URL, STORE_TIMEOUT). */
   store: SessionStoreConfig;
   /** SessionModule options from the environment, already checked by the library; AppModule adds the store and clock. */
@@ -52,6 +54,9 @@ export class AppConfig {
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
+
+/** Where `nx run demo-api:build-web` writes the demo page (from the repository's root, where `npm start` runs). */
+export const DEFAULT_WEB_ROOT = 'dist/apps/demo-web';
 
 const MIN_SECRET_BYTES = 32;
 const ED25519_HINT = 'an Ed25519 key in PEM form (openssl genpkey -algorithm ed25519 -out jwt.pem; openssl pkey -in jwt.pem -pubout)';
@@ -248,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     port,
     databaseUrl,
     dataDir: value('DATA_DIR') ?? '.data',
+    webRoot: value('WEB_ROOT') ?? DEFAULT_WEB_ROOT,
     store,
     session: { ...session, csrf: { allowedOrigins: normalisedOrigins } },
     cookieSecure,
