@@ -8,7 +8,7 @@ export default {
   displayName: 'demo-api:browser',
   preset: '../../jest.preset.js',
   testMatch: ['<rootDir>/test/browser/**/*.browser.spec.ts'],
-  globalSetup: '../../tools/testing/postgres.global-setup.ts',
+  globalSetup: './test/browser/support/global-setup.ts',
   globalTeardown: '../../tools/testing/postgres.global-teardown.ts',
   // One Chromium at a time: on a 2-core CI machine parallel browsers only make every timing bound tighter.
   maxWorkers: 1,
