@@ -10,7 +10,6 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '../../../../..');
 
 // Loaded while Jest transforms this module, as the demo's own teardown loads its PostgreSQL half.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const postgres = require(join(ROOT, 'tools/testing/postgres.global-setup.ts')) as { default: () => Promise<void> };
 
 export default async function globalSetup(): Promise<void> {

@@ -89,10 +89,10 @@ export function meFromPage(page: Page): Promise<{ status: number; body: { email?
   });
 }
 
-/** Saves a screenshot of `page` as test artifact `name`.png and prints its path. */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** Saves a screenshot of `page` (the whole page, or only what the viewport shows) as test artifact `name`.png and prints its path. */
+export async function screenshot(page: Page, name: string, { fullPage = true } = {}): Promise<string> {
   const path = join(artifactsDir(), `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage });
   console.log(`screenshot: ${path}`);
   return path;
 }
