@@ -8,8 +8,9 @@ export default {
   displayName: 'demo-api:browser',
   preset: '../../jest.preset.js',
   testMatch: ['<rootDir>/test/browser/**/*.browser.spec.ts'],
-  globalSetup: './test/browser/support/global-setup.ts',
-  globalTeardown: '../../tools/testing/postgres.global-teardown.ts',
+  // The demo suite's own: the page's build (when its sources changed), then a fresh PostgreSQL database; dropped at the end.
+  globalSetup: './test/support/global-setup.ts',
+  globalTeardown: './test/support/global-teardown.ts',
   // One Chromium at a time: on a 2-core CI machine parallel browsers only make every timing bound tighter.
   maxWorkers: 1,
   testTimeout: 90_000,

@@ -11,7 +11,8 @@ export default {
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
   // The Chromium suite has its own config (jest.browser.config.ts, `nx run demo-api:test-browser`).
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/browser/'],
-  globalSetup: '../../tools/testing/postgres.global-setup.ts',
+  // The demo page's build (GET / serves it), then the shared PostgreSQL setup.
+  globalSetup: './test/support/global-setup.ts',
   // The shared PostgreSQL teardown, after deleting the run's Redis keys.
   globalTeardown: './test/support/global-teardown.ts',
   // HTTP tests share one database (on Redis: one server, each file under its own key prefix);

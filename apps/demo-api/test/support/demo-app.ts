@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/app/config/app-config';
 import { testSessionStore, testStoreEnv } from './test-store';
 import type { TestSessionStore } from './test-store';
 import { testHttpAdapter, testPlatformEnv } from './test-platform';
+import { TEST_WEB_ROOT } from './demo-page';
 
 /** A running demo app on a free port, its clock, and a way to stop it. */
 export interface DemoApp {
@@ -43,6 +44,8 @@ export async function startDemoApp(env: Record<string, string> = {}, options: De
     PORT: '0',
     JWT_SECRET: jwtSecret,
     SESSION_SECRET: sessionSecret,
+    // The page the global setup built, wherever Jest runs from.
+    WEB_ROOT: TEST_WEB_ROOT,
     ...testStoreEnv(),
     ...testPlatformEnv(),
     ...env,

@@ -51,11 +51,7 @@ export async function apiErrorOf(response: Response): Promise<ApiError> {
 
 /** The API as the page uses it: every call through the session client (cookies, CSRF, refresh on `token_expired`). */
 export class DemoApi {
-  /** `signedIn`: whether the page shows a session, which makes a `token_missing` worth one refresh (see `send`). */
-  constructor(
-    private readonly client: SessionClient,
-    private readonly signedIn: () => boolean,
-  ) {}
+  constructor(private readonly client: SessionClient) {}
 
   /** Who am I. */
   me(): Promise<Me> {
@@ -85,7 +81,7 @@ export class DemoApi {
     return (await response.json()) as T;
   }
 
-  private async send(path: string, init: RequestInit, retried = false): Promise<Response> {
+  private async send(path: string, init: RequestInit): Promise<Response> {
     const headers = new Headers(init.headers);
     headers.set('Accept', 'application/json');
     if (init.body !== undefined) headers.set('Content-Type', 'application/json');
@@ -95,13 +91,7 @@ export class DemoApi {
     } catch {
       throw new ApiError(0, 'network_error', 'The server cannot be reached.');
     }
-    if (response.ok) return response;
-    const error = await apiErrorOf(response);
-    // The access cookie lives as long as its token: once the browser drops it (a tab left in the
-    // background past the expiry), requests carry none. The refresh cookie may still be there.
-    if (error.status === 401 && error.code === 'token_missing' && !retried && this.signedIn() && (await this.client.refresh())) {
-      return this.send(path, init, true);
-    }
-    throw error;
+    if (!response.ok) throw await apiErrorOf(response);
+    return response;
   }
 }

@@ -2,6 +2,7 @@ import type { SessionClient } from '@tessera/client';
 import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- socket.io's listeners take any arguments
 type Listener = (...args: any[]) => void;
 
 /** What the page needs to hear from `/ws`. */
@@ -54,6 +55,8 @@ export class LiveUpdates {
   private readonly channel: BroadcastChannel | undefined;
   private detach: (() => void) | undefined;
   private retriedHandshake = false;
+  /** When this tab last heard of announced work (its beginning or end), in ms since the epoch. */
+  private lastAnnouncementAt = 0;
   private running = false;
 
   constructor(
@@ -157,7 +160,10 @@ export class LiveUpdates {
     if (code === 'session_revoked') {
       await this.announcedWork();
       if (!this.running) return; // the tab that announced it ended the session in every tab (its reason stands)
-      if (await this.reissued()) {
+      // Only a tab of this browser re-issues its session, and it announces that first: without a
+      // recent announcement (where there is a channel to hear one) this is a plain revocation.
+      const announcedLately = !this.channel || Date.now() - this.lastAnnouncementAt < ANNOUNCED_WORK_MAX_MS;
+      if (announcedLately && (await this.reissued())) {
         this.socket.connect();
         this.handlers.reissued();
         return;
@@ -207,6 +213,7 @@ export class LiveUpdates {
   }
 
   private onPageMessage(message: PageMessage): void {
+    this.lastAnnouncementAt = Date.now();
     if (message.type === 'begin') {
       this.announced.set(message.id, Date.now());
       return;

@@ -62,7 +62,7 @@ class DemoPage {
 
   constructor() {
     this.client = createSessionClient();
-    this.api = new DemoApi(this.client, () => this.state === 'signed-in');
+    this.api = new DemoApi(this.client);
     this.live = new LiveUpdates(this.client, {
       sessionsChanged: () => this.scheduleSessionsReload(),
       reissued: () => {
@@ -120,15 +120,24 @@ class DemoPage {
   }
 
   /**
-   * Signed in? `/api/me` answers (the client refreshes an expired access token). When the
-   * access cookie is gone (it lives as long as the token) but a CSRF cookie is left, the
-   * refresh cookie may be too: one refresh tells.
+   * Signed in? `/api/me` answers (the client refreshes an expired access token, and a
+   * missing one when its tabs have shared a session). When the access cookie is gone (it
+   * lives as long as the token) and the client knows of no session (its shared state was
+   * cleared) but a CSRF cookie is left, the refresh cookie may be too: one refresh tells.
    */
   private async probe(): Promise<void> {
+    // Every login sets the CSRF cookie for the session's lifetime, and logout clears it: without
+    // one there is no session to find, and no 401 to ask for.
+    if (!hasCsrfCookie()) {
+      this.setState('signed-out');
+      return;
+    }
+    // Before asking: a refresh the client tries itself (and fails) clears what it knows.
+    const unknownToClient = this.client.lastRefresh === null;
     try {
       await this.enterSignedIn(await this.api.me());
     } catch (error) {
-      if (error instanceof ApiError && error.code === 'token_missing' && hasCsrfCookie() && (await this.client.refresh())) {
+      if (error instanceof ApiError && error.code === 'token_missing' && unknownToClient && (await this.client.refresh())) {
         await this.enterSignedIn().catch(() => this.setState('signed-out'));
         return;
       }
@@ -323,6 +332,7 @@ class DemoPage {
     const me = this.me;
     if (!me) return;
     field('email').textContent = me.email;
+    field<HTMLInputElement>('password-username').value = me.email;
     field('roles').textContent = me.roles.length > 0 ? me.roles.join(', ') : 'none';
     field('user-id').textContent = me.id;
     field('session-id').textContent = me.sessionId;

@@ -1,9 +1,10 @@
-import { Controller, Get, Logger, NotFoundException, Param, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Logger, NotFoundException, Param, Res } from '@nestjs/common';
 import type { OnApplicationBootstrap } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Public } from '@tessera/session';
 import type { DemoResponse } from '../common/http';
 import { errorBody } from '../common/error-body';
+import type { ErrorBody } from '../common/error-body';
 import { AppConfig } from '../config/app-config';
 import { ASSETS_PATH, PAGE_CSP, PageFiles } from './web-page.files';
 
@@ -62,9 +63,13 @@ export class WebPageController implements OnApplicationBootstrap {
   @ApiProduces('text/html')
   @ApiResponse({ status: 200, description: 'The page' })
   @ApiResponse({ status: 503, description: '`page_not_built`: the page has not been built (`npx nx run demo-api:build-web`); the API works without it' })
-  page(@Res({ passthrough: true }) response: DemoResponse): string {
+  page(@Res({ passthrough: true }) response: DemoResponse): string | ErrorBody {
     const page = this.files.page();
-    if (!page) throw new ServiceUnavailableException(errorBody(503, PAGE_NOT_BUILT_MESSAGE, PAGE_NOT_BUILT));
+    if (!page) {
+      // Answered, not thrown: a designed 503, which the error filter would log as a server error on every load.
+      response.status(503);
+      return errorBody(503, PAGE_NOT_BUILT_MESSAGE, PAGE_NOT_BUILT);
+    }
     pageHeaders(response, 'text/html; charset=utf-8', PAGE_CACHE_CONTROL);
     return page.html;
   }

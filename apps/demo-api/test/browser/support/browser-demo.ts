@@ -1,15 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
 import { freePorts } from '@tessera/testing-support';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Client } from 'pg';
 import request from 'supertest';
 import { startApp } from '../../../src/app/bootstrap';
 import { loadConfig } from '../../../src/app/config/app-config';
-
-/** The built demo page (global-setup.ts builds it there). */
-const WEB_ROOT = join(__dirname, '../../../../../dist/apps/demo-web');
+import { TEST_WEB_ROOT } from '../../support/demo-page';
 
 /** One request the demo app served, as its HTTP server saw it. */
 export interface ServedRequest {
@@ -69,7 +66,8 @@ export async function startBrowserDemo(env: Record<string, string> = {}): Promis
       SESSION_SECRET: randomBytes(32).toString('base64url'),
       HTTP_ADAPTER: 'express',
       SESSION_STORE: 'postgres',
-      WEB_ROOT,
+      // The page the global setup built.
+      WEB_ROOT: TEST_WEB_ROOT,
       ...env,
     });
     try {
