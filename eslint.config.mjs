@@ -41,7 +41,9 @@ export default [
             // The core knows no backend and never reaches into an adapter or the app.
             { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core'], bannedExternalImports: backendPackages },
             { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:core'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:adapter', 'type:tool'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:adapter', 'type:tool', 'type:client'] },
+            // The browser client (@tessera/client) ships to browsers with no dependency at all.
+            { sourceTag: 'type:client', onlyDependOnLibsWithTags: [] },
             // Development tooling (tools/*: the embedded PostgreSQL starter) depends on no project.
             { sourceTag: 'type:tool', onlyDependOnLibsWithTags: [] },
           ],

@@ -25,6 +25,7 @@ module.exports = {
     '^@tessera/session/testing$': path.join(root, 'libs/session/src/testing/index.ts'),
     '^@tessera/session-typeorm$': path.join(root, 'libs/session-typeorm/src/index.ts'),
     '^@tessera/session-redis$': path.join(root, 'libs/session-redis/src/index.ts'),
+    '^@tessera/client$': path.join(root, 'libs/client/src/index.ts'),
     '^@tessera/testing-support$': path.join(root, 'tools/testing/index.ts'),
     '^@tessera/embedded-postgres$': path.join(root, 'tools/embedded-postgres/src/index.mjs'),
   },

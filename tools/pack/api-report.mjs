@@ -20,6 +20,7 @@ const CONFIGS = [
   'libs/session/api-extractor.testing.json',
   'libs/session-typeorm/api-extractor.json',
   'libs/session-redis/api-extractor.json',
+  'libs/client/api-extractor.json',
 ];
 
 linkBuiltPackages();

@@ -2,7 +2,9 @@
 // Builds one library into dist/libs/<lib>/ as an npm package: a CommonJS build (cjs/)
 // and an ES module build (esm/), each with its .d.ts and source maps (sources inlined,
 // so a map never points at a file the package lacks), plus the lib's package.json and
-// README. Usage: node tools/pack/build-lib.mjs <lib folder name under libs/>
+// README. Usage: node tools/pack/build-lib.mjs <lib folder name under libs/> [--esm-only]
+// `--esm-only` (the browser client, @tessera/client): no CommonJS build; the lib's
+// package.json declares "type": "module" itself, so esm/ needs no package.json of its own.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -10,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const lib = process.argv[2];
+const esmOnly = process.argv.includes('--esm-only');
 if (!lib || !existsSync(join(root, 'libs', lib, 'package.json'))) {
   console.error(`usage: build-lib.mjs <lib>; libs/${lib}/package.json not found`);
   process.exit(2);
@@ -80,12 +83,15 @@ function typesFromMainEntry(dir, entry) {
   }
 }
 
-compile('cjs', 'commonjs');
+const folders = esmOnly ? ['esm'] : ['cjs', 'esm'];
+if (!esmOnly) compile('cjs', 'commonjs');
 compile('esm', 'es2022');
-for (const folder of ['cjs', 'esm']) typesFromMainEntry(join(out, folder), 'testing');
+for (const folder of folders) typesFromMainEntry(join(out, folder), 'testing');
 rewriteEsm(join(out, 'esm'));
-writeFileSync(join(out, 'cjs', 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
-writeFileSync(join(out, 'esm', 'package.json'), `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
+if (!esmOnly) {
+  writeFileSync(join(out, 'cjs', 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
+  writeFileSync(join(out, 'esm', 'package.json'), `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
+}
 
 // Nothing that is not part of the package may slip in (a spec compiled by mistake).
 const stray = walk(out).filter((file) => /\.(spec|test|fixture)\.|fixtures?\//.test(file));

@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The libraries published as npm packages (folders under libs/), in dependency order. */
-export const PACKAGES = ['session', 'session-typeorm', 'session-redis'];
+export const PACKAGES = ['session', 'session-typeorm', 'session-redis', 'client'];
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -3,7 +3,9 @@
 // dist/libs/node_modules links made by linkBuiltPackages) twice: with require() (the CommonJS
 // build) and with import() (the ES module build), and fails unless both load and export
 // the same names, and those are exactly the values their .d.ts declare (an entry that
-// exports only types exports no names, and that is right). Run by `npm run pack` before it packs.
+// exports only types exports no names, and that is right). An ES-module-only package (the
+// browser client: `exports` with `types` and `default`, no `require`) is loaded with import()
+// only. Run by `npm run pack` before it packs.
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -21,17 +23,25 @@ const entries = PACKAGES.flatMap((lib) => {
   const manifest = JSON.parse(readFileSync(join(libs, lib, 'package.json'), 'utf8'));
   return Object.entries(manifest.exports)
     .filter(([, conditions]) => typeof conditions !== 'string') // ./package.json
-    .map(([subpath, conditions]) => ({
-      specifier: `${manifest.name}${subpath.slice(1)}`,
-      esmFile: join(libs, lib, conditions.import.default),
-      types: { require: join(libs, lib, conditions.require.types), import: join(libs, lib, conditions.import.types) },
-    }));
+    .map(([subpath, conditions]) =>
+      conditions.require
+        ? {
+            specifier: `${manifest.name}${subpath.slice(1)}`,
+            esmFile: join(libs, lib, conditions.import.default),
+            types: { require: join(libs, lib, conditions.require.types), import: join(libs, lib, conditions.import.types) },
+          }
+        : {
+            specifier: `${manifest.name}${subpath.slice(1)}`,
+            esmFile: join(libs, lib, conditions.default),
+            types: { import: join(libs, lib, conditions.types) },
+          },
+    );
 });
 
 // One program over every entry's .d.ts: the names each declares as values (classes,
 // functions, constants, enums), following re-exports and leaving out `export type`.
 const program = ts.createProgram(
-  entries.flatMap((entry) => [entry.types.require, entry.types.import]),
+  entries.flatMap((entry) => Object.values(entry.types)),
   { noEmit: true, skipLibCheck: true, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, target: ts.ScriptTarget.ES2022 },
 );
 const checker = program.getTypeChecker();
@@ -56,11 +66,11 @@ function declaredValues(file) {
 
 let failed = false;
 for (const { specifier, esmFile, types } of entries) {
-  const cjs = Object.keys(requireFromDist(specifier)).filter((name) => name !== '__esModule').sort();
   const esm = Object.keys(await import(pathToFileURL(esmFile).href)).filter((name) => name !== 'default').sort();
+  const cjs = types.require ? Object.keys(requireFromDist(specifier)).filter((name) => name !== '__esModule').sort() : undefined;
   const problems = [];
-  if (JSON.stringify(cjs) !== JSON.stringify(esm)) problems.push('require and import export different names');
-  for (const [format, runtime] of [['require', cjs], ['import', esm]]) {
+  if (cjs && JSON.stringify(cjs) !== JSON.stringify(esm)) problems.push('require and import export different names');
+  for (const [format, runtime] of cjs ? [['require', cjs], ['import', esm]] : [['import', esm]]) {
     const declared = declaredValues(types[format]);
     const missing = declared.filter((name) => !runtime.includes(name));
     const undeclared = runtime.filter((name) => !declared.includes(name));
@@ -68,7 +78,8 @@ for (const { specifier, esmFile, types } of entries) {
     if (undeclared.length > 0) problems.push(`${format}: exported but not in its .d.ts: ${undeclared.join(', ')}`);
   }
   failed ||= problems.length > 0;
-  const what = cjs.length === 0 && problems.length === 0 ? ' (types only)' : '';
-  console.log(`${specifier}: require ${cjs.length} names, import ${esm.length} names${what}${problems.map((problem) => `\n  -- ${problem}`).join('')}`);
+  const what = esm.length === 0 && problems.length === 0 ? ' (types only)' : '';
+  const formats = cjs ? `require ${cjs.length} names, import ${esm.length} names` : `import ${esm.length} names (ES module only)`;
+  console.log(`${specifier}: ${formats}${what}${problems.map((problem) => `\n  -- ${problem}`).join('')}`);
 }
 process.exit(failed ? 1 : 0);

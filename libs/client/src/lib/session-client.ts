@@ -1,7 +1,6 @@
 import type {
   ChannelLike,
   ChannelMessageEvent,
-  DocumentLike,
   LockManagerLike,
   RefreshInfo,
   SessionClient,
@@ -159,8 +158,8 @@ function randomId(): string {
 }
 
 /**
- * Creates the session client of this tab. Nothing runs until it is used; call `start()` to
- * follow the other tabs and refresh ahead of expiry.
+ * Creates the session client of this tab. It listens to the other tabs at once; call
+ * `start()` to refresh ahead of expiry and follow the page's visibility.
  */
 export function createSessionClient(options: SessionClientOptions = {}): SessionClient {
   const name = options.name ?? 'tessera';
@@ -210,6 +209,8 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
   let refreshFlight: Promise<Outcome> | undefined;
   let claim: Claim | undefined;
   let failedGeneration = -1;
+  /** The server's Retry-After of the last failed refresh (ms). */
+  let retryAfterMs = 0;
 
   // ---- shared state -------------------------------------------------------------------------
 
@@ -392,7 +393,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
           outcome = 'failed';
         }
         if (outcome === 'alive') schedule();
-        else if (outcome === 'failed') schedule(Math.min(MAX_BACKOFF_MS, 1000 * 2 ** failures++));
+        else if (outcome === 'failed') schedule(Math.max(retryAfterMs, Math.min(MAX_BACKOFF_MS, 1000 * 2 ** failures++)));
         return outcome;
       },
       () => (refreshFlight = undefined),
@@ -409,6 +410,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
   }
 
   async function requestRefresh(csrfRetried: boolean): Promise<Outcome> {
+    retryAfterMs = 0;
     const abort = new AbortController();
     const timeout = setTimeout(() => abort.abort(), REFRESH_TIMEOUT_MS);
     let response: Response;
@@ -443,6 +445,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
       return 'ended';
     }
     // 503 store_unavailable, 429, 5xx: never end a session on a failure that may pass.
+    retryAfterMs = Math.min(MAX_BACKOFF_MS, Number(response.headers.get('retry-after')) * 1000 || 0);
     return 'failed';
   }
 
@@ -671,5 +674,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
       channel = undefined;
     },
   };
+  // Listen to the other tabs from the start: onSessionEnded listeners must hear a logout elsewhere.
+  open();
   return client;
 }
