@@ -24,7 +24,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const WEB = join(ROOT, 'apps/demo-api/web');
 const CLIENT = join(ROOT, 'libs/client/src');
 /** Every input of the build: a change to any of them makes a new build. */
-const SOURCES = [WEB, CLIENT, fileURLToPath(import.meta.url), join(ROOT, 'package-lock.json')];
+const SOURCES = [WEB, CLIENT, fileURLToPath(import.meta.url), join(ROOT, 'package-lock.json'), join(ROOT, 'tsconfig.base.json')];
 
 function parseArgs(argv) {
   const args = { ifChanged: false, out: join(ROOT, 'dist/apps/demo-web') };

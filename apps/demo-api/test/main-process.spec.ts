@@ -316,6 +316,11 @@ describe('node dist/apps/demo-api/main.js', () => {
       status: 200,
       body: { status: 'ok', database: 'up', store: 'up', storeType: testSessionStore() },
     });
+    // The README's "open http://localhost:3000/": the build made the page, and the process serves it from there.
+    const page = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5_000) });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await page.text()).toMatch(/<script type="module" src="\/assets\/app-[0-9a-f]{12}\.js"/);
     // It is really that server: the app's connections show up there under its application_name.
     const client = new Client({ connectionString: databaseUrl });
     await client.connect();

@@ -80,7 +80,7 @@ class DemoPage {
     this.client.onSessionEnded((reason) => this.ended(reason));
     this.client.onRefreshed(() => this.renderRefresh());
     this.client.onSignedIn(() => {
-      if (this.state !== 'signed-in') void this.enterSignedIn();
+      if (this.state !== 'signed-in') this.enterSignedIn().catch((error: unknown) => this.failed(error));
     });
     this.client.start();
     byTestId('this-tab').textContent = this.client.tabId;
@@ -360,7 +360,8 @@ class DemoPage {
       element('dt', {}, 'Last seen'),
       element('dd', { 'data-testid': 'last-seen' }, this.timeElement(session.lastSeenAt)),
     );
-    const label = session.current ? `Revoke this device’s session (${device}); this tab logs out` : `Revoke the session of ${device}`;
+    // The accessible name starts with the visible text (WCAG 2.5.3, label in name) and says which session.
+    const label = session.current ? `Revoke (logs out here): this device’s session, ${device}` : `Revoke the session of ${device}`;
     const revoke = element(
       'button',
       { type: 'button', class: session.current ? 'danger' : undefined, 'data-testid': 'revoke-session', 'aria-label': label },

@@ -33,7 +33,8 @@ function cacheable(path: string): boolean {
  * `Cache-Control: no-store` on every response but the docs, set before anything else
  * runs so that errors, 404s and routes added later get it too: nearly every answer of
  * this API carries a token or personal data, and a list of exceptions is safer than a
- * list of routes to protect (OWASP ASVS 5.0 V14.3.2). A handler may still override it.
+ * list of routes to protect (OWASP ASVS 5.0 V14.3.2). A handler may still override it (the
+ * demo page and its hashed assets do: they carry nothing personal).
  */
 export function noStoreMiddleware(req: Request, res: Response, next: NextFunction): void {
   if (!cacheable(req.path)) res.setHeader('Cache-Control', 'no-store');
