@@ -13,6 +13,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 execFileSync(process.execPath, [join(root, 'tools', 'pack', 'verify-entries.mjs')], { stdio: 'inherit' });
 // And loading the core pulls in no HTTP platform, GraphQL, WebSocket or database package.
 execFileSync(process.execPath, [join(root, 'tools', 'pack', 'verify-lazy-platforms.mjs')], { stdio: 'inherit' });
+// And the browser client stays within its size budget (minified and gzipped).
+execFileSync(process.execPath, [join(root, 'tools', 'pack', 'client-size.mjs')], { stdio: 'inherit' });
 
 const destination = join(root, 'dist', 'packages');
 mkdirSync(destination, { recursive: true });

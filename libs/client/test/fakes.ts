@@ -4,6 +4,8 @@
 import type { ChannelLike, ChannelMessageEvent, DocumentLike, LockManagerLike, StorageLike } from '../src';
 import { createSessionClient } from '../src';
 import type { SessionClient, SessionClientOptions } from '../src';
+import { storageChannel } from '../src/lib/storage-channel';
+import type { StorageEventTarget } from '../src/lib/storage-channel';
 
 export const LATENCY_MS = 10;
 
@@ -90,6 +92,22 @@ export class FakeStorage implements StorageLike {
   setItem(key: string, value: string): void {
     this.writes.push({ key, value });
     this.items.set(key, String(value));
+  }
+
+  private readonly windows = new Set<EventTarget>();
+
+  /** This storage as the tab of `window` sees it: its writes fire `storage` events in the other windows. */
+  view(window: EventTarget): StorageLike {
+    this.windows.add(window);
+    return {
+      getItem: (key) => this.getItem(key),
+      setItem: (key, value) => {
+        this.setItem(key, value);
+        for (const other of this.windows) {
+          if (other !== window) setTimeout(() => other.dispatchEvent(Object.assign(new Event('storage'), { key, newValue: value })), 1);
+        }
+      },
+    };
   }
 }
 
@@ -303,6 +321,12 @@ export class FakeServer {
   }
 }
 
+/** What the simulated browser has: Web Locks unless `locks: false`; BroadcastChannel, `storage` events or no channel. */
+export interface BrowserOptions {
+  locks?: boolean;
+  channel?: boolean | 'storage';
+}
+
 /** Several tabs of one browser profile, sharing cookies, storage, channels and (unless disabled) locks. */
 export class Browser {
   readonly jar = new CookieJar();
@@ -312,22 +336,30 @@ export class Browser {
   readonly locks: FakeLocks | null;
   readonly tabs: Tab[] = [];
 
-  constructor(options: { locks?: boolean; channel?: boolean } = {}) {
+  /** `channel: 'storage'`: no BroadcastChannel, messages through `storage` events. */
+  constructor(options: BrowserOptions = {}) {
     this.locks = options.locks === false ? null : new FakeLocks();
-    this.channelEnabled = options.channel !== false;
+    this.channelMode = options.channel ?? true;
   }
-  private readonly channelEnabled: boolean;
+  private readonly channelMode: boolean | 'storage';
 
   open(count: number, options: Partial<SessionClientOptions> = {}): Tab[] {
     const opened: Tab[] = [];
     for (let index = 0; index < count; index++) {
       const id = `tab${this.tabs.length}`;
       const document = new FakeDocument(this.jar);
+      const window = new EventTarget();
+      const storage = this.channelMode === 'storage' ? this.storage.view(window) : this.storage;
       const client = createSessionClient({
         fetch: ((input: RequestInfo | URL, init?: RequestInit) => this.server.fetch(input, init)) as typeof fetch,
         locks: this.locks,
-        channel: this.channelEnabled ? this.hub.channel : null,
-        storage: this.storage,
+        channel:
+          this.channelMode === 'storage'
+            ? (name) => storageChannel(name, storage, window as unknown as StorageEventTarget)
+            : this.channelMode
+              ? this.hub.channel
+              : null,
+        storage,
         document,
         now: () => Date.now(),
         random: () => id,

@@ -1,5 +1,5 @@
 import { AT, Browser, CSRF, LATENCY_MS, RT, after, elapse } from '../../test/fakes';
-import type { Tab } from '../../test/fakes';
+import type { BrowserOptions, Tab } from '../../test/fakes';
 import { createSessionClient } from './session-client';
 
 beforeEach(() => {
@@ -9,7 +9,7 @@ afterEach(() => {
   jest.useRealTimers();
 });
 
-async function signedInBrowser(tabs: number, options: { locks?: boolean; channel?: boolean } = {}) {
+async function signedInBrowser(tabs: number, options: BrowserOptions = {}) {
   const browser = new Browser(options);
   const opened = browser.open(tabs);
   const response = await after(opened[0].client.login({ email: 'a@example.com', password: 'correct horse' }));
@@ -70,6 +70,22 @@ describe('one refresh across tabs', () => {
     expect(server.refreshes).toBe(1);
     await elapse(100);
     for (const tab of tabs) expect(tab.refreshed).toHaveLength(1);
+  });
+
+  it('without Web Locks nor BroadcastChannel, the election over storage events still makes one refresh', async () => {
+    const { browser, server, tabs } = await signedInBrowser(4, { locks: false, channel: 'storage' });
+    expect(tabs.map((tab) => tab.signedIn)).toEqual([1, 1, 1, 1]); // the login reached every tab
+    jest.setSystemTime(Date.now() + server.accessTtlMs + 1_000);
+    const responses = await after(meAll(tabs, 2));
+    expect(responses.map((response) => response.status)).toEqual(Array(8).fill(200));
+    expect(server.refreshes).toBe(1);
+    await elapse(100);
+    for (const tab of tabs) expect(tab.refreshed).toHaveLength(1);
+    // The messages went through storage (no token among them), not through a BroadcastChannel.
+    expect(browser.hub.sent).toEqual([]);
+    expect(browser.storage.writes.some((write) => write.key === 'tessera:message')).toBe(true);
+    const written = JSON.stringify(browser.storage.writes);
+    for (const secret of server.issued) expect(written).not.toContain(secret);
   });
 
   it('without Web Locks, a tab whose claim arrives late loses to the tab already refreshing', async () => {
@@ -282,6 +298,25 @@ describe('the end of a session', () => {
   });
 });
 
+describe('messages between tabs', () => {
+  it('an end that arrives after a newer login is ignored (messages of two tabs may cross)', async () => {
+    const browser = new Browser();
+    const [tab] = browser.open(1);
+    const channel = browser.hub.channel('tessera');
+    const state = (generation: number, refreshedAt: number | null) => ({ accessExpiresAt: refreshedAt && refreshedAt + 60_000, refreshedAt, by: refreshedAt && 'tab9', generation });
+    channel.postMessage({ type: 'signedIn', state: state(7, Date.now()) });
+    channel.postMessage({ type: 'ended', reason: 'logout', state: state(6, null) });
+    await elapse(10);
+    expect(tab.signedIn).toBe(1);
+    expect(tab.ended).toEqual([]);
+    expect(tab.client.lastRefresh).toMatchObject({ by: 'tab9', self: false });
+    channel.postMessage({ type: 'ended', reason: 'logout', state: state(8, null) });
+    await elapse(10);
+    expect(tab.ended).toEqual(['logout']);
+    expect(tab.client.lastRefresh).toBeNull();
+  });
+});
+
 describe('requests', () => {
   it('sends X-CSRF-Token on POST/PUT/PATCH/DELETE only, fetching a token once when there is none', async () => {
     const browser = new Browser();
@@ -376,9 +411,25 @@ describe('requests', () => {
       if (input instanceof Request) seen.push(await input.clone().text());
       return send(input, init);
     };
-    const response = await after(tabs[0].client.fetch(new Request('http://localhost/api/things', { method: 'PUT', body: 'payload' })));
+    const response = await after(tabs[0].client.fetch(new Request('http://page.invalid/api/things', { method: 'PUT', body: 'payload' })));
     expect(response.status).toBe(200);
     expect(seen).toEqual(['payload', 'payload']);
+  });
+
+  it('sends neither the CSRF token nor cookies to another origin, and does not retry there', async () => {
+    const { server, tabs } = await signedInBrowser(1);
+    const calls: Array<[string, RequestInit | undefined]> = [];
+    const send = server.fetch;
+    server.fetch = async (input, init) => {
+      calls.push([String(input), init]);
+      return String(input).startsWith('https://elsewhere.example')
+        ? new Response(JSON.stringify({ code: 'token_expired' }), { status: 401 })
+        : send(input, init);
+    };
+    const init = { method: 'POST', body: '{}' };
+    expect((await after(tabs[0].client.fetch('https://elsewhere.example/hook', init))).status).toBe(401);
+    expect(calls).toEqual([['https://elsewhere.example/hook', init]]);
+    expect(server.refreshes).toBe(0);
   });
 
   it("uses credentials 'include' and its own base URL for an API on another origin", async () => {

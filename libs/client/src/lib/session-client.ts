@@ -9,6 +9,7 @@ import type {
   SocketLike,
   StorageLike,
 } from './client.types';
+import { storageChannel } from './storage-channel';
 
 /** What the tabs of an origin share in storage: never a token (OWASP HTML5 Security Cheat Sheet, "Local Storage"). */
 interface SharedState {
@@ -117,42 +118,6 @@ function defaultStorage(): StorageLike | null {
   }
 }
 
-/**
- * A channel over `storage` events, for browsers without BroadcastChannel: a tab writes the
- * message under `<name>:message`; every other tab of the origin gets a `storage` event.
- */
-function storageChannel(name: string, storage: StorageLike): ChannelLike {
-  const key = `${name}:message`;
-  const handlers = new Map<(event: ChannelMessageEvent) => void, (event: StorageEvent) => void>();
-  return {
-    postMessage(message) {
-      // The nonce makes two equal messages two changes, hence two events.
-      storage.setItem(key, JSON.stringify([Math.random(), message]));
-    },
-    addEventListener(_type, listener) {
-      const handler = (event: StorageEvent) => {
-        if (event.key !== key || !event.newValue) return;
-        try {
-          listener({ data: (JSON.parse(event.newValue) as unknown[])[1] });
-        } catch {
-          // Not ours.
-        }
-      };
-      handlers.set(listener, handler);
-      addEventListener('storage', handler);
-    },
-    removeEventListener(_type, listener) {
-      const handler = handlers.get(listener);
-      if (handler) removeEventListener('storage', handler);
-      handlers.delete(listener);
-    },
-    close() {
-      for (const handler of handlers.values()) removeEventListener('storage', handler);
-      handlers.clear();
-    },
-  };
-}
-
 function randomId(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(6)), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
@@ -180,15 +145,14 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
       : typeof BroadcastChannel === 'function'
         ? (channelName: string) => new BroadcastChannel(channelName)
         : storage && typeof addEventListener === 'function'
-          ? (channelName: string) => storageChannel(channelName, storage)
+          ? (channelName: string) => storageChannel(channelName, storage, globalThis)
           : null;
   const tabId = (options.random ?? randomId)();
   const stateKey = `${name}:session`;
   // Cookies go to the API: the page's origin sends them with 'same-origin'; another origin needs 'include'.
-  const credentials: RequestCredentials =
-    /^[a-z][a-z\d+.-]*:/i.test(baseUrl) && (typeof location !== 'object' || new URL(baseUrl).origin !== location.origin)
-      ? 'include'
-      : 'same-origin';
+  const page = typeof location === 'object' ? location.href : 'http://page.invalid/';
+  const apiOrigin = new URL(baseUrl || '/', page).origin;
+  const credentials: RequestCredentials = apiOrigin === new URL(page).origin ? 'same-origin' : 'include';
 
   const endedListeners = new Set<(reason: SessionEndReason) => void>();
   const refreshedListeners = new Set<(info: RefreshInfo) => void>();
@@ -267,7 +231,12 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
   function onMessage(event: ChannelMessageEvent): void {
     const message = event.data as Message | null;
     if (typeof message !== 'object' || message === null) return;
-    if ('state' in message) learn(message.state);
+    if ('state' in message) {
+      learn(message.state);
+      // Messages of different tabs may arrive out of order: one older than what this tab knows
+      // (a refresh before an end, an end before a new login) must not undo it.
+      if (!isState(message.state) || message.state.generation < read().generation) return;
+    }
     if (message.type === 'refreshed' || message.type === 'signedIn') {
       over = false;
       failures = 0;
@@ -529,6 +498,9 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
 
   async function clientFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
     const target = typeof input === 'string' && input.startsWith('/') ? `${baseUrl}${input}` : input;
+    // Another origin's request gets neither our CSRF token nor our cookies nor our retries
+    // (OWASP CSRF Prevention Cheat Sheet: never send the token to a third party).
+    if (new URL(isRequest(target) ? target.url : String(target), page).origin !== apiOrigin) return send(target, init);
     const method = (init.method ?? (isRequest(target) ? target.method : 'GET')).toUpperCase();
     const unsafe = UNSAFE_METHOD.test(method);
     // A stream is read once by the first attempt: such a request is never retried.
