@@ -105,7 +105,9 @@ describeInChromium('the demo page in Chromium: cookies, revocation by push, logo
     // The session is the one the page shows.
     const me = await meFromPage(page);
     expect(me).toMatchObject({ status: 200, body: { email } });
-    await expect(page.locator(`[data-testid=session-item][data-session-id="${me.body.sessionId}"] [data-testid=this-device]`).count()).resolves.toBe(1);
+    // The list loads after the signed-in view shows: wait for it.
+    await page.locator(`[data-testid=session-item][data-session-id="${me.body.sessionId}"] [data-testid=this-device]`).waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-testid=session-item]').count()).toBe(1);
   });
 
   test("revoking device B's session from device A's list ends it in B's open tab, by the server's push", async () => {
