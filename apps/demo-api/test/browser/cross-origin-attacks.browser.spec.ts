@@ -107,6 +107,17 @@ const ATTACKS: Attack[] = [
         `{ method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'Content-Type': 'text/plain' }, body: ${JSON.stringify(JSON.stringify(PASSWORD_BODY))} }`,
       ),
   },
+  {
+    label: 'fetch POST /auth/logout-all (urlencoded, no-cors, credentials: include)',
+    path: '/auth/logout-all',
+    reaches: 'sent',
+    via: 'fetch',
+    html: (target) =>
+      fetchPage(
+        `${target}/auth/logout-all`,
+        `{ method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'keepCurrent=false' }`,
+      ),
+  },
 ];
 
 /** The attacker's web server: answers every request with the page of the attack named in the query. */
