@@ -75,7 +75,9 @@ export class PageFiles {
   /** One asset by its file name, or undefined. */
   asset(name: string): PageAsset | undefined {
     if (!ASSET_NAME.test(name)) return undefined;
-    return this.page()?.assets.get(name);
+    // A name is a hash of its content: one already read needs no look at the disk; an unknown
+    // one may come from a build made since (the page that names it was read again).
+    return this.loaded?.page.assets.get(name) ?? this.page()?.assets.get(name);
   }
 
   /** What identifies one build of index.html (its size and modification time), or undefined when it is missing. */
