@@ -9,6 +9,8 @@ export default {
   displayName: 'demo-api',
   preset: '../../jest.preset.js',
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
+  // The Chromium suite has its own config (jest.browser.config.ts, `nx run demo-api:test-browser`).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/browser/'],
   // The demo page's build (GET / serves it), then the shared PostgreSQL setup.
   globalSetup: './test/support/global-setup.ts',
   // The shared PostgreSQL teardown, after deleting the run's Redis keys.
