@@ -13,6 +13,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/apps/demo-api ./dist/apps/demo-api
+# The demo page (GET /): WEB_ROOT's default, dist/apps/demo-web under the working directory.
+COPY --from=build /app/dist/apps/demo-web ./dist/apps/demo-web
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
