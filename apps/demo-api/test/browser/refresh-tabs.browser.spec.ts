@@ -1,8 +1,8 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { eventually, registerUser, sessionRow, startBrowserDemo, uniqueEmail } from './support/browser-demo';
-import type { BrowserDemo, ServedRequest } from './support/browser-demo';
-import { describeInChromium, launchChromium } from './support/chromium';
-import { logInThroughPage, meFromPage, openDemo, PageProblems, reportCspViolations, stateOf } from './support/page-kit';
+import type { BrowserContext, Page } from 'playwright-core';
+import { eventually, registerUser, sessionRow, uniqueEmail } from './support/browser-demo';
+import type { ServedRequest } from './support/browser-demo';
+import { describeInChromium } from './support/chromium';
+import { chromiumSuite, logInThroughPage, meFromPage, openDemo, stateOf } from './support/page-kit';
 
 const PASSWORD = 'correct horse battery';
 const TABS = 4;
@@ -21,36 +21,24 @@ const EXPIRIES = 3;
 const MIN_GAP_MS = 2_500;
 
 describeInChromium(`${TABS} tabs of one browser across ${EXPIRIES} access-token expiries (Chromium, real PostgreSQL)`, () => {
-  let demo: BrowserDemo;
-  let browser: Browser;
+  const suite = chromiumSuite({ ACCESS_TOKEN_TTL: `${TTL_S}s` });
+  const { problems } = suite;
   let context: BrowserContext;
-  const problems = new PageProblems();
 
   beforeAll(async () => {
-    demo = await startBrowserDemo({ ACCESS_TOKEN_TTL: `${TTL_S}s` });
-    browser = await launchChromium();
-    context = await browser.newContext();
-    await reportCspViolations(context);
+    context = await suite.newDevice();
   });
-
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await demo?.close();
-  });
-
-  afterEach(() => problems.expectNone());
 
   test('make exactly one refresh request per expiry between them (counted on the server), and none is ever logged out', async () => {
     const email = uniqueEmail('tabs');
-    await registerUser(demo, email, PASSWORD);
-    const first = await openDemo(context, demo, problems, 'tab 1');
-    const sinceLogin = demo.served.length;
+    await registerUser(suite.demo, email, PASSWORD);
+    const first = await openDemo(context, suite.demo, problems, 'tab 1');
+    const sinceLogin = suite.demo.served.length;
     await logInThroughPage(first, email, PASSWORD);
     const sessionId = (await meFromPage(first)).body.sessionId ?? '';
     const tabs: Page[] = [first];
-    for (let i = 2; i <= TABS; i++) tabs.push(await openDemo(context, demo, problems, `tab ${i}`));
-    const startGeneration = (await sessionRow(demo, sessionId))?.generation ?? Number.NaN;
+    for (let i = 2; i <= TABS; i++) tabs.push(await openDemo(context, suite.demo, problems, `tab ${i}`));
+    const startGeneration = (await sessionRow(suite.demo, sessionId))?.generation ?? Number.NaN;
 
     // Wait on the server's count, sampling every tab meanwhile: any tab seen out of `signed-in` fails the test.
     const leftSignedIn: string[] = [];
@@ -59,7 +47,7 @@ describeInChromium(`${TABS} tabs of one browser across ${EXPIRIES} access-token 
       async () => {
         const states = await Promise.all(tabs.map((tab) => stateOf(tab)));
         states.forEach((state, i) => state !== 'signed-in' && leftSignedIn.push(`tab ${i + 1}: ${state}`));
-        const generation = (await sessionRow(demo, sessionId))?.generation ?? 0;
+        const generation = (await sessionRow(suite.demo, sessionId))?.generation ?? 0;
         return generation >= startGeneration + EXPIRIES ? generation : undefined;
       },
       // Generous: about 12 s on an idle machine; the assertion is about duplicates, not speed.
@@ -69,10 +57,10 @@ describeInChromium(`${TABS} tabs of one browser across ${EXPIRIES} access-token 
 
     // A moment with no refresh in flight, so that the requests and the session row agree on what happened.
     const { requests, generation } = await eventually('a moment with no refresh in flight', async () => {
-      const before = demo.served.slice(sinceLogin).filter((entry) => entry.method === 'POST' && entry.url === '/auth/refresh');
+      const before = suite.demo.served.slice(sinceLogin).filter((entry) => entry.method === 'POST' && entry.url === '/auth/refresh');
       if (before.some((entry) => entry.status === 0)) return undefined;
-      const row = await sessionRow(demo, sessionId);
-      const after = demo.served.slice(sinceLogin).filter((entry) => entry.method === 'POST' && entry.url === '/auth/refresh');
+      const row = await sessionRow(suite.demo, sessionId);
+      const after = suite.demo.served.slice(sinceLogin).filter((entry) => entry.method === 'POST' && entry.url === '/auth/refresh');
       if (after.length !== before.length || after.some((entry) => entry.status === 0) || !row) return undefined;
       return { requests: before, generation: row.generation };
     });
@@ -92,7 +80,7 @@ describeInChromium(`${TABS} tabs of one browser across ${EXPIRIES} access-token 
       expect(await stateOf(tab)).toBe('signed-in');
       expect(await meFromPage(tab)).toMatchObject({ status: 200, body: { email, sessionId } });
     }
-    expect((await sessionRow(demo, sessionId))?.revokedAt).toBeNull();
+    expect((await sessionRow(suite.demo, sessionId))?.revokedAt).toBeNull();
     const tabIds = await Promise.all(tabs.map((tab) => tab.locator('[data-testid=this-tab]').textContent()));
     expect(new Set(tabIds).size).toBe(TABS);
     await eventually('every tab to show the same last refresher', async () => {

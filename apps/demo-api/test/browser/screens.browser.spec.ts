@@ -1,10 +1,8 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext } from 'playwright-core';
-import { registerUser, startBrowserDemo } from './support/browser-demo';
-import type { BrowserDemo } from './support/browser-demo';
-import { describeInChromium, launchChromium } from './support/chromium';
-import { logInThroughPage, meFromPage, openDemo, PageProblems, reportCspViolations, screenshot, stateOf, waitForState } from './support/page-kit';
+import { registerUser } from './support/browser-demo';
+import { describeInChromium } from './support/chromium';
+import { chromiumSuite, logInThroughPage, meFromPage, openDemo, screenshot, stateOf, waitForState } from './support/page-kit';
 
 const PASSWORD = 'correct horse battery';
 /** A readable address for the pictures; the run's database is fresh, and no other file uses it. */
@@ -21,39 +19,20 @@ const PHONE_USER_AGENT =
 const DOCS_IMAGES = process.env.TESSERA_DOCS_SCREENSHOTS === '1' ? join(__dirname, '../../../../docs/images') : undefined;
 
 describeInChromium('screenshots of the demo page (Chromium, real PostgreSQL)', () => {
-  let demo: BrowserDemo;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  const problems = new PageProblems();
-
-  async function newDevice(options: { viewport: { width: number; height: number }; userAgent?: string; isMobile?: boolean }): Promise<BrowserContext> {
-    const context = await browser.newContext({ ...options, colorScheme: 'light', locale: 'en-GB', timezoneId: 'UTC' });
-    await reportCspViolations(context);
-    contexts.push(context);
-    return context;
-  }
-
-  beforeAll(async () => {
-    demo = await startBrowserDemo();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    for (const context of contexts) await context.close();
-    await browser?.close();
-    await demo?.close();
-  });
-
-  afterEach(() => problems.expectNone());
+  const suite = chromiumSuite();
+  const { problems } = suite;
+  // Pictures that read the same on every run: light scheme, one locale and time zone.
+  const newDevice = (options: { viewport: { width: number; height: number }; userAgent?: string; isMobile?: boolean }) =>
+    suite.newDevice({ ...options, colorScheme: 'light', locale: 'en-GB', timezoneId: 'UTC' });
 
   test('signed out, signed in with two devices (desktop and phone), and a session ended elsewhere', async () => {
-    await registerUser(demo, EMAIL, PASSWORD);
-    const desktop = await openDemo(await newDevice({ viewport: DESKTOP }), demo, problems, 'desktop');
+    await registerUser(suite.demo, EMAIL, PASSWORD);
+    const desktop = await openDemo(await newDevice({ viewport: DESKTOP }), suite.demo, problems, 'desktop');
     expect(await stateOf(desktop)).toBe('signed-out');
     await screenshot(desktop, 'signed-out');
     await logInThroughPage(desktop, EMAIL, PASSWORD);
 
-    const phone = await openDemo(await newDevice({ viewport: PHONE, userAgent: PHONE_USER_AGENT, isMobile: true }), demo, problems, 'phone');
+    const phone = await openDemo(await newDevice({ viewport: PHONE, userAgent: PHONE_USER_AGENT, isMobile: true }), suite.demo, problems, 'phone');
     await logInThroughPage(phone, EMAIL, PASSWORD);
     const phoneSession = (await meFromPage(phone)).body.sessionId ?? '';
     // Both lists show both devices before the pictures are taken.
@@ -75,7 +54,7 @@ describeInChromium('screenshots of the demo page (Chromium, real PostgreSQL)', (
       mkdirSync(DOCS_IMAGES, { recursive: true });
       copyFileSync(signedIn, join(DOCS_IMAGES, 'demo-page.png'));
       copyFileSync(signedInPhone, join(DOCS_IMAGES, 'demo-page-phone.png'));
-      console.log(`copied to ${DOCS_IMAGES}/demo-page.png and demo-page-phone.png`);
+      console.log(`copied to ${DOCS_IMAGES}/suite.demo-page.png and suite.demo-page-phone.png`);
     }
 
     // The desktop revokes the phone: the phone's page ends.

@@ -1,9 +1,8 @@
 import { parseSetCookies } from '@tessera/testing-support';
-import type { Browser, BrowserContext, Page, WebSocket } from 'playwright-core';
-import { eventually, registerUser, sessionRow, startBrowserDemo, uniqueEmail } from './support/browser-demo';
-import type { BrowserDemo } from './support/browser-demo';
-import { describeInChromium, launchChromium } from './support/chromium';
-import { logInThroughPage, meFromPage, openDemo, PageProblems, reportCspViolations, stateOf, waitForState } from './support/page-kit';
+import type { Page, WebSocket } from 'playwright-core';
+import { eventually, registerUser, sessionRow, uniqueEmail } from './support/browser-demo';
+import { describeInChromium } from './support/chromium';
+import { chromiumSuite, logInThroughPage, meFromPage, openDemo, stateOf, waitForState } from './support/page-kit';
 
 const PASSWORD = 'correct horse battery';
 const ACCESS = '__Host-tessera-at';
@@ -36,38 +35,17 @@ function recordSocketFrames(page: Page): string[] {
 }
 
 describeInChromium('the demo page in Chromium: cookies, revocation by push, logout in every tab (real PostgreSQL)', () => {
-  let demo: BrowserDemo;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  const problems = new PageProblems();
-
-  async function newDevice(): Promise<BrowserContext> {
-    const context = await browser.newContext();
-    await reportCspViolations(context);
-    contexts.push(context);
-    return context;
-  }
-
-  beforeAll(async () => {
-    demo = await startBrowserDemo();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    for (const context of contexts) await context.close();
-    await browser?.close();
-    await demo?.close();
-  });
-
-  afterEach(() => problems.expectNone());
+  const suite = chromiumSuite();
+  const { problems } = suite;
+  const newDevice = () => suite.newDevice();
 
   test('login through the page sets the contract cookies (HttpOnly, Secure, SameSite, Path, no Domain) and leaves no token where script can read it', async () => {
     const email = uniqueEmail('cookies');
-    await registerUser(demo, email, PASSWORD);
-    const page = await openDemo(await newDevice(), demo, problems, 'tab');
+    await registerUser(suite.demo, email, PASSWORD);
+    const page = await openDemo(await newDevice(), suite.demo, problems, 'tab');
     expect(await stateOf(page)).toBe('signed-out');
 
-    const loginAnswer = page.waitForResponse((response) => response.request().method() === 'POST' && response.url() === `${demo.url}/auth/login`);
+    const loginAnswer = page.waitForResponse((response) => response.request().method() === 'POST' && response.url() === `${suite.demo.url}/auth/login`);
     await logInThroughPage(page, email, PASSWORD);
     const login = await loginAnswer;
     expect(login.status()).toBe(200);
@@ -112,10 +90,10 @@ describeInChromium('the demo page in Chromium: cookies, revocation by push, logo
 
   test("revoking device B's session from device A's list ends it in B's open tab, by the server's push", async () => {
     const email = uniqueEmail('devices');
-    await registerUser(demo, email, PASSWORD);
-    const a = await openDemo(await newDevice(), demo, problems, 'device A');
+    await registerUser(suite.demo, email, PASSWORD);
+    const a = await openDemo(await newDevice(), suite.demo, problems, 'device A');
     await logInThroughPage(a, email, PASSWORD);
-    const b = await openDemo(await newDevice(), demo, problems, 'device B');
+    const b = await openDemo(await newDevice(), suite.demo, problems, 'device B');
     const bFrames = recordSocketFrames(b);
     await logInThroughPage(b, email, PASSWORD);
     const bSession = (await meFromPage(b)).body.sessionId ?? '';
@@ -137,7 +115,7 @@ describeInChromium('the demo page in Chromium: cookies, revocation by push, logo
     expect(await b.locator('[data-testid=ended-reason]').textContent()).toBe('session_revoked');
     // It came by the WebSocket: the server's `session.ended` for B's own session.
     expect(bFrames.filter((frame) => frame.includes('"session.ended"') && frame.includes('session_revoked'))).toHaveLength(1);
-    expect((await sessionRow(demo, bSession))?.revokedAt).not.toBeNull();
+    expect((await sessionRow(suite.demo, bSession))?.revokedAt).not.toBeNull();
     expect((await meFromPage(b)).status).toBe(401);
 
     // A goes on, and its list no longer shows B.
@@ -148,12 +126,12 @@ describeInChromium('the demo page in Chromium: cookies, revocation by push, logo
 
   test('logout in one tab logs out every tab of that browser', async () => {
     const email = uniqueEmail('tabs');
-    await registerUser(demo, email, PASSWORD);
+    await registerUser(suite.demo, email, PASSWORD);
     const device = await newDevice();
-    const first = await openDemo(device, demo, problems, 'tab 1');
+    const first = await openDemo(device, suite.demo, problems, 'tab 1');
     await logInThroughPage(first, email, PASSWORD);
     const sessionId = (await meFromPage(first)).body.sessionId ?? '';
-    const others = [await openDemo(device, demo, problems, 'tab 2'), await openDemo(device, demo, problems, 'tab 3')];
+    const others = [await openDemo(device, suite.demo, problems, 'tab 2'), await openDemo(device, suite.demo, problems, 'tab 3')];
     const tabs = [first, ...others];
     for (const tab of tabs) expect(await stateOf(tab)).toBe('signed-in');
 
@@ -163,7 +141,7 @@ describeInChromium('the demo page in Chromium: cookies, revocation by push, logo
       expect(await tab.locator('[data-testid=ended-reason]').textContent()).toBe('logout');
     }
     // Gone on the server, and from the browser: no session cookie is left to send.
-    expect((await sessionRow(demo, sessionId))?.revokedAt).not.toBeNull();
+    expect((await sessionRow(suite.demo, sessionId))?.revokedAt).not.toBeNull();
     expect((await device.cookies()).map((cookie) => cookie.name).filter((name) => name === ACCESS || name === REFRESH)).toEqual([]);
     for (const tab of tabs) expect((await meFromPage(tab)).status).toBe(401);
     // The way back is the login form.

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import type { BrowserContext, ConsoleMessage, Page } from 'playwright-core';
-import { artifactsDir } from './chromium';
+import type { Browser, BrowserContext, BrowserContextOptions, ConsoleMessage, Page } from 'playwright-core';
+import { startBrowserDemo } from './browser-demo';
 import type { BrowserDemo } from './browser-demo';
+import { artifactsDir, launchChromium } from './chromium';
 
 /** The page's states (`document.body.dataset.state`). */
 export type PageState = 'loading' | 'signed-out' | 'signed-in' | 'ended';
@@ -95,4 +96,61 @@ export async function screenshot(page: Page, name: string, { fullPage = true } =
   await page.screenshot({ path, fullPage });
   console.log(`screenshot: ${path}`);
   return path;
+}
+
+/** What `chromiumSuite` sets up for a spec file: the demo, one Chromium, and its devices. */
+export interface ChromiumSuite {
+  /** The demo app under test (started in `beforeAll`). */
+  readonly demo: BrowserDemo;
+  /** The Chromium every device of the file runs in. */
+  readonly browser: Browser;
+  /** Console errors, uncaught exceptions and CSP violations of every page: each test ends with none. */
+  readonly problems: PageProblems;
+  /** A new device (browser context) that reports CSP violations, closed after the file. */
+  newDevice(options?: BrowserContextOptions): Promise<BrowserContext>;
+}
+
+/**
+ * Registers the hooks every Chromium spec file needs: the demo started with `env` and one
+ * Chromium before the tests, devices and both closed after them, and no page problem
+ * allowed after each test.
+ */
+export function chromiumSuite(env: Record<string, string> = {}): ChromiumSuite {
+  let demo: BrowserDemo | undefined;
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+  const problems = new PageProblems();
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} is not started yet (use it inside a test or a hook)`);
+    return value;
+  };
+
+  beforeAll(async () => {
+    demo = await startBrowserDemo(env);
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close();
+    await browser?.close();
+    await demo?.close();
+  });
+
+  afterEach(() => problems.expectNone());
+
+  return {
+    get demo() {
+      return started(demo, 'the demo');
+    },
+    get browser() {
+      return started(browser, 'Chromium');
+    },
+    problems,
+    async newDevice(options: BrowserContextOptions = {}) {
+      const context = await started(browser, 'Chromium').newContext(options);
+      await reportCspViolations(context);
+      contexts.push(context);
+      return context;
+    },
+  };
 }
