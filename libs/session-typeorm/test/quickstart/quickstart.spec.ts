@@ -121,6 +121,7 @@ describe('quick start: the whole session contract from the library, on PostgreSQ
       user: { id: expect.any(String), email, roles: ['user'] },
       session: { id: expect.any(String), expiresAt: expect.any(String) },
       csrfToken: browser.cookie(CSRF_COOKIE),
+      expiresIn: expect.any(Number),
     });
     expect(browser.cookieAttributes(login, ACCESS_COOKIE)).toMatch(/; Path=\/; .*HttpOnly; Secure; SameSite=Lax$/);
     expect(browser.cookieAttributes(login, REFRESH_COOKIE)).toMatch(/; Path=\/auth; .*HttpOnly; Secure; SameSite=Strict$/);
