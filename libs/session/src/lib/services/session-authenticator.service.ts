@@ -82,9 +82,10 @@ export class SessionAuthenticator {
       throw new SessionUnauthorizedException(AuthErrorCode.SessionRevoked, bearer);
     }
     if (mode !== 'strict') return principalOf(claims, this.tokens.customClaims(claims), bearer);
-    // strict: the roles and claims of the session record, which `refreshUser` keeps current.
+    // strict: the roles, claims and authentication time of the session record, which
+    // `refreshUser` and `markAuthenticated` keep current.
     return this.sessions.assertLive(claims).then(
-      (record) => principalOf(claims, record.claims, bearer, record.roles),
+      (record) => principalOf(claims, record.claims, bearer, record.roles, record.authenticatedAt),
       (error: unknown) => {
         throw this.refusal(error, bearer);
       },
@@ -137,6 +138,7 @@ function principalOf(
   custom: Readonly<StoredClaims>,
   bearer: boolean,
   roles: readonly string[] = claims.roles,
+  authenticatedAt: Date | null = typeof claims.auth_time === 'number' ? new Date(claims.auth_time * 1000) : null,
 ): SessionPrincipal {
   return {
     // Roles copied: the claims object is shared by every request with the same token (and
@@ -148,6 +150,7 @@ function principalOf(
       transport: bearer ? 'bearer' : 'cookie',
       accessTokenExpiresAt: new Date(claims.exp * 1000),
       tokenId: claims.jti,
+      authenticatedAt,
     },
   };
 }
