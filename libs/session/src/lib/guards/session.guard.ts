@@ -12,8 +12,6 @@ import { SessionUnavailableException } from '../exceptions/session-unavailable.e
 import type { AuthenticatedSession, AuthenticatedUser, SessionPrincipal } from '../interfaces/authenticated.interface';
 import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
 import type { HttpRequest, HttpResponse } from '../interfaces/session-http-adapter.interface';
-import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
-import type { ResolvedSessionOptions } from '../options/session-options';
 import { SessionAuthenticator } from '../services/session-authenticator.service';
 import { httpRequestOf, httpResponseOf, principalCarrierOf } from '../utils/execution-context.util';
 import { attachPrincipal, principalOf } from '../utils/session-request.util';
@@ -53,7 +51,6 @@ export class SessionGuard implements CanActivate {
     protected readonly reflector: Reflector,
     protected readonly authenticator: SessionAuthenticator,
     @Inject(SessionHttpAdapter) protected readonly http: SessionHttpAdapter,
-    @Inject(RESOLVED_SESSION_OPTIONS) protected readonly options: ResolvedSessionOptions,
   ) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
@@ -121,7 +118,7 @@ export class SessionGuard implements CanActivate {
       access = {
         isPublic: this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets) === true,
         roles: this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, targets),
-        freshMaxAgeMs: fresh ? (fresh.maxAgeMs ?? this.options.freshSessionMaxAgeMs) : undefined,
+        freshMaxAgeMs: fresh ? (fresh.maxAgeMs ?? this.authenticator.freshSessionMaxAgeMs) : undefined,
       };
       byHandler.set(handler, access);
     }
@@ -164,9 +161,8 @@ export class SessionGuard implements CanActivate {
   ): void {
     const maxAgeMs = this.routeAccess(context).freshMaxAgeMs;
     if (maxAgeMs === undefined) return;
-    const authenticatedAt = session.authenticatedAt?.getTime();
     // auth_time has a resolution of one second: the age is measured from the second it names.
-    if (authenticatedAt !== undefined && this.options.clock.now().getTime() - authenticatedAt <= maxAgeMs) return;
+    if (this.authenticator.authenticatedWithin(session, maxAgeMs)) return;
     const bearer = session.transport === 'bearer';
     const failure = new SessionReauthenticationRequiredException(Math.max(0, Math.floor(maxAgeMs / 1000)), bearer);
     if (bearer && response) this.http.setHeader(response, 'WWW-Authenticate', failure.challenge);

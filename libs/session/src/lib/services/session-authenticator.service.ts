@@ -2,7 +2,12 @@ import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import { AuthErrorCode } from '../constants';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
 import { storeOutageOf } from '../exceptions/session-unavailable.exception';
-import type { AccessTokenClaims, SessionPrincipal, TokenTransport } from '../interfaces/authenticated.interface';
+import type {
+  AccessTokenClaims,
+  AuthenticatedSession,
+  SessionPrincipal,
+  TokenTransport,
+} from '../interfaces/authenticated.interface';
 import type { SessionClaims, StoredClaims } from '../interfaces/session.interface';
 import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
 import type { HttpRequest } from '../interfaces/session-http-adapter.interface';
@@ -90,6 +95,21 @@ export class SessionAuthenticator {
         throw this.refusal(error, bearer);
       },
     );
+  }
+
+  /** `freshSessionMaxAge` in milliseconds: what `@RequireFreshSession()` without an argument allows. */
+  get freshSessionMaxAgeMs(): number {
+    return this.options.freshSessionMaxAgeMs;
+  }
+
+  /**
+   * Whether the user of an authenticated session proved a credential within `maxAgeMs`, on
+   * the injected clock (OIDC Core §2 `auth_time` / `max_age`). A session without an
+   * authentication time (a token issued without `auth_time`) is never fresh.
+   */
+  authenticatedWithin(session: AuthenticatedSession, maxAgeMs: number): boolean {
+    const at = session.authenticatedAt?.getTime();
+    return at !== undefined && this.options.clock.now().getTime() - at <= maxAgeMs;
   }
 
   /**
