@@ -69,6 +69,7 @@ function oldRecord(id: string, userId: string, times: { seen: number; expires: n
     generation: 0,
     rotatedAt: null,
     createdAt: new Date(times.seen),
+    authenticatedAt: new Date(times.seen),
     lastSeenAt: new Date(times.seen),
     expiresAt: new Date(times.expires),
     absoluteExpiresAt: new Date(Math.max(times.expires, times.seen + 30 * DAY)),

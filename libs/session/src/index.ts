@@ -36,7 +36,7 @@ export type {
   SessionRoutesOptions,
   SessionRouteTemplate,
 } from './lib/routes/session-routes.options';
-export { SESSION_OPENAPI_SECURITY } from './lib/routes/session-openapi-security.constants';
+export { REAUTHENTICATION_REQUIRED_OPENAPI_RESPONSE, SESSION_OPENAPI_SECURITY } from './lib/routes/session-openapi-security.constants';
 export * from './lib/dto/session-view.dto';
 export * from './lib/dto/refresh.dto';
 export * from './lib/dto/logout-all.dto';
@@ -56,6 +56,7 @@ export * from './lib/services/session-cleanup.service';
 export * from './lib/decorators/skip-csrf.decorator';
 export * from './lib/decorators/public.decorator';
 export * from './lib/decorators/roles.decorator';
+export * from './lib/decorators/require-fresh-session.decorator';
 export * from './lib/decorators/current-user.decorator';
 export * from './lib/decorators/current-session.decorator';
 export * from './lib/utils/graphql-error.util';

@@ -49,9 +49,29 @@ export async function apiErrorOf(response: Response): Promise<ApiError> {
   return new ApiError(response.status, code, message, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
 }
 
-/** The API as the page uses it: every call through the session client (cookies, CSRF, refresh on `token_expired`). */
+/**
+ * Asks the person to prove their password again (step-up): shows a prompt, calls `verify`
+ * with each password entered (it rejects with an `ApiError` for a wrong one, which the prompt
+ * shows) and resolves true once one was accepted, false when the person gave up.
+ */
+export type StepUp = (verify: (password: string) => Promise<void>) => Promise<boolean>;
+
+/**
+ * The API as the page uses it: every call through the session client (cookies, CSRF, refresh
+ * on `token_expired`). A call answered `401 reauthentication_required` (the session is too old
+ * for it: FRESH_SESSION_MAX_AGE) asks `stepUp` for the password, sends it to
+ * `POST /auth/reauthenticate`, then retries the call once.
+ */
 export class DemoApi {
-  constructor(private readonly client: SessionClient) {}
+  constructor(
+    private readonly client: SessionClient,
+    private readonly stepUp?: StepUp,
+  ) {}
+
+  /** Proves the password again: the session becomes fresh (new access cookie), same id. */
+  async reauthenticate(password: string): Promise<void> {
+    await this.send('/auth/reauthenticate', { method: 'POST', body: JSON.stringify({ password }) }, true);
+  }
 
   /** Who am I. */
   me(): Promise<Me> {
@@ -81,7 +101,7 @@ export class DemoApi {
     return (await response.json()) as T;
   }
 
-  private async send(path: string, init: RequestInit): Promise<Response> {
+  private async send(path: string, init: RequestInit, retried = false): Promise<Response> {
     const headers = new Headers(init.headers);
     headers.set('Accept', 'application/json');
     if (init.body !== undefined) headers.set('Content-Type', 'application/json');
@@ -91,7 +111,12 @@ export class DemoApi {
     } catch {
       throw new ApiError(0, 'network_error', 'The server cannot be reached.');
     }
-    if (!response.ok) throw await apiErrorOf(response);
-    return response;
+    if (response.ok) return response;
+    const error = await apiErrorOf(response);
+    // Once: a second refusal after a successful step-up is shown as it is.
+    if (error.code === 'reauthentication_required' && !retried && this.stepUp) {
+      if (await this.stepUp((password) => this.reauthenticate(password))) return this.send(path, init, true);
+    }
+    throw error;
   }
 }

@@ -26,8 +26,7 @@ const ERROR_WORDS: Record<string, string> = {
   store_unavailable: 'The server cannot reach its session store right now. Try again shortly.',
   network_error: 'The server cannot be reached.',
   password_unchanged: 'The new password is the same as the current one.',
-  reauthentication_required:
-    'Changing the password needs a recent login, and this one is too old: log out, log in again, then change it.',
+  reauthentication_required: 'This needs a recent sign-in: confirm your password when asked, then try again.',
   session_not_found: 'That session has already ended.',
   not_found: 'That session has already ended.',
 };
@@ -57,12 +56,16 @@ class DemoPage {
 
   private readonly authForm = byTestId<HTMLFormElement>('auth-form');
   private readonly passwordForm = byTestId<HTMLFormElement>('password-form');
+  private readonly reauthPanel = byTestId('reauth-panel');
+  private readonly reauthForm = byTestId<HTMLFormElement>('reauth-form');
+  /** The step-up prompt on screen, if any: calls that need it meanwhile wait for the same answer. */
+  private stepping: Promise<boolean> | undefined;
   private readonly sessionList = byTestId<HTMLUListElement>('session-list');
   private readonly notice = byTestId('notice');
 
   constructor() {
     this.client = createSessionClient();
-    this.api = new DemoApi(this.client);
+    this.api = new DemoApi(this.client, (verify) => this.stepUp(verify));
     this.live = new LiveUpdates(this.client, {
       sessionsChanged: () => this.scheduleSessionsReload(),
       reissued: () => {
@@ -244,6 +247,50 @@ class DemoPage {
         });
       }
     });
+  }
+
+  /**
+   * Shows the password prompt (the server answered `reauthentication_required`) until a
+   * password is accepted (true) or the person cancels (false). One prompt at a time.
+   */
+  private stepUp(verify: (password: string) => Promise<void>): Promise<boolean> {
+    this.stepping ??= new Promise<boolean>((resolve) => {
+      const error = byTestId('reauth-error');
+      const input = this.reauthForm.querySelector<HTMLInputElement>('input[name=password]');
+      const cancel = byTestId<HTMLButtonElement>('reauth-cancel');
+      const done = (accepted: boolean) => {
+        this.reauthForm.removeEventListener('submit', submit);
+        cancel.removeEventListener('click', dismiss);
+        this.reauthForm.reset();
+        error.textContent = '';
+        this.reauthPanel.hidden = true;
+        this.stepping = undefined;
+        resolve(accepted);
+      };
+      const submit = (event: Event) => {
+        event.preventDefault();
+        error.textContent = '';
+        if (!this.reauthForm.reportValidity()) return;
+        const password = String(new FormData(this.reauthForm).get('password'));
+        void busy([this.reauthForm], async () => {
+          try {
+            await verify(password);
+            done(true);
+          } catch (caught) {
+            if (this.endsSession(caught)) return done(false);
+            error.textContent = errorInWords(caught, { invalid_credentials: 'Wrong password.' });
+            input?.select();
+          }
+        });
+      };
+      const dismiss = () => done(false);
+      this.reauthForm.addEventListener('submit', submit);
+      cancel.addEventListener('click', dismiss);
+      field<HTMLInputElement>('reauth-username').value = this.me?.email ?? '';
+      this.reauthPanel.hidden = false;
+      input?.focus();
+    });
+    return this.stepping;
   }
 
   private async refreshNow(button: HTMLButtonElement): Promise<void> {

@@ -2,6 +2,8 @@
 export const IS_PUBLIC_KEY = 'tessera:public';
 /** Metadata key set by `@SkipCsrf()`. */
 export const SKIP_CSRF_KEY = 'tessera:skip-csrf';
+/** Metadata key set by `@RequireFreshSession()`. */
+export const FRESH_SESSION_KEY = 'tessera:fresh';
 /** Metadata key set by `@Roles()`. */
 export const ROLES_KEY = 'tessera:roles';
 /** Name under which the JWT strategy is registered with passport. */
@@ -26,6 +28,7 @@ export const AuthErrorCode = {
   CsrfFailed: 'csrf_failed',
   CookieConflict: 'cookie_conflict',
   StoreUnavailable: 'store_unavailable',
+  ReauthenticationRequired: 'reauthentication_required',
 } as const;
 /** One of the `AuthErrorCode` values. */
 export type AuthErrorCode = (typeof AuthErrorCode)[keyof typeof AuthErrorCode];
@@ -43,6 +46,7 @@ export const AUTH_ERROR_MESSAGES: Record<AuthErrorCode, string> = {
   csrf_failed: 'CSRF check failed: send the X-CSRF-Token header from a page of this site',
   cookie_conflict: "The request carries conflicting session cookies (some were set by another site): clear this site's cookies and sign in again",
   store_unavailable: 'Session store is unavailable; try again shortly',
+  reauthentication_required: 'This action needs a recent sign-in: confirm your credentials and try again',
 };
 
 /**
@@ -87,7 +91,7 @@ export const CONFIG_ERROR_MESSAGES = {
   badCount: (option: string, value: unknown) =>
     `SessionModule option "${option}" must be a whole number, 0 or more (got ${JSON.stringify(value)}).`,
   badStore:
-    'SessionModule option "store" must implement SessionStore (create, findById, rotateRefresh, touch, revoke, reissue, listByUser, revokeByUser, updateUserSessions, listRevokedSince, watchRevocations, deleteExpired, acquireCleanupLock).',
+    'SessionModule option "store" must implement SessionStore (create, findById, rotateRefresh, touch, markAuthenticated, revoke, reissue, listByUser, revokeByUser, updateUserSessions, listRevokedSince, watchRevocations, deleteExpired, acquireCleanupLock).',
   notAFunction: (option: string) => `SessionModule option "${option}" must be a function.`,
   badHttpAdapter:
     'SessionModule option "http" must implement SessionHttpAdapter (method, header, cookie, ip, protocol, body, setCookie, clearCookie, setHeader), or be left out to use Express or Fastify.',

@@ -24,6 +24,7 @@ export function sessionRecordFixture(overrides: Partial<SessionRecord> = {}): Se
     generation: 0,
     rotatedAt: null,
     createdAt: now,
+    authenticatedAt: now,
     lastSeenAt: now,
     expiresAt: new Date(now.getTime() + 24 * HOUR),
     absoluteExpiresAt: new Date(now.getTime() + 72 * HOUR),

@@ -3,7 +3,7 @@ import type { SessionStore } from '../lib/interfaces/session-store.interface';
 import { HOUR, hoursAfter as at, randomTestId as id, revokedAndExpired, sessionRecordFixture } from './session-record.factory';
 
 /**
- * The `touch`, `revoke`, `listByUser` and `listRevokedSince` part of the contract. Called
+ * The `touch`, `markAuthenticated`, `revoke`, `listByUser` and `listRevokedSince` part of the contract. Called
  * by `describeSessionStoreContract` inside its describe block.
  */
 export function activityContract(storeUnderTest: () => SessionStore): void {
@@ -38,6 +38,44 @@ export function activityContract(storeUnderTest: () => SessionStore): void {
     expect(await store.touch(id(), at(expired, 1), at(expired, 2))).toBe(false);
     expect((await store.findById(expired.id))?.expiresAt).toEqual(expired.expiresAt);
     expect((await store.findById(revoked.id))?.lastSeenAt).toEqual(revoked.lastSeenAt);
+  });
+
+  it('marks a live session authenticated again, never moving authenticatedAt backwards, changing nothing else', async () => {
+    const store = storeUnderTest();
+    const record = sessionRecordFixture();
+    await store.create(record);
+    const marked = await store.markAuthenticated(record.id, at(record, 2));
+    expect(marked).toEqual({ ...record, authenticatedAt: at(record, 2) });
+    expect(await store.findById(record.id)).toEqual(marked);
+    // An older, late-arriving mark changes nothing, and still answers the record.
+    expect((await store.markAuthenticated(record.id, at(record, 1)))?.authenticatedAt).toEqual(at(record, 2));
+    expect((await store.findById(record.id))?.authenticatedAt).toEqual(at(record, 2));
+  });
+
+  it('does not mark a revoked, an expired or an unknown session authenticated', async () => {
+    const store = storeUnderTest();
+    const { revoked, expired } = await revokedAndExpired(store);
+    expect(await store.markAuthenticated(revoked.id, at(revoked, 2))).toBeNull();
+    expect(await store.markAuthenticated(expired.id, at(expired, 24))).toBeNull();
+    expect(await store.markAuthenticated(id(), at(expired, 1))).toBeNull();
+    expect((await store.findById(revoked.id))?.authenticatedAt).toEqual(revoked.authenticatedAt);
+    expect((await store.findById(expired.id))?.authenticatedAt).toEqual(expired.authenticatedAt);
+  });
+
+  it('keeps authenticatedAt through a touch and a rotation', async () => {
+    const store = storeUnderTest();
+    const record = sessionRecordFixture({ authenticatedAt: new Date(sessionRecordFixture().createdAt.getTime() + HOUR / 2) });
+    await store.create(record);
+    expect((await store.findById(record.id))?.authenticatedAt).toEqual(record.authenticatedAt);
+    await store.touch(record.id, at(record, 2), at(record, 30));
+    const rotated = await store.rotateRefresh(record.id, {
+      expectedRefreshHash: record.refreshHash,
+      refreshHash: id(),
+      now: at(record, 3),
+      expiresAt: at(record, 30),
+    });
+    expect(rotated?.authenticatedAt).toEqual(record.authenticatedAt);
+    expect((await store.findById(record.id))?.authenticatedAt).toEqual(record.authenticatedAt);
   });
 
   it('revokes a session once, recording when and why', async () => {

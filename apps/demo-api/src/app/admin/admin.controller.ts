@@ -1,9 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { CurrentSession, Roles, SessionService, SessionTransportService, SessionView, sessionContextOf, toSessionView } from '@tessera/session';
+import { CurrentSession, RequireFreshSession, Roles, SessionService, SessionTransportService, SessionView, sessionContextOf, toSessionView } from '@tessera/session';
 import type { AuthenticatedSession } from '@tessera/session';
 import type { DemoRequest, DemoResponse } from '../common/http';
-import { STORE_UNAVAILABLE_RESPONSE, UNAUTHORIZED_CODES } from '../common/api-docs';
+import { FRESH_UNAUTHORIZED_CODES, STORE_UNAVAILABLE_RESPONSE } from '../common/api-docs';
 import { uuidParamPipe } from '../common/validation';
 import type { PublicUser } from '../users/users.service';
 import { UsersService } from '../users/users.service';
@@ -17,9 +17,11 @@ const USER_ID = { name: 'id', description: 'User id', schema: { type: 'string', 
 @ApiBearerAuth()
 @ApiCookieAuth('access-cookie')
 @Roles('admin')
+// Acting on other users' sessions and roles needs a recent proof of the admin's password.
+@RequireFreshSession()
 // Every route takes a user id and needs the role: the same failures for all.
 @ApiResponse({ status: 400, description: '`validation_failed`: `id` is not a UUID' })
-@ApiResponse({ status: 401, description: UNAUTHORIZED_CODES })
+@ApiResponse({ status: 401, description: FRESH_UNAUTHORIZED_CODES })
 @ApiResponse({ status: 403, description: '`forbidden`: the caller lacks the `admin` role' })
 @ApiResponse(STORE_UNAVAILABLE_RESPONSE)
 @Controller('api/admin/users')

@@ -1,12 +1,19 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Public, SessionClock, SessionEndpoints, SessionEvents, sessionContextOf } from '@tessera/session';
-import type { SessionLoginBody } from '@tessera/session';
+import { ApiBearerAuth, ApiCookieAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  CurrentSession,
+  Public,
+  SessionClock,
+  SessionEndpoints,
+  SessionEvents,
+  sessionContextOf,
+} from '@tessera/session';
+import type { AuthenticatedSession, ReauthenticatedBody, SessionLoginBody } from '@tessera/session';
 import type { DemoRequest, DemoResponse } from '../common/http';
-import { STORE_UNAVAILABLE_RESPONSE } from '../common/api-docs';
+import { STORE_UNAVAILABLE_RESPONSE, UNAUTHORIZED_CODES } from '../common/api-docs';
 import { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.service';
-import { CredentialsDto } from './auth.dto';
+import { CredentialsDto, ReauthenticateDto } from './auth.dto';
 import { InvalidCredentialsException } from './invalid-credentials.exception';
 import { LoginRateLimiter, TooManyLoginAttemptsException } from './login-rate-limiter';
 
@@ -66,12 +73,51 @@ export class AuthController {
     return this.endpoints.login(request, response, { id: user.id, roles: user.roles, profile: { email: user.email } });
   }
 
+  @Post('reauthenticate')
+  @HttpCode(200)
+  @ApiBearerAuth()
+  @ApiCookieAuth('access-cookie')
+  @ApiOperation({
+    summary: 'Prove the password again (step-up)',
+    description:
+      'For a signed-in session: checks the password and marks the session freshly authenticated, so that the routes ' +
+      'that need a fresh session (password change, admin routes: `FRESH_SESSION_MAX_AGE`) accept it again (OWASP ASVS V7, ' +
+      'OIDC Core `auth_time`). Same session id, same refresh token; the access token is re-issued with the new `auth_time`. ' +
+      'A wrong password counts toward the login rate limit like a failed login. Audit event `session.reauthenticated`.',
+  })
+  @ApiResponse({ status: 204, description: 'Cookie mode: re-authenticated; a new access cookie and CSRF cookie are set' })
+  @ApiResponse({ status: 200, description: 'Bearer mode: re-authenticated; `{ accessToken, tokenType, expiresIn }` (the refresh token is unchanged)' })
+  @ApiResponse({ status: 400, description: '`validation_failed`' })
+  @ApiResponse({ status: 401, description: `\`invalid_credentials\`: wrong password; or not signed in: ${UNAUTHORIZED_CODES}` })
+  @ApiResponse({ status: 429, description: '`too_many_attempts`' })
+  @ApiResponse(STORE_UNAVAILABLE_RESPONSE)
+  async reauthenticate(
+    @Body() body: ReauthenticateDto,
+    @CurrentSession() session: AuthenticatedSession,
+    @Req() request: DemoRequest,
+    @Res({ passthrough: true }) response: DemoResponse,
+  ): Promise<ReauthenticatedBody | undefined> {
+    const profile = await this.users.findPublic(session.userId);
+    // Counted under the account's login key: guessing here is guessing at the login.
+    const user = await this.limiter.guard(profile?.email ?? `user:${session.userId}`, request.ip, () =>
+      this.users.verifyPassword(session.userId, body.password),
+    );
+    if (!user) {
+      this.loginFailed(request, 'reauthentication_failed', session.userId);
+      throw new InvalidCredentialsException('The password is wrong');
+    }
+    const delivered = await this.endpoints.reauthenticated(request, response);
+    if (session.transport === 'bearer') return delivered;
+    response.status(204);
+    return undefined;
+  }
+
   /** Audit: the library never sees credentials, so the app reports failed logins. */
-  private loginFailed(request: DemoRequest, reason: string): void {
+  private loginFailed(request: DemoRequest, reason: string, userId: string | null = null): void {
     this.events.emit({
       type: 'login.failed',
       at: this.clock.now(),
-      userId: null,
+      userId,
       sessionFingerprint: null,
       reason,
       ...sessionContextOf(request),

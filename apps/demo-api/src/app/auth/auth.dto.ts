@@ -36,3 +36,11 @@ export class CredentialsDto {
   @MaxLength(128)
   password: string;
 }
+
+/** Body of `POST /auth/reauthenticate`: the signed-in user's password, proved again. */
+export class ReauthenticateDto {
+  @ApiProperty({ format: 'password', maxLength: 128 })
+  @IsString()
+  @MaxLength(128)
+  password: string;
+}

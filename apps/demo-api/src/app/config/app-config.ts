@@ -199,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     idleTimeout: value('SESSION_IDLE_TIMEOUT'),
     absoluteTimeout: value('SESSION_ABSOLUTE_TIMEOUT'),
     refreshReuseGrace,
+    freshSessionMaxAge: value('FRESH_SESSION_MAX_AGE'),
     maxSessionsPerUser,
     revocationMode: value('REVOCATION_MODE') as RevocationMode | undefined,
     cookies: { secure: cookieSecure },

@@ -13,6 +13,7 @@ const OPTION_ENV: Readonly<Record<string, string>> = {
   idleTimeout: 'SESSION_IDLE_TIMEOUT',
   absoluteTimeout: 'SESSION_ABSOLUTE_TIMEOUT',
   refreshReuseGrace: 'REFRESH_REUSE_GRACE',
+  freshSessionMaxAge: 'FRESH_SESSION_MAX_AGE',
   maxSessionsPerUser: 'MAX_SESSIONS_PER_USER',
   revocationMode: 'REVOCATION_MODE',
   'csrf.allowedOrigins': 'ALLOWED_ORIGINS',
@@ -86,6 +87,7 @@ function withStandIn(options: SessionEnvOptions, option: string): SessionEnvOpti
     case 'absoluteTimeout':
       return { ...options, [option]: Number.MAX_SAFE_INTEGER };
     case 'refreshReuseGrace':
+    case 'freshSessionMaxAge':
     case 'maxSessionsPerUser':
     case 'revocationMode':
       return { ...options, [option]: undefined };

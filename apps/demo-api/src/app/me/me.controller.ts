@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiResponse, ApiTags } from
 import {
   CurrentSession,
   CurrentUser,
+  RequireFreshSession,
   SessionService,
   SessionTransportService,
   SessionUnauthorizedException,
@@ -16,7 +17,7 @@ import { LoginRateLimiter } from '../auth/login-rate-limiter';
 import { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.service';
 import { ChangePasswordDto } from './me.dto';
-import { STORE_UNAVAILABLE_RESPONSE, UNAUTHORIZED_CODES } from '../common/api-docs';
+import { REAUTHENTICATION_REQUIRED, STORE_UNAVAILABLE_RESPONSE, UNAUTHORIZED_CODES } from '../common/api-docs';
 
 /** What `GET /api/me` answers. */
 export interface MeBody {
@@ -68,17 +69,20 @@ export class MeController {
 
   @Post('password')
   @HttpCode(200)
+  // A stolen session alone must not be enough to take the account over (OWASP ASVS V7).
+  @RequireFreshSession()
   @ApiOperation({
     summary: 'Change the password',
     description:
       'Revokes every other session of the user and re-issues this one under a new id (OWASP ASVS V7.2.4). ' +
       'Cookie mode: 204 with new cookies. Bearer mode: 200 with the new tokens (same shape as login), ' +
-      'since a bodiless answer would leave a bearer client without working tokens.',
+      'since a bodiless answer would leave a bearer client without working tokens. ' +
+      'Needs a fresh session (`FRESH_SESSION_MAX_AGE`); the re-issued session stays as fresh as this one was.',
   })
   @ApiResponse({ status: 204, description: 'Cookie mode: changed; new session cookies set' })
   @ApiResponse({ status: 200, description: 'Bearer mode: changed; `{ accessToken, refreshToken, tokenType, expiresIn, session }`' })
   @ApiResponse({ status: 400, description: '`validation_failed`, `password_unchanged`' })
-  @ApiResponse({ status: 401, description: '`invalid_credentials`: wrong current password' })
+  @ApiResponse({ status: 401, description: `\`invalid_credentials\`: wrong current password; ${REAUTHENTICATION_REQUIRED}; ${UNAUTHORIZED_CODES}` })
   @ApiResponse({ status: 429, description: '`too_many_attempts`' })
   async changePassword(
     @Body() body: ChangePasswordDto,

@@ -9,6 +9,7 @@ export function recordFields(record: SessionRecord): string[] {
     'h', record.refreshHash,
     'g', String(record.generation),
     'ca', ms(record.createdAt),
+    'aa', ms(record.authenticatedAt),
     'ls', ms(record.lastSeenAt),
     'e', ms(record.expiresAt),
     'ae', ms(record.absoluteExpiresAt),
@@ -28,7 +29,7 @@ export function recordFields(record: SessionRecord): string[] {
  */
 export function recordOf(id: string, reply: unknown): SessionRecord | null {
   if (!Array.isArray(reply)) return null;
-  const [u, r, c, h, ph, g, ra, ca, ls, e, ae, va, vr, ua, ip, p] = reply as Array<string | null>;
+  const [u, r, c, h, ph, g, ra, ca, ls, e, ae, va, vr, ua, ip, aa, p] = reply as Array<string | null>;
   if (u === null || u === undefined || (p !== null && p !== undefined)) return null;
   return {
     id,
@@ -40,6 +41,8 @@ export function recordOf(id: string, reply: unknown): SessionRecord | null {
     generation: Number(g ?? 0),
     rotatedAt: time(ra),
     createdAt: time(ca) as Date,
+    // Sessions written before the field existed: their login is the last authentication known.
+    authenticatedAt: (time(aa) ?? time(ca)) as Date,
     lastSeenAt: time(ls) as Date,
     expiresAt: time(e) as Date,
     absoluteExpiresAt: time(ae) as Date,

@@ -12,7 +12,8 @@ export interface LuaScript {
  * user's index), and declares every key it touches in KEYS, as Redis Cluster requires.
  *
  * A session is a hash: u userId, r roles (JSON), c claims (JSON), h refresh hash, ph the
- * previous one, g generation, ra rotatedAt, ca createdAt, ls lastSeenAt, e expiresAt,
+ * previous one, g generation, ra rotatedAt, ca createdAt, aa authenticatedAt (absent on sessions written
+ * before it existed: read as ca), ls lastSeenAt, e expiresAt,
  * ae absoluteExpiresAt, va revokedAt, vr revokedReason, ua userAgent, ip; times in epoch
  * milliseconds, a missing field is null. Fields that are not part of the record: p (a
  * reissue's successor not yet in force, invisible to reads), pr (the session it
@@ -115,7 +116,7 @@ return { 1 }
  * The fields a read returns, in this order (`recordOf` reads them by position: no field
  * names on the wire, no map to build). `p` last: a pending successor is not a session yet.
  */
-export const RECORD_FIELDS = ['u', 'r', 'c', 'h', 'ph', 'g', 'ra', 'ca', 'ls', 'e', 'ae', 'va', 'vr', 'ua', 'ip', 'p'] as const;
+export const RECORD_FIELDS = ['u', 'r', 'c', 'h', 'ph', 'g', 'ra', 'ca', 'ls', 'e', 'ae', 'va', 'vr', 'ua', 'ip', 'aa', 'p'] as const;
 const READ = `redis.call('HMGET', KEYS[1], ${RECORD_FIELDS.map((field) => `'${field}'`).join(', ')})`;
 
 /** KEYS: session. Its fields (`RECORD_FIELDS`), all nil when absent. */
@@ -159,6 +160,23 @@ if capped > e then
   keep(KEYS[1], capped, at, tonumber(ARGV[3]))
 end
 return 1
+`,
+);
+
+/**
+ * KEYS: session. ARGV: at. Marks a live session (present, not pending, not revoked, not
+ * expired at `at`) authenticated at `at`, never moving `aa` backwards; its fields
+ * (`RECORD_FIELDS`), or nil when it is not live.
+ */
+export const MARK_AUTHENTICATED = script(
+  'mark_authenticated',
+  `
+local s = redis.call('HMGET', KEYS[1], 'u', 'e', 'va', 'p', 'aa', 'ca')
+if not s[1] or s[3] or s[4] then return false end
+local at = tonumber(ARGV[1])
+if tonumber(s[2]) <= at then return false end
+if at > tonumber(s[5] or s[6]) then redis.call('HSET', KEYS[1], 'aa', ARGV[1]) end
+return ${READ}
 `,
 );
 

@@ -179,6 +179,10 @@ export class RedisSessionStore implements SessionStore {
     return reply === 1;
   }
 
+  async markAuthenticated(id: string, at: Date): Promise<SessionRecord | null> {
+    return recordOf(id, await this.runner.run(scripts.MARK_AUTHENTICATED, [this.keys.session(id)], [ms(at)]));
+  }
+
   async revoke(id: string, reason: RevocationReason, at: Date): Promise<boolean> {
     return (await this.revokeOne(id, reason, at, '')).status === 1;
   }

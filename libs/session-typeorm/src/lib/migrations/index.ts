@@ -1,15 +1,22 @@
 import { CreateTesseraSessions1764201600000 } from './1764201600000-create-tessera-sessions';
 import { NotifyTesseraRevocations1764201800000 } from './1764201800000-notify-tessera-revocations';
 import { AddTesseraSessionClaims1764806400000 } from './1764806400000-add-tessera-session-claims';
+import { AddTesseraSessionAuthenticatedAt1796025600000 } from './1796025600000-add-tessera-session-authenticated-at';
 
 /** Migrations of the session table, oldest first; add them to your DataSource's `migrations`. */
 export const sessionMigrations = [
   CreateTesseraSessions1764201600000,
   NotifyTesseraRevocations1764201800000,
   AddTesseraSessionClaims1764806400000,
+  AddTesseraSessionAuthenticatedAt1796025600000,
 ];
 
-export { CreateTesseraSessions1764201600000, NotifyTesseraRevocations1764201800000, AddTesseraSessionClaims1764806400000 };
+export {
+  CreateTesseraSessions1764201600000,
+  NotifyTesseraRevocations1764201800000,
+  AddTesseraSessionClaims1764806400000,
+  AddTesseraSessionAuthenticatedAt1796025600000,
+};
 
 /** Channel on which the revocation trigger announces revoked session ids. */
 export const REVOCATION_CHANNEL = 'tessera_sessions_revoked';

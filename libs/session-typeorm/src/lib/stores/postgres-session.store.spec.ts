@@ -67,6 +67,51 @@ describeSessionStoreContract('PostgreSQL server (TypeORM)', {
   });
 });
 
+describe('migration AddTesseraSessionAuthenticatedAt', () => {
+  it('gives existing sessions their login as authentication time, and rows written without the column now()', async () => {
+    const base = process.env.TESSERA_TEST_DATABASE_URL;
+    if (!base) throw new Error('The PostgreSQL global setup did not provide a database URL');
+    const name = `tessera_mig_${process.pid}_${Date.now()}`;
+    const admin = new DataSource({ type: 'postgres', url: base });
+    await admin.initialize();
+    await admin.query(`CREATE DATABASE "${name}"`);
+    const url = new URL(base);
+    url.pathname = `/${name}`;
+    const before = new DataSource({
+      type: 'postgres',
+      url: url.toString(),
+      migrations: sessionMigrations.slice(0, 3),
+      migrationsTransactionMode: 'all',
+    });
+    const after = dataSourceFor(url.toString());
+    try {
+      await before.initialize();
+      await before.runMigrations();
+      await before.query(
+        `INSERT INTO tessera_sessions (id, user_id, refresh_hash, created_at, last_seen_at, expires_at, absolute_expires_at)
+         VALUES ('old-session', 'u1', 'h', '2030-01-01T00:00:00Z', '2030-01-02T00:00:00Z', '2030-01-05T00:00:00Z', '2030-01-09T00:00:00Z')`,
+      );
+      await before.destroy();
+      await after.initialize();
+      await after.runMigrations();
+      const store = new PostgresSessionStore(after.getRepository(sessionEntities[0]), {});
+      expect((await store.findById('old-session'))?.authenticatedAt).toEqual(new Date('2030-01-01T00:00:00Z'));
+      // Code that does not know the column (the previous version, during a rolling deploy).
+      await after.query(
+        `INSERT INTO tessera_sessions (id, user_id, refresh_hash, created_at, last_seen_at, expires_at, absolute_expires_at)
+         VALUES ('legacy-insert', 'u1', 'h', now(), now(), now() + interval '1 day', now() + interval '2 days')`,
+      );
+      const legacy = await store.findById('legacy-insert');
+      expect(Math.abs((legacy?.authenticatedAt.getTime() ?? 0) - (legacy?.createdAt.getTime() ?? 1e15))).toBeLessThan(60_000);
+    } finally {
+      if (before.isInitialized) await before.destroy();
+      if (after.isInitialized) await after.destroy();
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.destroy();
+    }
+  });
+});
+
 describe('PostgresSessionStore schema and wiring', () => {
   it('has migrations that produce exactly the schema the entity describes', async () => {
     const store = await storeOn(process.env.TESSERA_TEST_DATABASE_URL, opened);

@@ -230,6 +230,11 @@ export class PostgresSessionStore implements SessionStore {
     return count > 0;
   }
 
+  async markAuthenticated(id: string, at: Date): Promise<SessionRecord | null> {
+    const { rows } = await this.query<SessionRow>(this.statements.markAuthenticated, [id, at], 'markAuthenticated');
+    return rows.length > 0 ? toRecord(rows[0]) : null;
+  }
+
   async revoke(id: string, reason: RevocationReason, at: Date): Promise<boolean> {
     const { count } = await this.query(this.statements.revoke, [id, at, reason], 'revoke');
     return count > 0;

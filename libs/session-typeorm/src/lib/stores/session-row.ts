@@ -12,6 +12,7 @@ export interface SessionRow {
   generation: number;
   rotated_at: Date | null;
   created_at: Date;
+  authenticated_at: Date;
   last_seen_at: Date;
   expires_at: Date;
   absolute_expires_at: Date;
@@ -32,6 +33,7 @@ export const COLUMN_NAMES = [
   'generation',
   'rotated_at',
   'created_at',
+  'authenticated_at',
   'last_seen_at',
   'expires_at',
   'absolute_expires_at',
@@ -56,6 +58,7 @@ export function toRecord(row: SessionRow): SessionRecord {
     generation: row.generation,
     rotatedAt: row.rotated_at,
     createdAt: row.created_at,
+    authenticatedAt: row.authenticated_at,
     lastSeenAt: row.last_seen_at,
     expiresAt: row.expires_at,
     absoluteExpiresAt: row.absolute_expires_at,
@@ -86,6 +89,7 @@ export function columnValues(session: SessionRecord): unknown[] {
     session.generation,
     session.rotatedAt,
     session.createdAt,
+    session.authenticatedAt,
     session.lastSeenAt,
     session.expiresAt,
     session.absoluteExpiresAt,
@@ -106,6 +110,7 @@ export function detached(record: SessionRecord): SessionRecord {
     claims: structuredClone(record.claims),
     rotatedAt: record.rotatedAt && copyDate(record.rotatedAt),
     createdAt: copyDate(record.createdAt),
+    authenticatedAt: copyDate(record.authenticatedAt),
     lastSeenAt: copyDate(record.lastSeenAt),
     expiresAt: copyDate(record.expiresAt),
     absoluteExpiresAt: copyDate(record.absoluteExpiresAt),

@@ -20,6 +20,7 @@ export interface SessionStatements {
   find: Statement;
   rotate: Statement;
   touch: Statement;
+  markAuthenticated: string;
   revoke: Statement;
   /** See `reissueStatement`. */
   reissue: string;
@@ -89,6 +90,11 @@ export function sessionStatements(table: string): SessionStatements {
                 expires_at = GREATEST(expires_at, LEAST($3::timestamptz, absolute_expires_at))
           WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2`,
     ),
+    // Rare (a step-up), so not prepared; never moves authenticated_at backwards.
+    markAuthenticated: `UPDATE ${table}
+            SET authenticated_at = GREATEST(authenticated_at, $2)
+          WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2
+          RETURNING ${COLUMNS}`,
     revoke: statement(
       'revoke',
       `UPDATE ${table} SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL`,

@@ -56,7 +56,7 @@ describe('sessionOf and attachPrincipal', () => {
   it('reads back the session put on the request, and nothing from a request without one', () => {
     const principal: SessionPrincipal = {
       user: { id: 'user-1', roles: [], claims: {} },
-      session: { id: 's', userId: 'user-1', transport: 'cookie', accessTokenExpiresAt: new Date(0), tokenId: 'j' },
+      session: { id: 's', userId: 'user-1', transport: 'cookie', accessTokenExpiresAt: new Date(0), tokenId: 'j', authenticatedAt: null },
     };
     const req: Record<string, unknown> = {};
     expect(sessionOf(req)).toBeUndefined();

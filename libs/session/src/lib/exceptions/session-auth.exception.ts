@@ -25,6 +25,26 @@ export class SessionUnauthorizedException extends UnauthorizedException {
   }
 }
 
+/**
+ * 401 `reauthentication_required`: the session is authenticated, but the user proved a
+ * credential longer ago than the route allows (`@RequireFreshSession()`). Bearer requests get
+ * `WWW-Authenticate: Bearer error="insufficient_user_authentication", max_age=...` (RFC 9470 §3).
+ */
+export class SessionReauthenticationRequiredException extends SessionUnauthorizedException {
+  constructor(
+    /** The route's maximum authentication age, in whole seconds (RFC 9470 `max_age`). */
+    readonly maxAgeSeconds: number,
+    bearer = false,
+  ) {
+    super(AuthErrorCode.ReauthenticationRequired, bearer);
+  }
+
+  /** The RFC 9470 challenge for a bearer request. */
+  get challenge(): string {
+    return `Bearer error="insufficient_user_authentication", error_description="A more recent authentication is required", max_age=${this.maxAgeSeconds}`;
+  }
+}
+
 /** 403 for an authenticated caller that lacks a required role. */
 export class SessionForbiddenException extends ForbiddenException {
   readonly code = AuthErrorCode.Forbidden;

@@ -15,6 +15,7 @@ import { OutageSessionStore } from '../../../test/support/outage-session.store';
 import { CurrentSession } from '../decorators/current-session.decorator';
 import { CurrentUser } from '../decorators/current-user.decorator';
 import { Public } from '../decorators/public.decorator';
+import { RequireFreshSession } from '../decorators/require-fresh-session.decorator';
 import { Roles } from '../decorators/roles.decorator';
 import type { AuthenticatedSession, AuthenticatedUser } from '../interfaces/authenticated.interface';
 import type { SessionModuleOptions } from '../interfaces/session-module-options.interface';
@@ -64,6 +65,12 @@ class ProbeResolver {
   @Query(() => String)
   adminOnly(): string {
     return 'secret of the admins';
+  }
+
+  @RequireFreshSession('1m')
+  @Query(() => String)
+  sensitive(): string {
+    return 'fresh enough';
   }
 
   @Query(() => String)
@@ -179,6 +186,16 @@ describe('SessionGuard, CsrfGuard and the decorators on GraphQL resolvers (Apoll
 
   beforeEach(async () => {
     booted = await boot();
+  });
+
+  it('@RequireFreshSession() on a resolver: a stale session gets extensions.code reauthentication_required, status 401', async () => {
+    const login = await bearerLogin(booted.http, 'ada');
+    const headers = { Authorization: `Bearer ${login.accessToken}` };
+    expect((await graphql(booted.http, '{ sensitive }', headers).expect(200)).body).toEqual({ data: { sensitive: 'fresh enough' } });
+    booted.clock.advance(61_000);
+    const error = onlyError(await graphql(booted.http, '{ sensitive }', headers));
+    expect(error.extensions).toEqual({ code: 'reauthentication_required', status: 401 });
+    expect(error.path).toEqual(['sensitive']);
   });
 
   it('lets a @Public() field (handler or class) through without a credential', async () => {

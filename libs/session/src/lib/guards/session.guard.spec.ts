@@ -137,6 +137,7 @@ describe('SessionGuard (HTTP)', () => {
           transport: 'bearer',
           accessTokenExpiresAt: '2030-01-01T00:10:00.000Z',
           tokenId: tokens.verify(issued.accessToken).jti,
+          authenticatedAt: '2030-01-01T00:00:00.000Z',
         },
         userId: 'user-1',
         transport: 'bearer',

@@ -1,10 +1,15 @@
 import { HttpException, Inject, Injectable } from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthErrorCode, IS_PUBLIC_KEY, ROLES_KEY } from '../constants';
-import { SessionForbiddenException, SessionUnauthorizedException } from '../exceptions/session-auth.exception';
+import { AuthErrorCode, FRESH_SESSION_KEY, IS_PUBLIC_KEY, ROLES_KEY } from '../constants';
+import type { FreshSessionRequirement } from '../decorators/require-fresh-session.decorator';
+import {
+  SessionForbiddenException,
+  SessionReauthenticationRequiredException,
+  SessionUnauthorizedException,
+} from '../exceptions/session-auth.exception';
 import { SessionUnavailableException } from '../exceptions/session-unavailable.exception';
-import type { AuthenticatedUser, SessionPrincipal } from '../interfaces/authenticated.interface';
+import type { AuthenticatedSession, AuthenticatedUser, SessionPrincipal } from '../interfaces/authenticated.interface';
 import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
 import type { HttpRequest, HttpResponse } from '../interfaces/session-http-adapter.interface';
 import { SessionAuthenticator } from '../services/session-authenticator.service';
@@ -15,10 +20,13 @@ import { attachPrincipal, principalOf } from '../utils/session-request.util';
 export interface RouteAccess {
   isPublic: boolean;
   roles: string[] | undefined;
+  /** `@RequireFreshSession()`'s maximum age in milliseconds (the module default filled in); undefined when not required. */
+  freshMaxAgeMs: number | undefined;
 }
 
 /**
- * Authenticates every request that is not `@Public()` and enforces `@Roles()`.
+ * Authenticates every request that is not `@Public()` and enforces `@Roles()` and
+ * `@RequireFreshSession()`.
  * Register it as the app's global guard (`{ provide: APP_GUARD, useExisting: SessionGuard }`).
  *
  * It calls this module's `SessionAuthenticator` directly rather than a strategy through
@@ -55,6 +63,7 @@ export class SessionGuard implements CanActivate {
     const existing = principalOf(request);
     if (existing) {
       this.checkRoles(context, existing.user);
+      this.checkFreshness(context, existing.session, httpResponseOf(context));
       return true;
     }
     let outcome: SessionPrincipal | Promise<SessionPrincipal>;
@@ -83,6 +92,8 @@ export class SessionGuard implements CanActivate {
     const principal = carrier && principalOf(carrier);
     if (!principal) throw new SessionUnauthorizedException(AuthErrorCode.TokenMissing);
     this.checkRoles(context, principal.user);
+    // The handshake's authentication time: a socket never looks fresher than it was.
+    this.checkFreshness(context, principal.session, undefined);
     return true;
   }
 
@@ -103,9 +114,11 @@ export class SessionGuard implements CanActivate {
     let access = byHandler.get(handler);
     if (!access) {
       const targets = [handler, controller];
+      const fresh = this.reflector.getAllAndOverride<FreshSessionRequirement | undefined>(FRESH_SESSION_KEY, targets);
       access = {
         isPublic: this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets) === true,
         roles: this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, targets),
+        freshMaxAgeMs: fresh ? (fresh.maxAgeMs ?? this.authenticator.freshSessionMaxAgeMs) : undefined,
       };
       byHandler.set(handler, access);
     }
@@ -120,11 +133,40 @@ export class SessionGuard implements CanActivate {
     return this.authenticator.authenticate(request);
   }
 
-  /** Puts the principal on the request (`request.user`, `sessionOf(request)`), then checks `@Roles()`. */
+  /**
+   * Puts the principal on the request (`request.user`, `sessionOf(request)`), then checks
+   * `@Roles()` and `@RequireFreshSession()`.
+   */
   protected accept(context: ExecutionContext, request: HttpRequest, principal: SessionPrincipal): boolean {
     attachPrincipal(request, principal);
     this.checkRoles(context, principal.user);
+    this.checkFreshness(context, principal.session, httpResponseOf(context));
     return true;
+  }
+
+  /**
+   * Throws 401 `reauthentication_required` when the route has `@RequireFreshSession()` and
+   * the user proved a credential longer ago than it allows, or the session has no
+   * authentication time (a token issued without `auth_time`). The time is
+   * `session.authenticatedAt`: the session record's in `strict` mode, the access token's
+   * `auth_time` otherwise (OIDC Core §2; a token issued before a `markAuthenticated` is
+   * staler, never fresher). A bearer request's response gets the RFC 9470 challenge
+   * (`WWW-Authenticate: Bearer error="insufficient_user_authentication", max_age=...`);
+   * cookie requests get the same 401 body without it.
+   */
+  protected checkFreshness(
+    context: ExecutionContext,
+    session: AuthenticatedSession,
+    response: HttpResponse | undefined,
+  ): void {
+    const maxAgeMs = this.routeAccess(context).freshMaxAgeMs;
+    if (maxAgeMs === undefined) return;
+    // auth_time has a resolution of one second: the age is measured from the second it names.
+    if (this.authenticator.authenticatedWithin(session, maxAgeMs)) return;
+    const bearer = session.transport === 'bearer';
+    const failure = new SessionReauthenticationRequiredException(Math.max(0, Math.floor(maxAgeMs / 1000)), bearer);
+    if (bearer && response) this.http.setHeader(response, 'WWW-Authenticate', failure.challenge);
+    throw failure;
   }
 
   /**

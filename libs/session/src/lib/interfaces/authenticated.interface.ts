@@ -25,6 +25,12 @@ export interface AuthenticatedSession {
   accessTokenExpiresAt: Date;
   /** `jti` of that access token. */
   tokenId: string;
+  /**
+   * When the user last proved a credential (OIDC Core §2 `auth_time`): in `strict` mode the
+   * session record's `authenticatedAt`, otherwise the token's `auth_time` claim; null for a
+   * token issued without one (treated as stale by `@RequireFreshSession()`).
+   */
+  authenticatedAt: Date | null;
 }
 
 /** What a request authenticates as: the user and the session (`SessionAuthenticator.authenticate`). */
@@ -45,4 +51,6 @@ export interface AccessTokenClaims {
   /** Not before; our tokens never carry it, but a verified one may. */
   nbf?: number;
   roles: string[];
+  /** When the user last proved a credential, in seconds (OIDC Core §2); copied from the session record. */
+  auth_time?: number;
 }

@@ -119,6 +119,11 @@ export interface SessionModuleOptions {
    * successor), so concurrent tabs and retries are not mistaken for theft. Default: `10s`.
    */
   refreshReuseGrace?: Duration;
+  /**
+   * How recently the user must have proved a credential (login or `markAuthenticated`) for a
+   * route marked `@RequireFreshSession()` without an argument. Default: `10m`.
+   */
+  freshSessionMaxAge?: Duration;
   /** A login beyond this many live sessions of one user revokes the oldest (`evicted`). Default: `10`; `0` means no limit. */
   maxSessionsPerUser?: number;
   /** Shortest time between two recorded activities (`lastSeenAt` writes) of one session. Default: `1m`. */

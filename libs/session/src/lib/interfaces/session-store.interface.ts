@@ -32,6 +32,12 @@ export interface SessionRecord {
   rotatedAt: Date | null;
   /** When the session was created (login). */
   createdAt: Date;
+  /**
+   * When the user last proved a credential for this session (OIDC Core §2 `auth_time`): the
+   * login, or the last `SessionService.markAuthenticated`. Kept by rotation and `touch`;
+   * what `@RequireFreshSession()` measures.
+   */
+  authenticatedAt: Date;
   /** Last recorded activity. */
   lastSeenAt: Date;
   /** When the session ends unless it is used again (idle timeout, capped by the absolute one). */
@@ -92,6 +98,14 @@ export interface SessionStore {
    * neither ever moves backwards. Returns false when the session is not live.
    */
   touch(id: string, at: Date, expiresAt: Date): Promise<boolean>;
+
+  /**
+   * Records that the user of a live session (not revoked, not expired at `at`) proved a
+   * credential again: `authenticatedAt` becomes `at`, unless it is later already (it never
+   * moves backwards). Nothing else changes. Returns the updated record, or null when the
+   * session is not live.
+   */
+  markAuthenticated(id: string, at: Date): Promise<SessionRecord | null>;
 
   /** Marks one live session revoked; returns false when it was already revoked or absent. */
   revoke(id: string, reason: RevocationReason, at: Date): Promise<boolean>;

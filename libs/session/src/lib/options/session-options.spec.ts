@@ -578,6 +578,7 @@ describe('resolveSessionOptions', () => {
         maxSessionsPerUser: 10,
         verifiedTokenCacheSize: 10_000,
         activityIntervalMs: MINUTE,
+        freshSessionMaxAgeMs: 10 * MINUTE,
         revocationMode: 'cached',
         cookies: {
           secure: true,

@@ -28,6 +28,8 @@ export interface ResolvedSessionOptions {
   absoluteTimeoutMs: number;
   clockSkewMs: number;
   refreshReuseGraceMs: number;
+  /** Default maximum age of `@RequireFreshSession()`. */
+  freshSessionMaxAgeMs: number;
   /** 0: no limit. */
   maxSessionsPerUser: number;
   activityIntervalMs: number;
@@ -91,6 +93,7 @@ export const STORE_METHODS = [
   'findById',
   'rotateRefresh',
   'touch',
+  'markAuthenticated',
   'revoke',
   'reissue',
   'listByUser',
@@ -166,6 +169,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
   const clockSkewMs = duration('clockSkew', options.clockSkew, '5s', true);
   const refreshReuseGraceMs = duration('refreshReuseGrace', options.refreshReuseGrace, '10s', true);
   const activityIntervalMs = duration('activityInterval', options.activityInterval, '1m');
+  const freshSessionMaxAgeMs = duration('freshSessionMaxAge', options.freshSessionMaxAge, '10m');
   if (idleTimeoutMs > absoluteTimeoutMs) throw new SessionConfigError(CONFIG_ERROR_MESSAGES.idleOverAbsolute);
   if (accessTokenTtlMs > idleTimeoutMs) throw new SessionConfigError(CONFIG_ERROR_MESSAGES.ttlOverIdle);
 
@@ -256,6 +260,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     absoluteTimeoutMs,
     clockSkewMs,
     refreshReuseGraceMs,
+    freshSessionMaxAgeMs,
     maxSessionsPerUser,
     activityIntervalMs,
     verifiedTokenCacheSize,

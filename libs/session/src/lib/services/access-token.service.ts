@@ -20,6 +20,8 @@ export interface AccessTokenSubject {
   claims?: StoredClaims;
   /** The token never outlives this (its session's absolute expiry). */
   notAfter?: Date;
+  /** When the user last proved a credential: the `auth_time` claim (OIDC Core §2), in seconds. */
+  authenticatedAt?: Date;
 }
 
 /** A signed access token and when it expires. */
@@ -55,7 +57,7 @@ const MAX_CACHED_TOKEN_LENGTH = 2_048;
 // (canonical base64url, RFC 7515 §2): 32 bytes → 43 chars, 64 bytes → 86 chars.
 const NO_CLAIMS: Readonly<StoredClaims> = Object.freeze({});
 // The claims a Tessera token carries besides custom ones.
-const OWN_CLAIMS = new Set(['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp', 'nbf', 'roles']);
+const OWN_CLAIMS = new Set(['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp', 'nbf', 'roles', 'auth_time']);
 const CANONICAL = { HS256: { length: 43, last: /[AEIMQUYcgkosw048]$/ }, EdDSA: { length: 86, last: /[AQgw]$/ } } as const;
 
 function decodeJson(segment: string): Record<string, unknown> | undefined {
@@ -113,6 +115,7 @@ export class AccessTokenService {
       exp,
       roles: [...subject.roles],
     };
+    if (subject.authenticatedAt) claims.auth_time = Math.floor(subject.authenticatedAt.getTime() / 1000);
     const key = this.options.keys.active;
     const header = { alg: key.algorithm, typ: ACCESS_TOKEN_TYPE, kid: key.kid };
     return { token: this.signJws(header, claims), expiresAt: new Date(exp * 1000) };
@@ -249,6 +252,8 @@ export class AccessTokenService {
     if (typeof iat !== 'number' || typeof exp !== 'number' || exp <= iat) throw invalid();
     if (!Array.isArray(roles) || roles.some((role) => typeof role !== 'string')) throw invalid();
     if (nbf !== undefined && typeof nbf !== 'number') throw invalid();
+    const authTime = payload.auth_time;
+    if (authTime !== undefined && (typeof authTime !== 'number' || !Number.isFinite(authTime))) throw invalid();
     // Frozen: the same object is handed out for every request that carries this token.
     Object.freeze(roles);
     let custom = NO_CLAIMS;

@@ -2,7 +2,12 @@ import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import { AuthErrorCode } from '../constants';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
 import { storeOutageOf } from '../exceptions/session-unavailable.exception';
-import type { AccessTokenClaims, SessionPrincipal, TokenTransport } from '../interfaces/authenticated.interface';
+import type {
+  AccessTokenClaims,
+  AuthenticatedSession,
+  SessionPrincipal,
+  TokenTransport,
+} from '../interfaces/authenticated.interface';
 import type { SessionClaims, StoredClaims } from '../interfaces/session.interface';
 import { SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
 import type { HttpRequest } from '../interfaces/session-http-adapter.interface';
@@ -82,13 +87,29 @@ export class SessionAuthenticator {
       throw new SessionUnauthorizedException(AuthErrorCode.SessionRevoked, bearer);
     }
     if (mode !== 'strict') return principalOf(claims, this.tokens.customClaims(claims), bearer);
-    // strict: the roles and claims of the session record, which `refreshUser` keeps current.
+    // strict: the roles, claims and authentication time of the session record, which
+    // `refreshUser` and `markAuthenticated` keep current.
     return this.sessions.assertLive(claims).then(
-      (record) => principalOf(claims, record.claims, bearer, record.roles),
+      (record) => principalOf(claims, record.claims, bearer, record.roles, record.authenticatedAt),
       (error: unknown) => {
         throw this.refusal(error, bearer);
       },
     );
+  }
+
+  /** `freshSessionMaxAge` in milliseconds: what `@RequireFreshSession()` without an argument allows. */
+  get freshSessionMaxAgeMs(): number {
+    return this.options.freshSessionMaxAgeMs;
+  }
+
+  /**
+   * Whether the user of an authenticated session proved a credential within `maxAgeMs`, on
+   * the injected clock (OIDC Core §2 `auth_time` / `max_age`). A session without an
+   * authentication time (a token issued without `auth_time`) is never fresh.
+   */
+  authenticatedWithin(session: AuthenticatedSession, maxAgeMs: number): boolean {
+    const at = session.authenticatedAt?.getTime();
+    return at !== undefined && this.options.clock.now().getTime() - at <= maxAgeMs;
   }
 
   /**
@@ -137,6 +158,7 @@ function principalOf(
   custom: Readonly<StoredClaims>,
   bearer: boolean,
   roles: readonly string[] = claims.roles,
+  authenticatedAt: Date | null = typeof claims.auth_time === 'number' ? new Date(claims.auth_time * 1000) : null,
 ): SessionPrincipal {
   return {
     // Roles copied: the claims object is shared by every request with the same token (and
@@ -148,6 +170,7 @@ function principalOf(
       transport: bearer ? 'bearer' : 'cookie',
       accessTokenExpiresAt: new Date(claims.exp * 1000),
       tokenId: claims.jti,
+      authenticatedAt,
     },
   };
 }

@@ -16,7 +16,7 @@ import { sessionContextOf, sessionOf } from '../utils/session-request.util';
 import { CsrfService } from './csrf.service';
 import { SessionService } from './session.service';
 import { SessionTransportService } from './session-transport.service';
-import type { IssuedSessionBody } from './session-transport.service';
+import type { IssuedSessionBody, ReauthenticatedBody } from './session-transport.service';
 
 /** The user as login and refresh responses show it: `{ id, ...profile, roles }`. */
 export interface SessionUserView {
@@ -149,6 +149,23 @@ export class SessionEndpoints {
     }
     if (keep) this.transport.noStore(response);
     else this.transport.clear(response);
+  }
+
+  /**
+   * For an app's re-authentication route, once it has verified a credential of the caller
+   * again (a password, a second factor): marks the caller's session freshly authenticated
+   * (`SessionService.markAuthenticated`) and re-issues its access token in the session's
+   * transport (cookie mode: the access cookie and a new CSRF token; bearer mode: a new access
+   * token in the body). Same session id, same refresh token.
+   */
+  async reauthenticated(request: HttpRequest, response: HttpResponse): Promise<ReauthenticatedBody> {
+    const session = this.principal(request);
+    try {
+      const marked = await this.sessions.markAuthenticated(session.id, sessionContextOf(request, this.http));
+      return this.transport.deliverAccess(response, marked, session.transport);
+    } catch (error) {
+      throw this.failure(response, error);
+    }
   }
 
   /** `GET sessions`: the caller's live sessions, oldest first, `current` marked; never cached. */

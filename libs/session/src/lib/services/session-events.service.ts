@@ -12,6 +12,8 @@ export type SessionEventType =
   | 'session.revoked'
   | 'session.evicted'
   | 'session.reissued'
+  /** `SessionService.markAuthenticated`: the user proved a credential again (step-up). */
+  | 'session.reauthenticated'
   | 'refresh_token.reused'
   /** `SessionService.refreshUser` gave a user's live sessions new roles or claims. */
   | 'user.refreshed'

@@ -11,6 +11,7 @@ import { FakeClock } from '../../testing';
 import { START, compileSessionModule } from '../../../test/support/session-module';
 import { CurrentSession } from '../decorators/current-session.decorator';
 import { CurrentUser } from '../decorators/current-user.decorator';
+import { RequireFreshSession } from '../decorators/require-fresh-session.decorator';
 import { Roles } from '../decorators/roles.decorator';
 import { SessionWsExceptionFilter } from '../filters/session-ws-exception.filter';
 import { SessionGuard } from '../guards/session.guard';
@@ -43,6 +44,12 @@ class TinyGateway implements OnGatewayInit<Namespace> {
   @SubscribeMessage('admin')
   admin() {
     return 'ok';
+  }
+
+  @RequireFreshSession('1m')
+  @SubscribeMessage('sensitive')
+  sensitive() {
+    return 'fresh';
   }
 }
 
@@ -164,6 +171,20 @@ describe.each(['express', 'fastify'] as const)('SessionSockets on socket.io (%s 
     expect(await exception).toMatchObject({ status: 'error', code: 'forbidden', cause: { pattern: 'admin' } });
     const admin = await connected(connect({ auth: { token: (await login('u2', ['admin'])).accessToken } }));
     expect(await within(admin.emitWithAck('admin'), 'admin')).toBe('ok');
+  });
+
+  it('refuses a message of a @RequireFreshSession() handler once the handshake’s authentication is too old, until a step-up token re-authenticates the socket', async () => {
+    await start('cached');
+    const first = await login();
+    const socket = await connected(connect({ auth: { token: first.accessToken } }));
+    expect(await within(socket.emitWithAck('sensitive'), 'sensitive')).toBe('fresh');
+    clock.advance(61_000);
+    const exception = within(new Promise((resolve) => socket.once('exception', resolve)), 'exception');
+    socket.emit('sensitive');
+    expect(await exception).toMatchObject({ status: 'error', code: 'reauthentication_required', statusCode: 401, cause: { pattern: 'sensitive' } });
+    const stepped = await app.get(SessionService).markAuthenticated(first.session.id);
+    expect(await within(socket.emitWithAck('session.reauthenticate', { token: stepped.accessToken }), 'reauth')).toMatchObject({ ok: true });
+    expect(await within(socket.emitWithAck('sensitive'), 'sensitive')).toBe('fresh');
   });
 
   it.each(['stateless', 'cached', 'strict'] as const)('%s mode: a revocation closes the session’s sockets (session_revoked)', async (mode) => {

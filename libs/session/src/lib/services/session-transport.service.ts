@@ -7,7 +7,7 @@ import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions, SessionCookieNames } from '../options/session-options';
 import { CsrfService } from './csrf.service';
 import { SessionCookies } from './session-cookies.service';
-import type { IssuedSession } from './session.service';
+import type { IssuedSession, ReauthenticatedSession } from './session.service';
 
 /** The public part of a session that responses may show. */
 export interface SessionSummary {
@@ -25,6 +25,15 @@ export type IssuedSessionBody =
       expiresIn: number;
       session: SessionSummary;
     };
+
+/**
+ * What a re-authentication answers (`SessionEndpoints.reauthenticated`): cookie mode
+ * `{ csrfToken, expiresIn }` (the new access token in its cookie), bearer mode a new access
+ * token. The refresh token is unchanged in both.
+ */
+export type ReauthenticatedBody =
+  | { csrfToken: string; expiresIn: number }
+  | { accessToken: string; tokenType: 'Bearer'; expiresIn: number };
 
 /**
  * Carries tokens between server and client in the two modes of the contract:
@@ -96,6 +105,24 @@ export class SessionTransportService {
     this.http.setCookie(response, this.names.refresh, issued.refreshToken, refresh);
     // A new session needs a CSRF token bound to it (the old one named the previous session or none).
     return { session, csrfToken: this.csrf.issue(response, issued.session.id, issued.session.expiresAt), expiresIn };
+  }
+
+  /**
+   * Hands a re-issued access token (`SessionService.markAuthenticated`) to the client of an
+   * authenticated request, in the session's `transport`: the access cookie and a new CSRF token
+   * bound to the session in cookie mode, the body in bearer mode. The refresh token, and so
+   * the refresh cookie, stay as they are. Marks the response `Cache-Control: no-store`.
+   */
+  deliverAccess(response: HttpResponse, reauthenticated: ReauthenticatedSession, mode: TokenTransport): ReauthenticatedBody {
+    this.noStore(response);
+    const now = this.options.clock.now().getTime();
+    const expiresIn = Math.max(0, Math.floor((reauthenticated.accessTokenExpiresAt.getTime() - now) / 1000));
+    if (mode === 'bearer') return { accessToken: reauthenticated.accessToken, tokenType: 'Bearer', expiresIn };
+    const access = this.accessCookieAttributes();
+    access.maxAge = Math.max(0, reauthenticated.accessTokenExpiresAt.getTime() - now);
+    this.http.setCookie(response, this.names.access, reauthenticated.accessToken, access);
+    const { session } = reauthenticated;
+    return { csrfToken: this.csrf.issue(response, session.id, session.expiresAt), expiresIn };
   }
 
   /** Clears the session cookies and asks the browser to drop its cookies (`Clear-Site-Data`). */

@@ -63,6 +63,7 @@ describe('SessionService', () => {
         generation: 0,
         rotatedAt: null,
         createdAt: START,
+        authenticatedAt: START,
         lastSeenAt: START,
         expiresAt: at(7 * DAY),
         absoluteExpiresAt: at(30 * DAY),

@@ -29,6 +29,17 @@ export interface RefreshedUser {
   revoked: number;
 }
 
+/**
+ * What `SessionService.markAuthenticated` hands back: a new access token carrying the new
+ * `auth_time`, for the same session (same id, same refresh token chain).
+ */
+export interface ReauthenticatedSession {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  /** The session, with its new `authenticatedAt`. */
+  session: SessionRecord;
+}
+
 const REFRESH_USER_NEEDS_USER =
   'SessionService.refreshUser(userId) asks the "resolveUser" hook for the current user: configure it, or pass the user as the second argument.';
 
@@ -121,6 +132,8 @@ export class SessionService {
       userAgent: context.userAgent ?? current.userAgent,
       ip: context.ip ?? current.ip,
     });
+    // Same user, no credential shown: the successor is exactly as fresh as the old session.
+    record.authenticatedAt = current.authenticatedAt;
     // Checked live at `now` above, so a refusal here means a revocation won the race.
     if (!(await this.store.reissue(current.id, record, 'reissued', now))) {
       throw new SessionUnauthorizedException(AuthErrorCode.SessionRevoked);
@@ -128,6 +141,32 @@ export class SessionService {
     this.revocations.add([current.id]);
     this.emit('session.reissued', current, context, { successorFingerprint: this.events.fingerprint(record.id) });
     return this.issue(record, refreshToken);
+  }
+
+  /**
+   * Records that the user of a live session has just proved a credential again (the app
+   * checked a password, a second factor, a passkey), for `@RequireFreshSession()` (step-up,
+   * OIDC Core §2 `auth_time`, RFC 9470): the session's `authenticatedAt` becomes now, and a
+   * new access token carrying it is returned. The session keeps its id and its refresh
+   * token chain (no new login, no rotation). Throws `session_revoked` or `session_expired`.
+   *
+   * Other instances need no announcement, whatever the revocation mode: `strict` reads the
+   * record on every request; in `cached` and `stateless` modes freshness comes from the token,
+   * and access tokens issued before keep their older `auth_time`: staler, never fresher.
+   */
+  async markAuthenticated(sessionId: string, context: SessionContext = {}): Promise<ReauthenticatedSession> {
+    const now = this.options.clock.now();
+    const session = await this.store.markAuthenticated(sessionId, now);
+    if (!session) {
+      const current = await this.store.findById(sessionId);
+      if (current && !current.revokedAt && this.isExpired(current, now)) {
+        throw new SessionUnauthorizedException(AuthErrorCode.SessionExpired);
+      }
+      throw new SessionUnauthorizedException(AuthErrorCode.SessionRevoked);
+    }
+    const access = this.signAccess(session);
+    this.emit('session.reauthenticated', session, context);
+    return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, session };
   }
 
   /**
@@ -267,6 +306,7 @@ export class SessionService {
       generation: 0,
       rotatedAt: null,
       createdAt: now,
+      authenticatedAt: now,
       lastSeenAt: now,
       expiresAt: new Date(Math.min(now.getTime() + this.options.idleTimeoutMs, absoluteExpiresAt.getTime())),
       absoluteExpiresAt,
@@ -337,15 +377,7 @@ export class SessionService {
     refreshToken: string,
     user: IssuedUser = { id: session.userId, roles: [...session.roles] },
   ): IssuedSession {
-    // Capped at the absolute expiry, so in cached and stateless modes (which do not read
-    // the session per request) no access token outlives its session's absolute timeout.
-    const access = this.tokens.sign({
-      userId: session.userId,
-      sessionId: session.id,
-      roles: session.roles,
-      claims: session.claims,
-      notAfter: session.absoluteExpiresAt,
-    });
+    const access = this.signAccess(session);
     return {
       user,
       accessToken: access.token,
@@ -353,6 +385,20 @@ export class SessionService {
       refreshToken,
       session,
     };
+  }
+
+  private signAccess(session: SessionRecord) {
+    // Capped at the absolute expiry, so in cached and stateless modes (which do not read
+    // the session per request) no access token outlives its session's absolute timeout.
+    // `auth_time` is the record's: a refresh never moves it (only markAuthenticated does).
+    return this.tokens.sign({
+      userId: session.userId,
+      sessionId: session.id,
+      roles: session.roles,
+      claims: session.claims,
+      notAfter: session.absoluteExpiresAt,
+      authenticatedAt: session.authenticatedAt,
+    });
   }
 
   private isExpired(session: SessionRecord, now: Date): boolean {

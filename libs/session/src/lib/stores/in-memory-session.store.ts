@@ -61,6 +61,13 @@ export class InMemorySessionStore implements SessionStore {
     return true;
   }
 
+  async markAuthenticated(id: string, at: Date): Promise<SessionRecord | null> {
+    const record = this.sessions.get(id);
+    if (!record || !isLive(record, at)) return null;
+    if (at.getTime() > record.authenticatedAt.getTime()) record.authenticatedAt = at;
+    return copy(record);
+  }
+
   async revoke(id: string, reason: RevocationReason, at: Date): Promise<boolean> {
     const record = this.sessions.get(id);
     if (!record || record.revokedAt !== null) return false;

@@ -90,6 +90,7 @@ describe('where a token stands in its session', () => {
       generation: current.generation,
       rotatedAt: previous ? rotatedAt : null,
       createdAt: rotatedAt,
+      authenticatedAt: rotatedAt,
       lastSeenAt: rotatedAt,
       expiresAt: later(3_600_000),
       absoluteExpiresAt: later(3_600_000),
