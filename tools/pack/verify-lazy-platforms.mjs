@@ -23,6 +23,7 @@ const OPTIONAL = [
   '@nestjs/websockets', '@nestjs/platform-socket.io', 'socket.io', 'ws',
   '@nestjs/swagger', 'class-validator', 'class-transformer',
   'typeorm', 'pg', 'redis', '@redis/client', 'ioredis',
+  'bowser', '@nestjs/terminus',
 ];
 
 const manifest = JSON.parse(readFileSync(join(libs, 'session', 'package.json'), 'utf8'));

@@ -9,6 +9,8 @@ import { hmac } from '../utils/crypto.util';
 export type SessionEventType =
   | 'session.created'
   | 'session.refreshed'
+  /** A refresh came from another IP address or user agent than the session recorded. */
+  | 'session.context_changed'
   | 'session.revoked'
   | 'session.evicted'
   | 'session.reissued'
@@ -38,6 +40,14 @@ export interface SessionEvent {
   successorFingerprint?: string;
   ip?: string | null;
   userAgent?: string | null;
+  /** For `session.context_changed`: the recorded device in words ("Chrome 156 on Linux (desktop)"). */
+  previousDevice?: string;
+  /** For `session.context_changed`: the refreshing device in words (client hints included). */
+  device?: string;
+  /** For `session.context_changed`: whether the IP address differs from the recorded one. */
+  ipChanged?: boolean;
+  /** For `session.context_changed`: whether the user agent differs from the recorded one. */
+  userAgentChanged?: boolean;
 }
 
 /** Receives session events; errors it throws are logged and otherwise ignored. */
