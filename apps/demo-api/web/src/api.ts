@@ -17,6 +17,8 @@ export interface SessionInfo {
   userAgent: string | null;
   ip: string | null;
   current: boolean;
+  /** The device in words, as the server parsed it from the user agent and client hints. */
+  device: { browser: string | null; os: string | null; type: string; label: string };
 }
 
 /** An error answer of the API (`{ statusCode, error, message, code }`), or a network failure (`status` 0). */

@@ -2,7 +2,6 @@ import { createSessionClient } from '@tessera/client';
 import type { SessionClient } from '@tessera/client';
 import { ApiError, DemoApi, apiErrorOf } from './api';
 import type { Me, SessionInfo } from './api';
-import { describeUserAgent } from './device';
 import { busy, byTestId, element, field } from './dom';
 import { LiveUpdates } from './live';
 import { SESSION_END_CODES, reasonInWords } from './reasons';
@@ -216,7 +215,7 @@ class DemoPage {
           return;
         }
         await this.api.revokeSession(id);
-        this.say(`Revoked the session of ${describeUserAgent(session?.userAgent)}.`);
+        this.say(`Revoked the session of ${session?.device.label ?? 'an unknown device'}.`);
       } catch (error) {
         this.failed(error);
       }
@@ -347,7 +346,7 @@ class DemoPage {
   }
 
   private sessionItem(session: SessionInfo): HTMLLIElement {
-    const device = describeUserAgent(session.userAgent);
+    const device = session.device.label;
     const heading = element('p', { class: 'session-device' }, element('strong', {}, device));
     if (session.current) heading.append(' ', element('span', { class: 'badge', 'data-testid': 'this-device' }, 'This device'));
     const meta = element(

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { CurrentSession, Roles, SessionService, SessionTransportService, SessionView, sessionContextOf, toSessionView } from '@tessera/session';
+import { CurrentSession, Roles, SessionService, SessionTransportService, SessionView, sessionContextOf, toSessionViews } from '@tessera/session';
 import type { AuthenticatedSession } from '@tessera/session';
 import type { DemoRequest, DemoResponse } from '../common/http';
 import { STORE_UNAVAILABLE_RESPONSE, UNAUTHORIZED_CODES } from '../common/api-docs';
@@ -44,7 +44,7 @@ export class AdminController {
   ): Promise<SessionView[]> {
     this.transport.noStore(response);
     const records = await this.sessions.listForUser(userKey(id));
-    return records.map((record) => toSessionView(record, session.id));
+    return toSessionViews(records, session.id);
   }
 
   @Delete(':id/sessions')

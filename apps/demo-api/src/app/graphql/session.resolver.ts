@@ -7,7 +7,7 @@ import {
   SessionEndpoints,
   SessionService,
   SessionUnauthorizedException,
-  toSessionView,
+  toSessionViews,
 } from '@tessera/session';
 import type { AuthenticatedSession, AuthenticatedUser } from '@tessera/session';
 import { validationFailed } from '../common/validation';
@@ -73,6 +73,6 @@ export class SessionResolver {
     if (!UUID.test(userId)) throw validationFailed(['userId must be a UUID'], ['userId']);
     // Sessions keep the user id as PostgreSQL prints it (lower case), as in AdminController.
     const records = await this.sessionService.listForUser(userId.toLowerCase());
-    return records.map((record) => toSessionView(record, session.id));
+    return toSessionViews(records, session.id);
   }
 }
