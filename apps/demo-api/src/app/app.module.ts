@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
+import { TerminusModule } from '@nestjs/terminus';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule, getRepositoryToken } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
@@ -50,6 +51,8 @@ export class AppModule {
         backend,
         // The app, not the library, owns the scheduler (the cleanup job registers on it).
         ScheduleModule.forRoot(),
+        // /health/live and /health/ready (a failed check is answered with 503, not logged by terminus).
+        TerminusModule.forRoot({ logger: false }),
         TypeOrmModule.forRootAsync({
           // Fail fast at boot rather than retrying for half a minute.
           useFactory: () => ({ ...dataSourceOptions(url, config.store.timeoutMs), retryAttempts: 2, retryDelay: 1_000 }),
