@@ -42,7 +42,7 @@ describe(`demo-api: session devices and context changes (${REAL_BACKENDS})`, () 
     return response.body;
   }
 
-  const list = async (accessToken: string, headers: Record<string, string> = {}): Promise<SessionView[]> =>
+  const list = async (accessToken: string, headers: Record<string, string> = {}): Promise<Array<SessionView & { contextChangedAt: string | null }>> =>
     (await request(demo.url).get('/auth/sessions').set('Authorization', `Bearer ${accessToken}`).set(headers).expect(200)).body;
 
   it('lists each session with its device in words, client hints winning for the current one', async () => {
@@ -94,5 +94,25 @@ describe(`demo-api: session devices and context changes (${REAL_BACKENDS})`, () 
       ])
     ).rows;
     expect(rows).toEqual([{ type: 'session.context_changed', outcome: 'success', reason: 'user_agent', user_agent: IPHONE_SAFARI }]);
+  });
+
+  it('shows contextChangedAt in the list (REST, before and after the audit row is written), null for an unchanged session', async () => {
+    const session = await login(LINUX_CHROME);
+    const [before] = await list(session.accessToken);
+    expect(before.contextChangedAt).toBeNull();
+    demo.clock.advance(1_000);
+    const changedAt = demo.clock.now().toISOString();
+    const refreshed = await request(demo.url)
+      .post('/auth/refresh')
+      .set('X-Auth-Mode', 'bearer')
+      .set('User-Agent', IPHONE_SAFARI)
+      .send({ refreshToken: session.refreshToken })
+      .expect(200);
+    // Still in the audit buffer, then in auth_events: the same answer.
+    const [pending] = await list(refreshed.body.accessToken);
+    expect(pending).toMatchObject({ contextChangedAt: changedAt, userAgent: LINUX_CHROME, device: { label: 'Chrome 156 on Linux (desktop)' } });
+    await demo.app.get(AuditTrailService).flush();
+    const [written] = await list(refreshed.body.accessToken);
+    expect(written.contextChangedAt).toBe(changedAt);
   });
 });

@@ -20,6 +20,8 @@ import { HealthController } from './health/health.controller';
 import { JwksController } from './keys/jwks.controller';
 import { MeController } from './me/me.controller';
 import { RealtimeModule } from './realtime/realtime.module';
+import { SessionListService } from './sessions/session-list.service';
+import { SessionsController } from './sessions/sessions.controller';
 import { BACKEND_SESSION_STORE, SessionBackendModule } from './session-backend.module';
 import { UserEntity } from './users/user.entity';
 import { UsersService, findSessionUser } from './users/users.service';
@@ -75,13 +77,14 @@ export class AppModule {
           }),
         }),
         // csrf, refresh, logout, logout-all, sessions: the library's; register and login stay in AuthController.
-        SessionRoutesModule.forRoot({ prefix: 'auth' }),
+        SessionRoutesModule.forRoot({ prefix: 'auth', routes: { sessions: false } }),
         RealtimeModule,
         DemoGraphqlModule.forRoot(config),
       ],
       controllers: [
         HealthController,
         AuthController,
+        SessionsController,
         MeController,
         AdminController,
         JwksController,
@@ -94,13 +97,14 @@ export class AppModule {
         UsersService,
         LoginRateLimiter,
         AuditTrailService,
+        SessionListService,
         // Order matters: CsrfGuard needs to know how SessionGuard authenticated the request.
         { provide: APP_GUARD, useExisting: SessionGuard },
         { provide: APP_GUARD, useExisting: CsrfGuard },
         { provide: APP_INTERCEPTOR, useExisting: SessionActivityInterceptor },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
       ],
-      exports: [AppConfig, UsersService, ...connections.exports],
+      exports: [AppConfig, UsersService, SessionListService, ...connections.exports],
     };
   }
 }

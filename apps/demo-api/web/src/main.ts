@@ -366,10 +366,22 @@ class DemoPage {
       { type: 'button', class: session.current ? 'danger' : undefined, 'data-testid': 'revoke-session', 'aria-label': label },
       session.current ? 'Revoke (logs out here)' : 'Revoke',
     );
+    const body = element('div', { class: 'session-body' }, heading, meta);
+    if (session.contextChangedAt) {
+      body.append(
+        element(
+          'p',
+          { class: 'session-note', 'data-testid': 'context-changed' },
+          'Used from another network or browser than at login, ',
+          this.timeElement(session.contextChangedAt),
+          '.',
+        ),
+      );
+    }
     return element(
       'li',
       { class: session.current ? 'session current' : 'session', 'data-testid': 'session-item', 'data-session-id': session.id },
-      element('div', { class: 'session-body' }, heading, meta),
+      body,
       revoke,
     );
   }

@@ -95,6 +95,11 @@ export class AuditTrailService implements OnModuleInit, BeforeApplicationShutdow
     }
   }
 
+  /** Buffered records of one event type, not yet written (the session list reads them beside the table). */
+  pending(type: string): readonly AuditRecord[] {
+    return this.buffer.filter((record) => record.type === type);
+  }
+
   /** What is buffered and what was lost. */
   stats(): AuditTrailStats {
     return { buffered: this.buffer.length, dropped: this.dropped, failed: this.failed, waitingForDatabase: this.retryMs > 0 };

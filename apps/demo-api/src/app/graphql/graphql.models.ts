@@ -58,4 +58,10 @@ export class SessionModel {
 
   @Field(() => DeviceModel)
   device!: DeviceModel;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'When a refresh last came from another IP address or user agent than at login (ISO 8601); null if never',
+  })
+  contextChangedAt!: string | null;
 }
