@@ -77,10 +77,17 @@ export class SessionEvents {
 
   /**
    * Delivers an event to every listener, with its IP and user agent cut to the same
-   * bounds as a stored session's, whoever emitted it (the library or the app).
+   * bounds as a stored session's, whoever emitted it (the library or the app), and
+   * without client hints (spread in with `sessionContextOf(request)`).
    */
   emit(event: SessionEvent): void {
     if (exceedsContextBounds(event)) event = { ...event, ...boundedContext(event) };
+    // `{ ...sessionContextOf(request) }` also spreads the request's client hints: events carry
+    // the device in words (`device`), never raw headers a client chose.
+    if ('clientHints' in event) {
+      const { clientHints: _hints, ...rest } = event as SessionEvent & { clientHints?: unknown };
+      event = rest;
+    }
     for (const listener of this.listeners) {
       try {
         const result = listener(event);
