@@ -21,6 +21,8 @@ export const platformPackages = [
   '@nestjs/swagger',
   'class-validator',
   'class-transformer',
+  'bowser',
+  '@nestjs/terminus',
 ];
 
 export default [

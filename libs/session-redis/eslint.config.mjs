@@ -12,7 +12,14 @@ export default [
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'redis', allowTypeImports: true, message: '`redis` is an optional peer: import types, or import() it where needed.' }],
+          paths: [
+            { name: 'redis', allowTypeImports: true, message: '`redis` is an optional peer: import types, or import() it where needed.' },
+            {
+              name: '@nestjs/terminus',
+              allowTypeImports: true,
+              message: '`@nestjs/terminus` is an optional peer (the health indicator): import types, or import() it where needed.',
+            },
+          ],
           patterns: [
             {
               group: ['@redis/*'],

@@ -8,7 +8,7 @@ const PASSWORD = 'correct horse battery';
 const ACCESS_COOKIE = '__Host-tessera-at';
 const EVIL = 'http://evil.example';
 const REVOKE = 'mutation Revoke($id: ID!) { revokeSession(id: $id) }';
-const SESSION_FIELDS = 'id createdAt lastSeenAt expiresAt userAgent ip current';
+const SESSION_FIELDS = 'id createdAt lastSeenAt expiresAt userAgent ip current device { browser os type label } contextChangedAt';
 
 /** One GraphQL error as the demo sends it. */
 interface GraphqlError {

@@ -11,7 +11,7 @@ const ACCESS_COOKIE = '__Host-tessera-at';
 const REFRESH_COOKIE = '__Secure-tessera-rt';
 const CSRF_COOKIE = '__Host-tessera-csrf';
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const VIEW_FIELDS = ['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastSeenAt', 'userAgent'];
+const VIEW_FIELDS = ['contextChangedAt', 'createdAt', 'current', 'device', 'expiresAt', 'id', 'ip', 'lastSeenAt', 'userAgent'];
 const SESSION_NOT_FOUND = { statusCode: 404, error: 'Not Found', message: expect.any(String), code: 'session_not_found' };
 
 /** A bearer-mode login: its tokens and session id. */
@@ -549,7 +549,7 @@ describe.each(['cached', 'strict'])(`demo-api: listing and revoking sessions ove
       }
       const schemas = response.body.components.schemas;
       expect(schemas.LogoutAllDto.properties.keepCurrent.type).toBe('boolean');
-      expect(Object.keys(schemas.SessionView.properties).sort()).toEqual(VIEW_FIELDS);
+      expect(Object.keys(schemas.SessionListItem.properties).sort()).toEqual(VIEW_FIELDS);
     });
   });
 });

@@ -3,3 +3,6 @@ export { connectSessionRedis, nodeRedisClient } from './lib/adapters/node-redis.
 export type { ConnectSessionRedisOptions, NodeRedisConnection, NodeRedisEvalOptions } from './lib/adapters/node-redis.client';
 export * from './lib/stores/redis-session.store';
 export * from './lib/session-redis.module';
+export { RedisSessionHealthIndicator } from './lib/health/redis-session-health.indicator';
+export type { SessionHealthCheckOptions, SessionHealthDetails } from './lib/health/redis-session-health.indicator';
+export type { SessionStoreFeedStatus } from './lib/stores/store-feed-status';

@@ -4,6 +4,9 @@ export * from './lib/stores/postgres-session.store';
 export * from './lib/stores/postgres-revocation-feed';
 export { isPostgresOutage } from './lib/stores/postgres-outage';
 export * from './lib/session-typeorm.module';
+export { PostgresSessionHealthIndicator } from './lib/health/postgres-session-health.indicator';
+export type { SessionHealthCheckOptions, SessionHealthDetails } from './lib/health/postgres-session-health.indicator';
+export type { SessionStoreFeedStatus } from './lib/stores/store-feed-status';
 
 import { SessionEntity } from './lib/entities/session.entity';
 

@@ -62,5 +62,7 @@ export * from './lib/decorators/current-session.decorator';
 export * from './lib/utils/graphql-error.util';
 export * from './lib/stores/in-memory-session.store';
 export { parseDuration } from './lib/utils/duration';
+export { UNKNOWN_DEVICE, clientHintsOf, describeDevice, deviceDescriber } from './lib/utils/device.util';
+export type { ClientHints, DeviceDescription, DeviceType, SessionDevice } from './lib/utils/device.util';
 /** A size-bounded map (oldest entry out first), the one the library's own caches use; apps use it for theirs. */
 export { BoundedMap } from './lib/utils/bounded-map';

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
+import { TerminusModule } from '@nestjs/terminus';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule, getRepositoryToken } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
@@ -19,6 +20,8 @@ import { HealthController } from './health/health.controller';
 import { JwksController } from './keys/jwks.controller';
 import { MeController } from './me/me.controller';
 import { RealtimeModule } from './realtime/realtime.module';
+import { SessionListService } from './sessions/session-list.service';
+import { SessionsController } from './sessions/sessions.controller';
 import { BACKEND_SESSION_STORE, SessionBackendModule } from './session-backend.module';
 import { UserEntity } from './users/user.entity';
 import { UsersService, findSessionUser } from './users/users.service';
@@ -50,6 +53,8 @@ export class AppModule {
         backend,
         // The app, not the library, owns the scheduler (the cleanup job registers on it).
         ScheduleModule.forRoot(),
+        // /health/live and /health/ready (a failed check is answered with 503, not logged by terminus).
+        TerminusModule.forRoot({ logger: false }),
         TypeOrmModule.forRootAsync({
           // Fail fast at boot rather than retrying for half a minute.
           useFactory: () => ({ ...dataSourceOptions(url, config.store.timeoutMs), retryAttempts: 2, retryDelay: 1_000 }),
@@ -72,13 +77,14 @@ export class AppModule {
           }),
         }),
         // csrf, refresh, logout, logout-all, sessions: the library's; register and login stay in AuthController.
-        SessionRoutesModule.forRoot({ prefix: 'auth' }),
+        SessionRoutesModule.forRoot({ prefix: 'auth', routes: { sessions: false } }),
         RealtimeModule,
         DemoGraphqlModule.forRoot(config),
       ],
       controllers: [
         HealthController,
         AuthController,
+        SessionsController,
         MeController,
         AdminController,
         JwksController,
@@ -91,13 +97,14 @@ export class AppModule {
         UsersService,
         LoginRateLimiter,
         AuditTrailService,
+        SessionListService,
         // Order matters: CsrfGuard needs to know how SessionGuard authenticated the request.
         { provide: APP_GUARD, useExisting: SessionGuard },
         { provide: APP_GUARD, useExisting: CsrfGuard },
         { provide: APP_INTERCEPTOR, useExisting: SessionActivityInterceptor },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
       ],
-      exports: [AppConfig, UsersService, ...connections.exports],
+      exports: [AppConfig, UsersService, SessionListService, ...connections.exports],
     };
   }
 }

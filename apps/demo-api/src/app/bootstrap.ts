@@ -23,6 +23,7 @@ import { applyServerLimits } from './config/server-limits';
 import { GRAPHQL_PATH } from './graphql/demo-graphql.module';
 import { graphqlPathItem } from './graphql/graphql.openapi';
 import { migrate } from './database/database';
+import { documentSessionListItem } from './sessions/session-list.service';
 
 const BODY_LIMIT = '100kb';
 /** BODY_LIMIT in bytes, as Fastify takes it (body-parser's `100kb` is 100 × 1024). */
@@ -58,6 +59,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.useGlobalPipes(createValidationPipe());
 
   const cookieNames = app.get(SessionCookies).names;
+  documentSessionListItem();
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

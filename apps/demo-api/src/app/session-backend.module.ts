@@ -2,8 +2,9 @@ import { Injectable, Module } from '@nestjs/common';
 import type { DynamicModule, InjectionToken, Provider } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { parseDuration } from '@tessera/session';
-import { RedisSessionStore, SessionRedisModule } from '@tessera/session-redis';
-import { PostgresSessionStore, SessionTypeOrmModule } from '@tessera/session-typeorm';
+import type { HealthIndicatorResult } from '@nestjs/terminus';
+import { RedisSessionHealthIndicator, RedisSessionStore, SessionRedisModule } from '@tessera/session-redis';
+import { PostgresSessionHealthIndicator, PostgresSessionStore, SessionTypeOrmModule } from '@tessera/session-typeorm';
 import type { DataSource } from 'typeorm';
 import { LoginAttemptStore } from './auth/login-attempt.store';
 import { PostgresLoginAttemptStore } from './auth/postgres-login-attempt.store';
@@ -21,6 +22,8 @@ export abstract class SessionStoreProbe {
   abstract readonly kind: SessionStoreKind;
   /** Resolves when the backend answered within `timeoutMs`; rejects otherwise. */
   abstract check(timeoutMs: number): Promise<void>;
+  /** The store package's terminus indicator: store round trip, revocation feed connected, feed staleness. */
+  abstract health(key: string, timeoutMs: number): Promise<HealthIndicatorResult>;
 }
 
 /** Probes PostgreSQL with `SELECT 1` (the sessions share the database's pool). */
@@ -28,8 +31,18 @@ export abstract class SessionStoreProbe {
 class PostgresStoreProbe extends SessionStoreProbe {
   readonly kind = 'postgres';
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+  private readonly indicator: PostgresSessionHealthIndicator;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    store: PostgresSessionStore,
+  ) {
     super();
+    this.indicator = new PostgresSessionHealthIndicator(store);
+  }
+
+  health(key: string, timeoutMs: number): Promise<HealthIndicatorResult> {
+    return this.indicator.isHealthy(key, { timeoutMs });
   }
 
   async check(timeoutMs: number): Promise<void> {
@@ -52,8 +65,18 @@ class PostgresStoreProbe extends SessionStoreProbe {
 class RedisStoreProbe extends SessionStoreProbe {
   readonly kind = 'redis';
 
-  constructor(private readonly redis: DemoRedis) {
+  private readonly indicator: RedisSessionHealthIndicator;
+
+  constructor(
+    private readonly redis: DemoRedis,
+    store: RedisSessionStore,
+  ) {
     super();
+    this.indicator = new RedisSessionHealthIndicator(store);
+  }
+
+  health(key: string, timeoutMs: number): Promise<HealthIndicatorResult> {
+    return this.indicator.isHealthy(key, { timeoutMs });
   }
 
   check(timeoutMs: number): Promise<void> {

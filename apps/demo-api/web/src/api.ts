@@ -17,6 +17,10 @@ export interface SessionInfo {
   userAgent: string | null;
   ip: string | null;
   current: boolean;
+  /** The device in words, as the server parsed it from the user agent and client hints. */
+  device: { browser: string | null; os: string | null; type: string; label: string };
+  /** When a refresh last came from another IP address or user agent than at login; null if never. */
+  contextChangedAt: string | null;
 }
 
 /** An error answer of the API (`{ statusCode, error, message, code }`), or a network failure (`status` 0). */

@@ -2,7 +2,6 @@ import { createSessionClient } from '@tessera/client';
 import type { SessionClient } from '@tessera/client';
 import { ApiError, DemoApi, apiErrorOf } from './api';
 import type { Me, SessionInfo } from './api';
-import { describeUserAgent } from './device';
 import { busy, byTestId, element, field } from './dom';
 import { LiveUpdates } from './live';
 import { SESSION_END_CODES, reasonInWords } from './reasons';
@@ -219,7 +218,7 @@ class DemoPage {
           return;
         }
         await this.api.revokeSession(id);
-        this.say(`Revoked the session of ${describeUserAgent(session?.userAgent)}.`);
+        this.say(`Revoked the session of ${session?.device.label ?? 'an unknown device'}.`);
       } catch (error) {
         this.failed(error);
       }
@@ -394,7 +393,7 @@ class DemoPage {
   }
 
   private sessionItem(session: SessionInfo): HTMLLIElement {
-    const device = describeUserAgent(session.userAgent);
+    const device = session.device.label;
     const heading = element('p', { class: 'session-device' }, element('strong', {}, device));
     if (session.current) heading.append(' ', element('span', { class: 'badge', 'data-testid': 'this-device' }, 'This device'));
     const meta = element(
@@ -414,10 +413,22 @@ class DemoPage {
       { type: 'button', class: session.current ? 'danger' : undefined, 'data-testid': 'revoke-session', 'aria-label': label },
       session.current ? 'Revoke (logs out here)' : 'Revoke',
     );
+    const body = element('div', { class: 'session-body' }, heading, meta);
+    if (session.contextChangedAt) {
+      body.append(
+        element(
+          'p',
+          { class: 'session-note', 'data-testid': 'context-changed' },
+          'Used from another network or browser than at login, ',
+          this.timeElement(session.contextChangedAt),
+          '.',
+        ),
+      );
+    }
     return element(
       'li',
       { class: session.current ? 'session current' : 'session', 'data-testid': 'session-item', 'data-session-id': session.id },
-      element('div', { class: 'session-body' }, heading, meta),
+      body,
       revoke,
     );
   }

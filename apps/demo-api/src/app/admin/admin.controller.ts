@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { CurrentSession, RequireFreshSession, Roles, SessionService, SessionTransportService, SessionView, sessionContextOf, toSessionView } from '@tessera/session';
+import { CurrentSession, RequireFreshSession, Roles, SessionService, SessionTransportService, sessionContextOf, toSessionViews } from '@tessera/session';
 import type { AuthenticatedSession } from '@tessera/session';
 import type { DemoRequest, DemoResponse } from '../common/http';
 import { FRESH_UNAUTHORIZED_CODES, STORE_UNAVAILABLE_RESPONSE } from '../common/api-docs';
@@ -8,6 +8,7 @@ import { uuidParamPipe } from '../common/validation';
 import type { PublicUser } from '../users/users.service';
 import { UsersService } from '../users/users.service';
 import { UserNotFoundException } from '../users/user-not-found.exception';
+import { SessionListItem, SessionListService } from '../sessions/session-list.service';
 import { RolesDto } from './admin.dto';
 
 const USER_ID = { name: 'id', description: 'User id', schema: { type: 'string', format: 'uuid' } } as const;
@@ -30,6 +31,7 @@ export class AdminController {
     private readonly sessions: SessionService,
     private readonly transport: SessionTransportService,
     private readonly users: UsersService,
+    private readonly sessionList: SessionListService,
   ) {}
 
   @Get(':id/sessions')
@@ -38,15 +40,15 @@ export class AdminController {
     summary: "A user's live sessions",
     description: 'Oldest first. An unknown user has none. `current` is true only for the admin\'s own session.',
   })
-  @ApiResponse({ status: 200, type: [SessionView] })
+  @ApiResponse({ status: 200, type: [SessionListItem] })
   async list(
     @Param('id', uuidParamPipe('id')) id: string,
     @CurrentSession() session: AuthenticatedSession,
     @Res({ passthrough: true }) response: DemoResponse,
-  ): Promise<SessionView[]> {
+  ): Promise<SessionListItem[]> {
     this.transport.noStore(response);
     const records = await this.sessions.listForUser(userKey(id));
-    return records.map((record) => toSessionView(record, session.id));
+    return this.sessionList.withContextChanges(userKey(id), await toSessionViews(records, session.id));
   }
 
   @Delete(':id/sessions')

@@ -19,6 +19,12 @@ export interface AuditRecord {
   at: string;
 }
 
+/** For `session.context_changed`, what changed ("ip", "user_agent" or "ip,user_agent"), as the row's reason. */
+function contextChangeOf(event: SessionEvent): string | null {
+  if (event.type !== 'session.context_changed') return null;
+  return [event.ipChanged ? 'ip' : '', event.userAgentChanged ? 'user_agent' : ''].filter(Boolean).join(',') || null;
+}
+
 const FAILURES = new Set(['login.failed', 'refresh_token.reused', 'csrf.refused']);
 const FLUSH_EVERY_MS = 250;
 const FLUSH_AT = 200;
@@ -89,6 +95,11 @@ export class AuditTrailService implements OnModuleInit, BeforeApplicationShutdow
     }
   }
 
+  /** Buffered records of one event type, not yet written (the session list reads them beside the table). */
+  pending(type: string): readonly AuditRecord[] {
+    return this.buffer.filter((record) => record.type === type);
+  }
+
   /** What is buffered and what was lost. */
   stats(): AuditTrailStats {
     return { buffered: this.buffer.length, dropped: this.dropped, failed: this.failed, waitingForDatabase: this.retryMs > 0 };
@@ -132,13 +143,20 @@ export class AuditTrailService implements OnModuleInit, BeforeApplicationShutdow
       outcome: FAILURES.has(event.type) ? 'failure' : 'success',
       userId: event.userId,
       sessionFingerprint: event.sessionFingerprint,
-      reason: event.reason ?? null,
+      reason: event.reason ?? contextChangeOf(event),
       ip: event.ip ?? null,
       userAgent: event.userAgent ?? null,
       at: event.at.toISOString(),
     };
     // JSON logs get the record as an object (one flat JSON line); text logs one line of JSON.
     this.logger.log(this.config.logFormat === 'json' ? record : JSON.stringify(record));
+    if (event.type === 'session.context_changed') {
+      // The same fields as the audit line (a fingerprint, never the session id), the devices in words.
+      this.logger.warn(
+        `Session ${event.sessionFingerprint} of user ${event.userId} refreshed from another ${record.reason}: ` +
+          `${event.previousDevice ?? 'unknown'} → ${event.device ?? 'unknown'}`,
+      );
+    }
     this.buffer.push(record);
     this.trim();
     // While the database is unreachable, the retry timer writes (no write per event).

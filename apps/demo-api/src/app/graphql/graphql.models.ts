@@ -16,6 +16,22 @@ export class MeModel {
   sessionId!: string;
 }
 
+/** A session's device in words, as `device` of `GET /auth/sessions`. */
+@ObjectType('Device', { description: 'Browser, OS and device type in words, parsed from the user agent (and client hints)' })
+export class DeviceModel {
+  @Field(() => String, { nullable: true })
+  browser!: string | null;
+
+  @Field(() => String, { nullable: true })
+  os!: string | null;
+
+  @Field({ description: 'desktop, mobile, tablet, tv, bot or unknown' })
+  type!: string;
+
+  @Field({ description: 'All of it in words: "Chrome 156 on Linux (desktop)"' })
+  label!: string;
+}
+
 /** One session, as `GET /auth/sessions` shows it (times in ISO 8601, as there). */
 @ObjectType('Session', { description: 'One live session, as GET /auth/sessions shows it' })
 export class SessionModel {
@@ -39,4 +55,13 @@ export class SessionModel {
 
   @Field({ description: 'Whether this is the session making the request' })
   current!: boolean;
+
+  @Field(() => DeviceModel)
+  device!: DeviceModel;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'When a refresh last came from another IP address or user agent than at login (ISO 8601); null if never',
+  })
+  contextChangedAt!: string | null;
 }

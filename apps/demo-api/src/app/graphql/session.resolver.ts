@@ -7,10 +7,11 @@ import {
   SessionEndpoints,
   SessionService,
   SessionUnauthorizedException,
-  toSessionView,
+  toSessionViews,
 } from '@tessera/session';
 import type { AuthenticatedSession, AuthenticatedUser } from '@tessera/session';
 import { validationFailed } from '../common/validation';
+import { SessionListService } from '../sessions/session-list.service';
 import { UsersService } from '../users/users.service';
 import { MeModel, SessionModel } from './graphql.models';
 import type { DemoGraphqlContext } from './graphql.context';
@@ -31,6 +32,7 @@ export class SessionResolver {
     private readonly endpoints: SessionEndpoints,
     private readonly sessionService: SessionService,
     private readonly users: UsersService,
+    private readonly sessionList: SessionListService,
   ) {}
 
   /** Public: the bench's baseline for GraphQL and a liveness probe. */
@@ -53,8 +55,8 @@ export class SessionResolver {
   }
 
   @Query(() => [SessionModel], { description: "The caller's live sessions, oldest first, as GET /auth/sessions" })
-  sessions(@Context() context: DemoGraphqlContext): Promise<SessionModel[]> {
-    return this.endpoints.listSessions(context.req, responseOf(context));
+  async sessions(@Context() context: DemoGraphqlContext, @CurrentSession('userId') userId: string): Promise<SessionModel[]> {
+    return this.sessionList.withContextChanges(userId, await this.endpoints.listSessions(context.req, responseOf(context)));
   }
 
   @Mutation(() => Boolean, {
@@ -73,6 +75,6 @@ export class SessionResolver {
     if (!UUID.test(userId)) throw validationFailed(['userId must be a UUID'], ['userId']);
     // Sessions keep the user id as PostgreSQL prints it (lower case), as in AdminController.
     const records = await this.sessionService.listForUser(userId.toLowerCase());
-    return records.map((record) => toSessionView(record, session.id));
+    return this.sessionList.withContextChanges(userId.toLowerCase(), await toSessionViews(records, session.id));
   }
 }

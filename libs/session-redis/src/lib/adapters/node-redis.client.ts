@@ -95,6 +95,9 @@ async function nodeRedisSubscriber(connection: NodeRedisConnection): Promise<Ses
     onReconnect: (listener) => {
       listeners.push(listener);
     },
+    get isReady() {
+      return subscribed && duplicate.isReady;
+    },
     close: async () => {
       subscribed = false;
       try {

@@ -35,6 +35,8 @@ export interface SessionRedisSubscriber {
    * subscriptions are restored): messages published meanwhile were missed.
    */
   onReconnect(listener: () => void): void;
+  /** Whether the connection is up now (health checks); a client that cannot tell leaves it out. */
+  readonly isReady?: boolean;
   /** Closes the connection. */
   close(): Promise<void>;
 }

@@ -323,6 +323,9 @@ return removed
 );
 
 /** KEYS: lock. ARGV: token, ttl ms. 'OK' when taken. */
+/** A health check's round trip: reads nothing that matters, on the node holding `KEYS[1]`. */
+export const PING = script('ping', `return redis.call('EXISTS', KEYS[1])`);
+
 export const LOCK_ACQUIRE = script('lock_acquire', `return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])`);
 
 /** KEYS: lock. ARGV: token. Releases the lock only for its owner. */

@@ -15,6 +15,7 @@ import type { SessionRedisClient } from '../interfaces/session-redis-client.inte
 import { RedisKeys } from './redis-keys';
 import { ms, recordFields, recordOf } from './redis-session-record';
 import * as scripts from './redis-session.scripts';
+import type { SessionStoreFeedStatus } from './store-feed-status';
 import { ScriptRunner } from './script-runner';
 import { deleteEnded } from './redis-cleanup';
 import { countedIds, everySessionOf } from './user-sessions';
@@ -93,6 +94,8 @@ export class RedisSessionStore implements SessionStore {
   private readonly lockTtlMs: number;
   /** Bucket the next cleanup starts from, so that no bucket waits behind the others. */
   private nextBucket = 0;
+  /** The feed opened last, for `feedStatus`. */
+  private feed: { closed: boolean; lastActivityAt: Date | null; connected: () => boolean } | undefined;
 
   constructor(
     private readonly client: SessionRedisClient,
@@ -311,9 +314,14 @@ export class RedisSessionStore implements SessionStore {
   async watchRevocations(listener: RevocationFeedListener): Promise<RevocationFeedSubscription> {
     const subscriber = await this.client.subscriber();
     const { revokedChannel, usersChannel } = this.keys;
+    const feed = { closed: false, lastActivityAt: null as Date | null, connected: () => subscriber.isReady ?? true };
     try {
-      subscriber.onReconnect(() => listener.resync());
+      subscriber.onReconnect(() => {
+        feed.lastActivityAt = new Date();
+        listener.resync();
+      });
       await subscriber.subscribe([revokedChannel, usersChannel], (message, channel) => {
+        feed.lastActivityAt = new Date();
         if (channel === revokedChannel) listener.revoked([message]);
         else if (channel === usersChannel) listener.userChanged([message]);
       });
@@ -325,11 +333,30 @@ export class RedisSessionStore implements SessionStore {
     queueMicrotask(() => {
       if (!closed) listener.resync();
     });
+    feed.lastActivityAt = new Date();
+    this.feed = feed;
     return {
       close: async () => {
         closed = true;
+        feed.closed = true;
         await subscriber.close();
       },
     };
+  }
+
+  /** A one-key round trip to Redis, bounded by `commandTimeout` (health checks). */
+  async ping(): Promise<void> {
+    await this.runner.run(scripts.PING, [`${this.keys.prefix}:health`], []);
+  }
+
+  /**
+   * The revocation feed this store opened last (`RevocationCache` opens one per app), for
+   * health checks: `open` is false when none was opened or it was closed. Redis pub/sub has
+   * no heartbeat here: the last sign of life is the last (re)connect or message.
+   */
+  feedStatus(): SessionStoreFeedStatus {
+    const feed = this.feed;
+    if (!feed || feed.closed) return { open: false, connected: false, lastActivityAt: null };
+    return { open: true, connected: feed.connected(), lastActivityAt: feed.lastActivityAt };
   }
 }

@@ -28,6 +28,8 @@ const HEARTBEAT_TIMEOUT_MS = 5_000;
  * listener should forget what it remembers of users then: a user change is lost too).
  */
 export class PostgresRevocationFeed implements RevocationFeedSubscription {
+  /** Last sign of life of the connection: a (re)connect, a notification or a heartbeat that answered (wall clock). */
+  lastActivityAt: Date | null = null;
   private client: Client | undefined;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -49,6 +51,16 @@ export class PostgresRevocationFeed implements RevocationFeedSubscription {
     this.maxDelayMs = options.reconnectMaxDelayMs ?? 5_000;
     this.heartbeatMs = options.heartbeatMs ?? 10_000;
     this.delayMs = this.minDelayMs;
+  }
+
+  /** Whether `LISTEN` is in place now (false while reconnecting, and after `close`). */
+  get connected(): boolean {
+    return this.client !== undefined && !this.closed;
+  }
+
+  /** Whether `close` was called. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** Connects and listens; rejects when the first connection fails. */
@@ -89,12 +101,14 @@ export class PostgresRevocationFeed implements RevocationFeedSubscription {
     this.client = client;
     this.delayMs = this.minDelayMs;
     this.startHeartbeat(client);
+    this.lastActivityAt = new Date();
     this.listener.resync();
   }
 
   /** Hands one notification to the listener; a listener that throws never breaks the connection. */
   private deliver(message: Notification): void {
     if (!message.payload) return;
+    this.lastActivityAt = new Date();
     try {
       if (message.channel === this.channel) this.listener.revoked([message.payload]);
       else if (message.channel === this.userChannel) this.listener.userChanged([message.payload]);
@@ -135,6 +149,9 @@ export class PostgresRevocationFeed implements RevocationFeedSubscription {
         timer = setTimeout(() => reject(new Error('heartbeat timeout')), HEARTBEAT_TIMEOUT_MS);
       });
       Promise.race([client.query('SELECT 1'), timeout])
+        .then(() => {
+          if (this.client === client) this.lastActivityAt = new Date();
+        })
         .catch(() => this.dropped(client))
         .finally(() => clearTimeout(timer));
     }, this.heartbeatMs);

@@ -30,6 +30,7 @@ import {
   updateUserSessionsParameters,
 } from './session.statements';
 import type { SessionStatements, Statement } from './session.statements';
+import type { SessionStoreFeedStatus } from './store-feed-status';
 import { TurnBatcher } from './turn-batcher';
 import type { BatchEntry } from './turn-batcher';
 import { reissueParameters, revokeUserSessions } from './user-revocations';
@@ -118,6 +119,7 @@ export class PostgresSessionStore implements SessionStore {
   private readonly timeoutMs: number;
   /** The explicit pool, else the data source's, taken at the first statement. */
   private pool: Pool | undefined;
+  private feed: PostgresRevocationFeed | undefined;
 
   private readonly lookups = new TurnBatcher<string, SessionRecord>({
     sameKey: 'share',
@@ -300,15 +302,32 @@ export class PostgresSessionStore implements SessionStore {
    * revocation trigger notifies and to the one `updateUserSessions` notifies; see
    * `PostgresRevocationFeed`.
    */
-  watchRevocations(listener: RevocationFeedListener): Promise<RevocationFeedSubscription> {
+  async watchRevocations(listener: RevocationFeedListener): Promise<RevocationFeedSubscription> {
     const connection = feedConnectionConfig(this.storeOptions.pool ?? dataSourcePool(this.dataSource));
-    return new PostgresRevocationFeed(
+    const feed = await new PostgresRevocationFeed(
       connection,
       REVOCATION_CHANNEL,
       listener,
       this.storeOptions.feed,
       USER_CHANGED_CHANNEL,
     ).start();
+    this.feed = feed;
+    return feed;
+  }
+
+  /** One `SELECT 1` on the store's pool, bounded by `commandTimeout` (health checks). */
+  async ping(): Promise<void> {
+    await this.query('SELECT 1', [], 'ping');
+  }
+
+  /**
+   * The revocation feed this store opened last (`RevocationCache` opens one per app), for
+   * health checks: `open` is false when none was opened or it was closed.
+   */
+  feedStatus(): SessionStoreFeedStatus {
+    const feed = this.feed;
+    if (!feed || feed.isClosed) return { open: false, connected: false, lastActivityAt: null };
+    return { open: true, connected: feed.connected, lastActivityAt: feed.lastActivityAt };
   }
 
   /**

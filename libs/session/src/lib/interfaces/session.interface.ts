@@ -1,3 +1,4 @@
+import type { ClientHints } from '../utils/device.util';
 import type { SessionRecord } from './session-store.interface';
 
 /** A JSON value, as custom claims may hold. */
@@ -53,6 +54,8 @@ export type IssuedUser = Pick<SessionUser, 'id' | 'roles' | 'profile'>;
 export interface SessionContext {
   userAgent?: string | null;
   ip?: string | null;
+  /** User-Agent Client Hints of the request, when sent: they describe the device (`describeDevice`); never stored. */
+  clientHints?: ClientHints;
 }
 
 /** What a login or a refresh hands back to the client. */

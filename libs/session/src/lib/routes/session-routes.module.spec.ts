@@ -27,7 +27,7 @@ const ACCESS_COOKIE = '__Host-tessera-at';
 const REFRESH_COOKIE = '__Secure-tessera-rt';
 const CSRF_COOKIE = '__Host-tessera-csrf';
 const SESSION_NOT_FOUND = { statusCode: 404, error: 'Not Found', message: 'No such session', code: 'session_not_found' };
-const VIEW_FIELDS = ['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastSeenAt', 'userAgent'];
+const VIEW_FIELDS = ['createdAt', 'current', 'device', 'expiresAt', 'id', 'ip', 'lastSeenAt', 'userAgent'];
 
 /** What the app would serve at a path whose library route it turned off. */
 @Controller('auth')

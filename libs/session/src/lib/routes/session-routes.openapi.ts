@@ -66,6 +66,18 @@ export function decorateSessionRoutes(swagger: Swagger): void {
     userAgent: ApiProperty({ type: String, nullable: true, description: 'User agent seen at login' }),
     ip: ApiProperty({ type: String, nullable: true, description: 'Client IP seen at login' }),
     current: ApiProperty({ type: Boolean, description: 'Whether this is the session making the request' }),
+    device: ApiProperty({
+      type: 'object',
+      description:
+        'Browser, OS and device type in words, parsed from `userAgent` (and, for the current session, the User-Agent Client Hints of this request)',
+      required: ['browser', 'os', 'type', 'label'],
+      properties: {
+        browser: { type: 'string', nullable: true, example: 'Chrome' },
+        os: { type: 'string', nullable: true, example: 'Linux' },
+        type: { type: 'string', enum: ['desktop', 'mobile', 'tablet', 'tv', 'bot', 'unknown'] },
+        label: { type: 'string', example: 'Chrome 156 on Linux (desktop)' },
+      },
+    }),
   });
 
   for (const route of [CsrfRoute, RefreshRoute, LogoutRoute, LogoutAllRoute]) ApiTags('auth')(route);

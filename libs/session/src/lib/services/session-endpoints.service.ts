@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuthErrorCode } from '../constants';
 import { parseLogoutAllBody } from '../dto/logout-all.dto';
 import { parseRefreshBody } from '../dto/refresh.dto';
-import { toSessionView } from '../dto/session-view.dto';
+import { toSessionViews } from '../dto/session-view.dto';
 import type { SessionView } from '../dto/session-view.dto';
 import { SessionNotFoundException } from '../exceptions/session-not-found.exception';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
@@ -175,7 +175,7 @@ export class SessionEndpoints {
     this.transport.noStore(response);
     try {
       const records = await this.sessions.listForUser(session.userId);
-      return records.map((record) => toSessionView(record, session.id));
+      return await toSessionViews(records, session.id, sessionContextOf(request, this.http).clientHints);
     } catch (error) {
       throw this.failure(response, error);
     }

@@ -46,4 +46,12 @@ describe('SessionEvents', () => {
     service.emit(bare);
     expect(received[1]).toBe(bare);
   });
+
+  it('drops the client hints that a spread sessionContextOf(request) brings in', async () => {
+    const { events: service, received } = await events();
+    const context = { ip: '::1', userAgent: 'curl/8', clientHints: { brands: '"Chromium";v="156"' } };
+    service.emit({ type: 'login.failed', at: new Date(), userId: null, sessionFingerprint: null, ...context });
+    expect(received[0]).not.toHaveProperty('clientHints');
+    expect(received[0]).toMatchObject({ ip: '::1', userAgent: 'curl/8' });
+  });
 });

@@ -9,6 +9,8 @@ import { hmac } from '../utils/crypto.util';
 export type SessionEventType =
   | 'session.created'
   | 'session.refreshed'
+  /** A refresh came from another IP address or user agent than the session recorded. */
+  | 'session.context_changed'
   | 'session.revoked'
   | 'session.evicted'
   | 'session.reissued'
@@ -40,6 +42,14 @@ export interface SessionEvent {
   successorFingerprint?: string;
   ip?: string | null;
   userAgent?: string | null;
+  /** For `session.context_changed`: the recorded device in words ("Chrome 156 on Linux (desktop)"). */
+  previousDevice?: string;
+  /** For `session.context_changed`: the refreshing device in words (client hints included). */
+  device?: string;
+  /** For `session.context_changed`: whether the IP address differs from the recorded one. */
+  ipChanged?: boolean;
+  /** For `session.context_changed`: whether the user agent differs from the recorded one. */
+  userAgentChanged?: boolean;
 }
 
 /** Receives session events; errors it throws are logged and otherwise ignored. */
@@ -69,10 +79,17 @@ export class SessionEvents {
 
   /**
    * Delivers an event to every listener, with its IP and user agent cut to the same
-   * bounds as a stored session's, whoever emitted it (the library or the app).
+   * bounds as a stored session's, whoever emitted it (the library or the app), and
+   * without client hints (spread in with `sessionContextOf(request)`).
    */
   emit(event: SessionEvent): void {
     if (exceedsContextBounds(event)) event = { ...event, ...boundedContext(event) };
+    // `{ ...sessionContextOf(request) }` also spreads the request's client hints: events carry
+    // the device in words (`device`), never raw headers a client chose.
+    if ('clientHints' in event) {
+      const { clientHints: _hints, ...rest } = event as SessionEvent & { clientHints?: unknown };
+      event = rest;
+    }
     for (const listener of this.listeners) {
       try {
         const result = listener(event);

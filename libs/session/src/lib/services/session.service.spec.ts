@@ -330,6 +330,8 @@ describe('SessionService', () => {
       expect(seen).toEqual([
         ['session.created', null, '203.0.113.7', 'agent/xxxx'],
         ['session.refreshed', null, '203.0.113.8', 'refresher'],
+        // Another IP and user agent than at login (issue 19).
+        ['session.context_changed', null, '203.0.113.8', 'refresher'],
         ['refresh_token.reused', 'refresh_token_reused', '198.51.100.9', 'thief'],
         ['session.created', null, null, null],
         ['session.revoked', 'logout', '203.0.113.10', null],

@@ -8,6 +8,7 @@ import type { IssuedSession, IssuedUser, SessionContext, SessionUser } from '../
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
 import { boundedContext } from '../utils/context.util';
+import { deviceDescriber } from '../utils/device.util';
 import { randomToken } from '../utils/crypto.util';
 import { RefreshTokenChain } from '../utils/refresh-token-chain';
 import type { RefreshToken } from '../utils/refresh-token-chain';
@@ -110,6 +111,7 @@ export class SessionService {
     if (rotated) {
       const current = await this.withCurrentUser(rotated, now, context);
       this.emit('session.refreshed', rotated, context);
+      await this.emitContextChange(rotated, context);
       return this.issue(current.session, successor, current.user);
     }
     return this.afterFailedRotation(presented, successor, now, context);
@@ -404,6 +406,26 @@ export class SessionService {
   private isExpired(session: SessionRecord, now: Date): boolean {
     const at = now.getTime();
     return session.expiresAt.getTime() <= at || session.absoluteExpiresAt.getTime() <= at;
+  }
+
+  /**
+   * `session.context_changed` when a refresh comes from another IP address or user agent
+   * than the session recorded (OWASP ASVS V7 asks that users can see where their sessions
+   * are used; what to do about it is the app's call). A field the caller did not pass is
+   * not compared. The event carries both devices in words and whether the IP changed.
+   */
+  private async emitContextChange(session: SessionRecord, context: SessionContext): Promise<void> {
+    const now = boundedContext(context);
+    const ipChanged = context.ip !== undefined && now.ip !== session.ip;
+    const userAgentChanged = context.userAgent !== undefined && now.userAgent !== session.userAgent;
+    if (!ipChanged && !userAgentChanged) return;
+    const describe = await deviceDescriber();
+    this.emit('session.context_changed', session, context, {
+      previousDevice: describe(session.userAgent).label,
+      device: describe(now.userAgent, context.clientHints).label,
+      ipChanged,
+      userAgentChanged,
+    });
   }
 
   private emit(

@@ -3,6 +3,7 @@ import { SESSION_REQUEST_KEY } from '../constants';
 import type { AuthenticatedSession, AuthenticatedUser, SessionPrincipal } from '../interfaces/authenticated.interface';
 import type { HttpRequest, SessionHttpAdapter } from '../interfaces/session-http-adapter.interface';
 import type { SessionContext } from '../services/session.service';
+import { clientHintsOf } from './device.util';
 
 type PrincipalCarrier = { user?: unknown; [SESSION_REQUEST_KEY]?: AuthenticatedSession };
 
@@ -32,8 +33,11 @@ export function attachPrincipal(request: HttpRequest, principal: SessionPrincipa
 
 /**
  * The `SessionContext` of an HTTP request: its client IP (as the platform resolved it,
- * e.g. Express's `request.ip`) and user agent, read through `http` (`PlatformHttpAdapter` by default).
+ * e.g. Express's `request.ip`), user agent and User-Agent Client Hints (when sent), read through `http` (`PlatformHttpAdapter` by default).
  */
 export function sessionContextOf(request: HttpRequest, http: SessionHttpAdapter = platformHttpAdapter): SessionContext {
-  return { ip: http.ip(request) ?? null, userAgent: http.header(request, 'user-agent') ?? null };
+  const context: SessionContext = { ip: http.ip(request) ?? null, userAgent: http.header(request, 'user-agent') ?? null };
+  const clientHints = clientHintsOf((name) => http.header(request, name));
+  if (clientHints) context.clientHints = clientHints;
+  return context;
 }
