@@ -4,5 +4,4 @@ export type { ConnectSessionRedisOptions, NodeRedisConnection, NodeRedisEvalOpti
 export * from './lib/stores/redis-session.store';
 export * from './lib/session-redis.module';
 export { RedisSessionHealthIndicator } from './lib/health/redis-session-health.indicator';
-export type { SessionHealthCheckOptions, SessionHealthDetails } from './lib/health/redis-session-health.indicator';
-export type { SessionStoreFeedStatus } from './lib/stores/store-feed-status';
+export type { SessionHealthCheckOptions, SessionHealthDetails } from '@tessera/session';

@@ -5,8 +5,7 @@ export * from './lib/stores/postgres-revocation-feed';
 export { isPostgresOutage } from './lib/stores/postgres-outage';
 export * from './lib/session-typeorm.module';
 export { PostgresSessionHealthIndicator } from './lib/health/postgres-session-health.indicator';
-export type { SessionHealthCheckOptions, SessionHealthDetails } from './lib/health/postgres-session-health.indicator';
-export type { SessionStoreFeedStatus } from './lib/stores/store-feed-status';
+export type { SessionHealthCheckOptions, SessionHealthDetails } from '@tessera/session';
 
 import { SessionEntity } from './lib/entities/session.entity';
 

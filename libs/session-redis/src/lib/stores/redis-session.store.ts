@@ -1,21 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { parseDuration } from '@tessera/session';
-import type {
-  CleanupLock,
-  RefreshRotation,
-  RevocationFeedListener,
-  RevocationFeedSubscription,
-  RevocationReason,
-  SessionGrants,
-  SessionRecord,
-  SessionRevocation,
-  SessionStore,
-} from '@tessera/session';
+import type { CleanupLock, RefreshRotation, RevocationFeedListener, RevocationFeedSubscription, RevocationReason, SessionFeedStatus, SessionGrants, SessionRecord, SessionRevocation, SessionStore } from '@tessera/session';
 import type { SessionRedisClient } from '../interfaces/session-redis-client.interface';
 import { RedisKeys } from './redis-keys';
 import { ms, recordFields, recordOf } from './redis-session-record';
 import * as scripts from './redis-session.scripts';
-import type { SessionStoreFeedStatus } from './store-feed-status';
 import { ScriptRunner } from './script-runner';
 import { deleteEnded } from './redis-cleanup';
 import { countedIds, everySessionOf } from './user-sessions';
@@ -354,7 +343,7 @@ export class RedisSessionStore implements SessionStore {
    * health checks: `open` is false when none was opened or it was closed. Redis pub/sub has
    * no heartbeat here: the last sign of life is the last (re)connect or message.
    */
-  feedStatus(): SessionStoreFeedStatus {
+  feedStatus(): SessionFeedStatus {
     const feed = this.feed;
     if (!feed || feed.closed) return { open: false, connected: false, lastActivityAt: null };
     return { open: true, connected: feed.connected(), lastActivityAt: feed.lastActivityAt };

@@ -1,7 +1,7 @@
 import { startTcpProxy } from '@tessera/testing-support';
 import { DataSource } from 'typeorm';
 import { PostgresSessionHealthIndicator, PostgresSessionStore, sessionEntities, sessionMigrations } from '../../index';
-import { healthy, sessionHealthDetails } from './postgres-session-health.indicator';
+import { isSessionHealthy as healthy, sessionHealthDetails } from '@tessera/session';
 
 const url = () => {
   const value = process.env.TESSERA_TEST_DATABASE_URL;

@@ -1,14 +1,4 @@
-import type {
-  CleanupLock,
-  RefreshRotation,
-  RevocationFeedListener,
-  RevocationFeedSubscription,
-  RevocationReason,
-  SessionGrants,
-  SessionRecord,
-  SessionRevocation,
-  SessionStore,
-} from '@tessera/session';
+import type { CleanupLock, RefreshRotation, RevocationFeedListener, RevocationFeedSubscription, RevocationReason, SessionFeedStatus, SessionGrants, SessionRecord, SessionRevocation, SessionStore } from '@tessera/session';
 import { parseDuration } from '@tessera/session';
 import type { Pool, QueryConfig } from 'pg';
 import type { DataSource, Repository } from 'typeorm';
@@ -30,7 +20,6 @@ import {
   updateUserSessionsParameters,
 } from './session.statements';
 import type { SessionStatements, Statement } from './session.statements';
-import type { SessionStoreFeedStatus } from './store-feed-status';
 import { TurnBatcher } from './turn-batcher';
 import type { BatchEntry } from './turn-batcher';
 import { reissueParameters, revokeUserSessions } from './user-revocations';
@@ -324,7 +313,7 @@ export class PostgresSessionStore implements SessionStore {
    * The revocation feed this store opened last (`RevocationCache` opens one per app), for
    * health checks: `open` is false when none was opened or it was closed.
    */
-  feedStatus(): SessionStoreFeedStatus {
+  feedStatus(): SessionFeedStatus {
     const feed = this.feed;
     if (!feed || feed.isClosed) return { open: false, connected: false, lastActivityAt: null };
     return { open: true, connected: feed.connected, lastActivityAt: feed.lastActivityAt };
