@@ -63,7 +63,7 @@ export * from './lib/utils/graphql-error.util';
 export * from './lib/stores/in-memory-session.store';
 export { parseDuration } from './lib/utils/duration';
 export { SESSION_HEALTH_TIMEOUT_MS, isSessionHealthy, sessionHealthDetails } from './lib/utils/session-health.util';
-export type { SessionFeedStatus, SessionHealthCheckOptions, SessionHealthDetails } from './lib/utils/session-health.util';
+export type { SessionFeedStatus, SessionHealthCheckOptions, SessionHealthDetails, SessionHealthIndicatorResult } from './lib/utils/session-health.util';
 export { UNKNOWN_DEVICE, clientHintsOf, describeDevice, deviceDescriber } from './lib/utils/device.util';
 export type { ClientHints, DeviceDescription, DeviceType, SessionDevice } from './lib/utils/device.util';
 /** A size-bounded map (oldest entry out first), the one the library's own caches use; apps use it for theirs. */

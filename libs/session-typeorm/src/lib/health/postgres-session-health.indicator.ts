@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { HealthIndicatorResult } from '@nestjs/terminus';
 import { isSessionHealthy, sessionHealthDetails } from '@tessera/session';
-import type { SessionHealthCheckOptions } from '@tessera/session';
+import type { SessionHealthCheckOptions, SessionHealthIndicatorResult } from '@tessera/session';
 import { PostgresSessionStore } from '../stores/postgres-session.store';
 
 /**
@@ -17,10 +16,12 @@ export class PostgresSessionHealthIndicator {
   constructor(private readonly store: PostgresSessionStore) {}
 
   /** `{ [key]: { status, store, feed, feedStalenessMs } }`, `down` when the store or the feed is. */
-  async isHealthy<const Key extends string>(key: Key, options: SessionHealthCheckOptions = {}): Promise<HealthIndicatorResult<Key>> {
+  async isHealthy<const Key extends string>(key: Key, options: SessionHealthCheckOptions = {}): Promise<SessionHealthIndicatorResult<Key>> {
     const { HealthIndicatorService } = await import('@nestjs/terminus');
     const indicator = new HealthIndicatorService().check(key);
     const details = await sessionHealthDetails(() => this.store.ping(), this.store.feedStatus(), options.timeoutMs);
-    return isSessionHealthy(details, options) ? indicator.up({ ...details }) : indicator.down({ ...details });
+    const result = isSessionHealthy(details, options) ? indicator.up({ ...details }) : indicator.down({ ...details });
+    // Terminus's own result (`{ [key]: { status, ...details } }`), typed without naming terminus.
+    return result as unknown as SessionHealthIndicatorResult<Key>;
   }
 }

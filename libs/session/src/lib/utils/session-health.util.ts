@@ -35,6 +35,15 @@ export interface SessionFeedStatus {
   lastActivityAt: Date | null;
 }
 
+/**
+ * What a store health indicator's `isHealthy(key)` resolves to: terminus's
+ * `HealthIndicatorResult` for that key, spelled out here so that the stores' type
+ * declarations never name `@nestjs/terminus` (an optional peer an app may not have).
+ */
+export type SessionHealthIndicatorResult<Key extends string> = {
+  [K in Key]: SessionHealthDetails & { status: 'up' | 'down' };
+};
+
 /** The default of `SessionHealthCheckOptions.timeoutMs`. */
 export const SESSION_HEALTH_TIMEOUT_MS = 2_000;
 
