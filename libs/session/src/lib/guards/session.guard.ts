@@ -63,7 +63,7 @@ export class SessionGuard implements CanActivate {
     const existing = principalOf(request);
     if (existing) {
       this.checkRoles(context, existing.user);
-      this.checkFreshness(context, existing.session, httpResponseOf(context));
+      this.checkFreshness(context, existing.session);
       return true;
     }
     let outcome: SessionPrincipal | Promise<SessionPrincipal>;
@@ -93,7 +93,7 @@ export class SessionGuard implements CanActivate {
     if (!principal) throw new SessionUnauthorizedException(AuthErrorCode.TokenMissing);
     this.checkRoles(context, principal.user);
     // The handshake's authentication time: a socket never looks fresher than it was.
-    this.checkFreshness(context, principal.session, undefined);
+    this.checkFreshness(context, principal.session);
     return true;
   }
 
@@ -140,7 +140,7 @@ export class SessionGuard implements CanActivate {
   protected accept(context: ExecutionContext, request: HttpRequest, principal: SessionPrincipal): boolean {
     attachPrincipal(request, principal);
     this.checkRoles(context, principal.user);
-    this.checkFreshness(context, principal.session, httpResponseOf(context));
+    this.checkFreshness(context, principal.session);
     return true;
   }
 
@@ -152,20 +152,18 @@ export class SessionGuard implements CanActivate {
    * `auth_time` otherwise (OIDC Core §2; a token issued before a `markAuthenticated` is
    * staler, never fresher). A bearer request's response gets the RFC 9470 challenge
    * (`WWW-Authenticate: Bearer error="insufficient_user_authentication", max_age=...`);
-   * cookie requests get the same 401 body without it.
+   * cookie requests get the same 401 body without it. The response is looked up only then:
+   * this runs on every authenticated request.
    */
-  protected checkFreshness(
-    context: ExecutionContext,
-    session: AuthenticatedSession,
-    response: HttpResponse | undefined,
-  ): void {
+  protected checkFreshness(context: ExecutionContext, session: AuthenticatedSession): void {
     const maxAgeMs = this.routeAccess(context).freshMaxAgeMs;
     if (maxAgeMs === undefined) return;
     // auth_time has a resolution of one second: the age is measured from the second it names.
     if (this.authenticator.authenticatedWithin(session, maxAgeMs)) return;
     const bearer = session.transport === 'bearer';
     const failure = new SessionReauthenticationRequiredException(Math.max(0, Math.floor(maxAgeMs / 1000)), bearer);
-    if (bearer && response) this.http.setHeader(response, 'WWW-Authenticate', failure.challenge);
+    const response = bearer ? httpResponseOf(context) : undefined;
+    if (response) this.http.setHeader(response, 'WWW-Authenticate', failure.challenge);
     throw failure;
   }
 
