@@ -62,6 +62,19 @@ export * from './lib/decorators/current-session.decorator';
 export * from './lib/utils/graphql-error.util';
 export * from './lib/stores/in-memory-session.store';
 export { parseDuration } from './lib/utils/duration';
+export { SessionMetric, SessionTelemetry, TELEMETRY_SCOPE } from './lib/telemetry/session-telemetry';
+export type { CounterName, SessionTelemetrySources } from './lib/telemetry/session-telemetry';
+export type {
+  TelemetryAttributes,
+  TelemetryInstrument,
+  TelemetryMeter,
+  TelemetryMeterProvider,
+  TelemetryObservable,
+  TelemetryObservableResult,
+  TelemetrySpan,
+  TelemetryTracer,
+  TelemetryTracerProvider,
+} from './lib/telemetry/otel-api';
 export { SESSION_HEALTH_TIMEOUT_MS, isSessionHealthy, sessionHealthDetails } from './lib/utils/session-health.util';
 export type { SessionFeedStatus, SessionHealthCheckOptions, SessionHealthDetails, SessionHealthIndicatorResult } from './lib/utils/session-health.util';
 export { UNKNOWN_DEVICE, clientHintsOf, describeDevice, deviceDescriber } from './lib/utils/device.util';

@@ -93,6 +93,8 @@ export const CONFIG_ERROR_MESSAGES = {
   badStore:
     'SessionModule option "store" must implement SessionStore (create, findById, rotateRefresh, touch, markAuthenticated, revoke, reissue, listByUser, revokeByUser, updateUserSessions, listRevokedSince, watchRevocations, deleteExpired, acquireCleanupLock).',
   notAFunction: (option: string) => `SessionModule option "${option}" must be a function.`,
+  notAProvider: (option: string, method: string) =>
+    `SessionModule option "${option}" must be an OpenTelemetry provider (an object with ${method}()), or be left out to use the global one.`,
   badHttpAdapter:
     'SessionModule option "http" must implement SessionHttpAdapter (method, header, cookie, ip, protocol, body, setCookie, clearCookie, setHeader), or be left out to use Express or Fastify.',
 } as const;

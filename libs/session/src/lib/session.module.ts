@@ -23,6 +23,8 @@ import { SessionTransportService } from './services/session-transport.service';
 import { SessionEndpoints } from './services/session-endpoints.service';
 import { SessionSockets } from './services/session-sockets.service';
 import { SessionJwtStrategy } from './strategies/session-jwt.strategy';
+import { SessionTelemetry } from './telemetry/session-telemetry';
+import { SessionTelemetryBridge } from './telemetry/session-telemetry.bridge';
 
 /** The classes the module provides and exports as they are. */
 const SERVICES = [
@@ -57,10 +59,18 @@ const SERVICES = [
       useFactory: (options: SessionModuleOptions) => resolveSessionOptions(options),
     },
     {
-      provide: SessionStore,
+      provide: SessionTelemetry,
       inject: [RESOLVED_SESSION_OPTIONS],
-      useFactory: (options: ResolvedSessionOptions) => options.store,
+      useFactory: (options: ResolvedSessionOptions) => SessionTelemetry.create(options.telemetry),
     },
+    {
+      // The store itself, or its timed and traced proxy when telemetry records.
+      provide: SessionStore,
+      inject: [RESOLVED_SESSION_OPTIONS, SessionTelemetry],
+      useFactory: (options: ResolvedSessionOptions, telemetry: SessionTelemetry) =>
+        telemetry.instrumentStore(options.store),
+    },
+    SessionTelemetryBridge,
     {
       provide: SessionClock,
       inject: [RESOLVED_SESSION_OPTIONS],
@@ -76,6 +86,7 @@ const SERVICES = [
   exports: [
     RESOLVED_SESSION_OPTIONS,
     SessionStore,
+    SessionTelemetry,
     SessionClock,
     SessionHttpAdapter,
     ...SERVICES,

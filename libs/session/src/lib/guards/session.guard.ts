@@ -162,6 +162,7 @@ export class SessionGuard implements CanActivate {
     if (this.authenticator.authenticatedWithin(session, maxAgeMs)) return;
     const bearer = session.transport === 'bearer';
     const failure = new SessionReauthenticationRequiredException(Math.max(0, Math.floor(maxAgeMs / 1000)), bearer);
+    this.authenticator.recordFailure(failure);
     const response = bearer ? httpResponseOf(context) : undefined;
     if (response) this.http.setHeader(response, 'WWW-Authenticate', failure.challenge);
     throw failure;
@@ -174,6 +175,7 @@ export class SessionGuard implements CanActivate {
    */
   protected handleFailure(error: unknown, _request: HttpRequest, response: HttpResponse | undefined): HttpException {
     const failure = error instanceof HttpException ? error : this.authenticator.refusal(error, false);
+    this.authenticator.recordFailure(failure);
     if (!response) return failure;
     if (failure instanceof SessionUnauthorizedException && failure.bearer) {
       this.http.setHeader(response, 'WWW-Authenticate', 'Bearer error="invalid_token"');

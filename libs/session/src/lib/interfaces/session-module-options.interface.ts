@@ -83,6 +83,29 @@ export interface SessionUserCacheOptions {
   size?: number;
 }
 
+/**
+ * Metrics and traces through `@opentelemetry/api` (an optional peer dependency): see
+ * `SessionMetric` for what is recorded. The providers are structural types (an SDK's
+ * `MeterProvider` and `BasicTracerProvider` fit) so that apps without the package compile.
+ */
+export interface SessionTelemetryOptions {
+  /**
+   * `false` records nothing even when an SDK is registered. Default: `true` (recording
+   * whenever `@opentelemetry/api` is installed and a meter or tracer provider is registered
+   * before the module boots; without one, nothing is wrapped, no cost).
+   */
+  enabled?: boolean;
+  /** Where metrics go. Default: the global one (`metrics.getMeterProvider()`). */
+  meterProvider?: { getMeter(name: string, version?: string): unknown };
+  /** Where spans go. Default: the global one (`trace.getTracerProvider()`). */
+  tracerProvider?: { getTracer(name: string, version?: string): unknown };
+  /**
+   * How often the store is asked to count live sessions for the `tessera.sessions.live`
+   * gauge (one cheap count, not one per scrape); `0` turns the sample off. Default: `1m`.
+   */
+  liveSessionsSampleInterval?: Duration;
+}
+
 /** Options of `SessionModule.forRoot` / `forRootAsync`. */
 export interface SessionModuleOptions {
   /** Where sessions live. Default: a new `InMemorySessionStore` (one process only; sessions vanish on restart). */
@@ -168,4 +191,6 @@ export interface SessionModuleOptions {
    * Express's otherwise; nothing to configure on either).
    */
   http?: SessionHttpAdapter;
+  /** Metrics and traces (OpenTelemetry). Defaults: see `SessionTelemetryOptions`. */
+  telemetry?: SessionTelemetryOptions;
 }

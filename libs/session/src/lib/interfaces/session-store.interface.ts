@@ -1,3 +1,4 @@
+import type { SessionFeedStatus } from '../utils/session-health.util';
 import type { StoredClaims } from './session.interface';
 
 /** Why a session stopped being usable. */
@@ -177,6 +178,16 @@ export interface SessionStore {
    * instance holds it. Only the holder runs the cleanup.
    */
   acquireCleanupLock(): Promise<CleanupLock | null>;
+
+  /**
+   * Optional: how many sessions are live at `now` (neither revoked nor expired), for the
+   * `tessera.sessions.live` gauge, which samples it once per
+   * `telemetry.liveSessionsSampleInterval`. It should be cheap (an index count).
+   */
+  countLiveSessions?(now: Date): Promise<number>;
+
+  /** Optional: the state of the revocation feed this store opened, for health checks and the `tessera.revocation_feed.connected` gauge. */
+  feedStatus?(): SessionFeedStatus;
 }
 
 /** What a session grants its user: the roles and custom claims of its access tokens. */
@@ -205,6 +216,12 @@ export interface RevocationFeedListener {
    * other): whatever an instance remembers about them is stale.
    */
   userChanged(userIds: string[]): void;
+  /**
+   * Optional, for the `tessera.revocation.propagation.lag` metric only: when the store
+   * committed the revocation of a session that `revoked` delivers (or delivered), on the
+   * backend's clock. A store that cannot tell never calls it; nothing else relies on it.
+   */
+  committed?(sessionId: string, committedAt: Date): void;
 }
 
 /** An open revocation feed. */

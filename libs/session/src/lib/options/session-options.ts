@@ -11,6 +11,7 @@ import type { SessionStore } from '../interfaces/session-store.interface';
 import { platformHttpAdapter } from '../adapters/platform-http.adapter';
 import { InMemorySessionStore } from '../stores/in-memory-session.store';
 import { parseDuration } from '../utils/duration';
+import type { TelemetryMeterProvider, TelemetryTracerProvider } from '../telemetry/otel-api';
 import { resolveKeyRing, secretBytes } from './key-ring';
 import type { ResolvedKeyRing } from './key-ring';
 
@@ -69,6 +70,13 @@ export interface ResolvedSessionOptions {
   };
   clock: SessionClock;
   http: SessionHttpAdapter;
+  telemetry: {
+    enabled: boolean;
+    meterProvider: TelemetryMeterProvider | undefined;
+    tracerProvider: TelemetryTracerProvider | undefined;
+    /** 0: no sample. */
+    liveSessionsSampleIntervalMs: number;
+  };
 }
 
 /** The names Tessera's cookies are sent under. */
@@ -141,6 +149,27 @@ function nonEmpty(option: string, value: string | undefined, fallback: string): 
     throw new SessionConfigError(CONFIG_ERROR_MESSAGES.badString(option));
   }
   return result;
+}
+
+function resolveTelemetry(telemetry: NonNullable<SessionModuleOptions['telemetry']>): ResolvedSessionOptions['telemetry'] {
+  const { meterProvider, tracerProvider } = telemetry;
+  if (meterProvider !== undefined && typeof meterProvider?.getMeter !== 'function') {
+    throw new SessionConfigError(CONFIG_ERROR_MESSAGES.notAProvider('telemetry.meterProvider', 'getMeter'));
+  }
+  if (tracerProvider !== undefined && typeof tracerProvider?.getTracer !== 'function') {
+    throw new SessionConfigError(CONFIG_ERROR_MESSAGES.notAProvider('telemetry.tracerProvider', 'getTracer'));
+  }
+  return {
+    enabled: telemetry.enabled !== false,
+    meterProvider: meterProvider as TelemetryMeterProvider | undefined,
+    tracerProvider: tracerProvider as TelemetryTracerProvider | undefined,
+    liveSessionsSampleIntervalMs: duration(
+      'telemetry.liveSessionsSampleInterval',
+      telemetry.liveSessionsSampleInterval,
+      '1m',
+      true,
+    ),
+  };
 }
 
 /**
@@ -296,5 +325,6 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     },
     clock: options.clock ?? systemClock,
     http: httpAdapter(options.http),
+    telemetry: resolveTelemetry(options.telemetry ?? {}),
   };
 }

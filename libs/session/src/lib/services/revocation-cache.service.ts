@@ -5,6 +5,7 @@ import type { RevocationFeedSubscription } from '../interfaces/session-store.int
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options';
 import type { ResolvedSessionOptions } from '../options/session-options';
 import { SessionUsers } from './session-users.service';
+import { SessionTelemetry } from '../telemetry/session-telemetry';
 
 const RESYNC_RETRY_MS = 1_000;
 
@@ -43,6 +44,7 @@ export class RevocationCache implements OnApplicationBootstrap, OnApplicationShu
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     @Inject(SessionStore) private readonly store: SessionStore,
     private readonly users: SessionUsers,
+    private readonly telemetry: SessionTelemetry,
   ) {}
 
   /** How long an entry matters: an access token's lifetime plus the clock-skew leeway. */
@@ -92,6 +94,10 @@ export class RevocationCache implements OnApplicationBootstrap, OnApplicationShu
           void this.resync();
         },
         userChanged: (ids) => this.users.forget(ids),
+        // Only when the lag is measured: a store may listen for it on a channel of its own.
+        ...(this.telemetry.metricsEnabled
+          ? { committed: (_id: string, committedAt: Date) => this.telemetry.revocationHeard(committedAt) }
+          : {}),
       });
       if (this.closed) {
         await subscription.close();

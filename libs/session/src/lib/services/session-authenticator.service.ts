@@ -1,7 +1,7 @@
 import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import { AuthErrorCode } from '../constants';
 import { SessionUnauthorizedException } from '../exceptions/session-auth.exception';
-import { storeOutageOf } from '../exceptions/session-unavailable.exception';
+import { SessionUnavailableException, storeOutageOf } from '../exceptions/session-unavailable.exception';
 import type {
   AccessTokenClaims,
   AuthenticatedSession,
@@ -17,6 +17,7 @@ import { AccessTokenService } from './access-token.service';
 import { RevocationCache } from './revocation-cache.service';
 import { SessionCookies } from './session-cookies.service';
 import { SessionService } from './session.service';
+import { SessionTelemetry } from '../telemetry/session-telemetry';
 
 /** An access token found on a request, and where it was found. */
 export interface ExtractedAccessToken {
@@ -49,6 +50,7 @@ export class SessionAuthenticator {
     private readonly revocations: RevocationCache,
     private readonly cookies: SessionCookies,
     @Inject(SessionHttpAdapter) private readonly http: SessionHttpAdapter,
+    private readonly telemetry: SessionTelemetry,
   ) {
     this.accessCookie = options.cookies.names.access;
   }
@@ -143,6 +145,21 @@ export class SessionAuthenticator {
     if (error instanceof HttpException) return error;
     this.logger.warn(`Authentication failed unexpectedly (${error instanceof Error ? error.name : typeof error})`);
     return new SessionUnauthorizedException(AuthErrorCode.TokenInvalid, bearer, error);
+  }
+
+  /**
+   * Counts a refusal in the `tessera.auth.failures` metric, by its code (`store_unavailable`
+   * for a 503). `SessionGuard` calls it for every request it refuses authentication.
+   */
+  recordFailure(failure: HttpException): void {
+    if (!this.telemetry.metricsEnabled) return;
+    const code =
+      failure instanceof SessionUnauthorizedException
+        ? failure.code
+        : failure instanceof SessionUnavailableException
+          ? 'store_unavailable'
+          : 'other';
+    this.telemetry.authFailure(code);
   }
 
   /** The token of an `Authorization: Bearer` header ('' when malformed); undefined without one. */

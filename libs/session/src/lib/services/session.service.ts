@@ -17,6 +17,7 @@ import { RevocationCache } from './revocation-cache.service';
 import { SessionEvents } from './session-events.service';
 import type { SessionEventType } from './session-events.service';
 import { SessionUsers } from './session-users.service';
+import { SessionTelemetry } from '../telemetry/session-telemetry';
 
 export type { IssuedSession, IssuedUser, SessionContext, SessionUser } from '../interfaces/session.interface';
 
@@ -60,6 +61,7 @@ export class SessionService {
     private readonly events: SessionEvents,
     private readonly revocations: RevocationCache,
     private readonly users: SessionUsers,
+    private readonly telemetry: SessionTelemetry,
   ) {
     this.chain = new RefreshTokenChain(options.sessionKey, options.refreshReuseGraceMs);
   }
@@ -69,7 +71,11 @@ export class SessionService {
    * new, whatever the request carried (no session fixation, OWASP ASVS V7.2.4). Beyond
    * `maxSessionsPerUser` live sessions, the oldest are revoked (`evicted`).
    */
-  async create(user: SessionUser, context: SessionContext = {}): Promise<IssuedSession> {
+  create(user: SessionUser, context: SessionContext = {}): Promise<IssuedSession> {
+    return this.telemetry.trace('tessera.session.login', {}, () => this.login(user, context), this.describeIssued);
+  }
+
+  private async login(user: SessionUser, context: SessionContext): Promise<IssuedSession> {
     const now = this.options.clock.now();
     const absoluteExpiresAt = new Date(now.getTime() + this.options.absoluteTimeoutMs);
     const grants = this.users.grantsOf(user);
@@ -96,7 +102,11 @@ export class SessionService {
    * token and the session record; a user that is gone or disabled ends the session
    * (`session_revoked`, reason `user_disabled`).
    */
-  async refresh(refreshToken: unknown, context: SessionContext = {}): Promise<IssuedSession> {
+  refresh(refreshToken: unknown, context: SessionContext = {}): Promise<IssuedSession> {
+    return this.telemetry.refresh(() => this.rotate(refreshToken, context), this.describeIssued);
+  }
+
+  private async rotate(refreshToken: unknown, context: SessionContext): Promise<IssuedSession> {
     // A malformed or forged token costs one HMAC and never reaches the store.
     const presented = this.chain.verify(refreshToken);
     if (!presented) throw new SessionUnauthorizedException(AuthErrorCode.InvalidRefreshToken);
@@ -124,7 +134,11 @@ export class SessionService {
    * lands first (reuse detection, a logout-all, a password change elsewhere) leaves no
    * successor behind: `session_revoked`, and nothing is created.
    */
-  async reissue(sessionId: string, context: SessionContext = {}): Promise<IssuedSession> {
+  reissue(sessionId: string, context: SessionContext = {}): Promise<IssuedSession> {
+    return this.telemetry.trace('tessera.session.reissue', {}, () => this.replace(sessionId, context), this.describeIssued);
+  }
+
+  private async replace(sessionId: string, context: SessionContext): Promise<IssuedSession> {
     const now = this.options.clock.now();
     const current = await this.store.findById(sessionId);
     if (!current || current.revokedAt) throw new SessionUnauthorizedException(AuthErrorCode.SessionRevoked);
@@ -156,7 +170,16 @@ export class SessionService {
    * record on every request; in `cached` and `stateless` modes freshness comes from the token,
    * and access tokens issued before keep their older `auth_time`: staler, never fresher.
    */
-  async markAuthenticated(sessionId: string, context: SessionContext = {}): Promise<ReauthenticatedSession> {
+  markAuthenticated(sessionId: string, context: SessionContext = {}): Promise<ReauthenticatedSession> {
+    return this.telemetry.trace(
+      'tessera.session.reauthenticate',
+      {},
+      () => this.reauthenticate(sessionId, context),
+      ({ session }) => this.describeSession(session),
+    );
+  }
+
+  private async reauthenticate(sessionId: string, context: SessionContext): Promise<ReauthenticatedSession> {
     const now = this.options.clock.now();
     const session = await this.store.markAuthenticated(sessionId, now);
     if (!session) {
@@ -186,7 +209,15 @@ export class SessionService {
   }
 
   /** Revokes one session; returns false when it was already revoked or never existed. */
-  async revoke(sessionId: string, reason: RevocationReason = 'logout', context: SessionContext = {}): Promise<boolean> {
+  revoke(sessionId: string, reason: RevocationReason = 'logout', context: SessionContext = {}): Promise<boolean> {
+    if (!this.telemetry.tracingEnabled) return this.revokeOne(sessionId, reason, context);
+    const attributes = { 'tessera.session.fingerprint': this.events.fingerprint(sessionId), 'tessera.revocation.reason': reason };
+    return this.telemetry.trace('tessera.session.revoke', attributes, () => this.revokeOne(sessionId, reason, context), (revoked) => ({
+      'tessera.revoked': revoked,
+    }));
+  }
+
+  private async revokeOne(sessionId: string, reason: RevocationReason, context: SessionContext): Promise<boolean> {
     const now = this.options.clock.now();
     const revoked = await this.store.revoke(sessionId, reason, now);
     if (revoked) {
@@ -213,11 +244,25 @@ export class SessionService {
   }
 
   /** Revokes every session of a user, or all but `exceptSessionId`; returns the revoked ids. */
-  async revokeAllForUser(
+  revokeAllForUser(
     userId: string,
     reason: RevocationReason,
     exceptSessionId?: string,
     context: SessionContext = {},
+  ): Promise<string[]> {
+    return this.telemetry.trace(
+      'tessera.session.revoke_all',
+      { 'user.id': userId, 'tessera.revocation.reason': reason },
+      () => this.revokeUser(userId, reason, exceptSessionId, context),
+      (revoked) => ({ 'tessera.revoked_count': revoked.length }),
+    );
+  }
+
+  private async revokeUser(
+    userId: string,
+    reason: RevocationReason,
+    exceptSessionId: string | undefined,
+    context: SessionContext,
   ): Promise<string[]> {
     const now = this.options.clock.now();
     const revoked = await this.store.revokeByUser(userId, reason, now, exceptSessionId);
@@ -286,6 +331,13 @@ export class SessionService {
   /** Keyed hash under which a refresh token is stored; the token itself is never stored. */
   hashRefreshToken(refreshToken: string): string {
     return this.chain.hash(refreshToken);
+  }
+
+  // Span attributes: the user and the session's fingerprint, never its id or a token.
+  private readonly describeIssued = (issued: IssuedSession) => this.describeSession(issued.session);
+
+  private describeSession(session: SessionRecord) {
+    return { 'user.id': session.userId, 'tessera.session.fingerprint': this.events.fingerprint(session.id) };
   }
 
   /** A new session and its first refresh token, not stored yet. */

@@ -9,6 +9,7 @@ import type {
   SessionRevocation,
   SessionStore,
 } from '../interfaces/session-store.interface';
+import type { SessionFeedStatus } from '../utils/session-health.util';
 
 function copy(record: SessionRecord): SessionRecord {
   return { ...record, roles: [...record.roles], claims: structuredClone(record.claims) };
@@ -163,8 +164,29 @@ export class InMemorySessionStore implements SessionStore {
     };
   }
 
+  async countLiveSessions(now: Date): Promise<number> {
+    let live = 0;
+    for (const record of this.sessions.values()) {
+      if (isLive(record, now) && record.absoluteExpiresAt.getTime() > now.getTime()) live += 1;
+    }
+    return live;
+  }
+
+  /** The feed is in-process: open while a listener watches, and always connected then. */
+  feedStatus(): SessionFeedStatus {
+    const open = this.watchers.size > 0;
+    return { open, connected: open, lastActivityAt: open ? new Date() : null };
+  }
+
   /** Delivers after the current operation, like a database notification after commit. */
   private announce(ids: string[]): void {
-    for (const watcher of this.watchers) queueMicrotask(() => watcher.revoked([...ids]));
+    // Wall-clock commit time (the injected clock may be a test's): only the lag metric reads it.
+    const committedAt = new Date();
+    for (const watcher of this.watchers) {
+      queueMicrotask(() => {
+        watcher.revoked([...ids]);
+        if (watcher.committed) for (const id of ids) watcher.committed(id, committedAt);
+      });
+    }
   }
 }
