@@ -592,6 +592,7 @@ describe('resolveSessionOptions', () => {
         resolveUser: undefined,
         claims: undefined,
         userCache: { ttlMs: 0, size: 10_000 },
+        telemetry: { enabled: true, meterProvider: undefined, tracerProvider: undefined, liveSessionsSampleIntervalMs: 60_000 },
         clock: systemClock,
         http: platformHttpAdapter,
       });
