@@ -17,6 +17,7 @@ export interface PostgresRevocationFeedOptions {
 
 const APPLICATION_NAME = 'tessera-revocation-feed';
 const HEARTBEAT_TIMEOUT_MS = 5_000;
+const TIME_PAYLOAD = /^(\S{1,200}) (\d{1,15})$/;
 
 /**
  * `LISTEN` on a dedicated connection (never one of the app's pool, which would be held
@@ -46,6 +47,7 @@ export class PostgresRevocationFeed implements RevocationFeedSubscription {
     private readonly listener: RevocationFeedListener,
     options: PostgresRevocationFeedOptions = {},
     private readonly userChannel?: string,
+    private readonly timeChannel?: string,
   ) {
     this.minDelayMs = options.reconnectMinDelayMs ?? 100;
     this.maxDelayMs = options.reconnectMaxDelayMs ?? 5_000;
@@ -89,6 +91,10 @@ export class PostgresRevocationFeed implements RevocationFeedSubscription {
       await client.connect();
       await client.query(`LISTEN ${client.escapeIdentifier(this.channel)}`);
       if (this.userChannel) await client.query(`LISTEN ${client.escapeIdentifier(this.userChannel)}`);
+      // Only for a listener that measures the propagation lag.
+      if (this.timeChannel && this.listener.committed) {
+        await client.query(`LISTEN ${client.escapeIdentifier(this.timeChannel)}`);
+      }
     } catch (error) {
       client.removeAllListeners();
       await client.end().catch(() => undefined);
@@ -112,9 +118,16 @@ export class PostgresRevocationFeed implements RevocationFeedSubscription {
     try {
       if (message.channel === this.channel) this.listener.revoked([message.payload]);
       else if (message.channel === this.userChannel) this.listener.userChanged([message.payload]);
+      else if (message.channel === this.timeChannel) this.deliverTime(message.payload);
     } catch (error) {
       this.logger.warn(`Feed listener failed (${error instanceof Error ? error.name : typeof error})`);
     }
+  }
+
+  /** `<session id> <epoch ms>` from the time channel; anything else is ignored. */
+  private deliverTime(payload: string): void {
+    const match = TIME_PAYLOAD.exec(payload);
+    if (match) this.listener.committed?.(match[1], new Date(Number(match[2])));
   }
 
   private dropped(client: Client): void {

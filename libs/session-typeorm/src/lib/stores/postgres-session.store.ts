@@ -3,7 +3,7 @@ import { parseDuration } from '@tessera/session';
 import type { Pool, QueryConfig } from 'pg';
 import type { DataSource, Repository } from 'typeorm';
 import type { SessionEntity } from '../entities/session.entity';
-import { REVOCATION_CHANNEL, USER_CHANGED_CHANNEL } from '../migrations';
+import { REVOCATION_CHANNEL, REVOCATION_TIME_CHANNEL, USER_CHANGED_CHANNEL } from '../migrations';
 import { dataSourcePool } from './data-source-pool';
 import { feedConnectionConfig } from './feed-connection';
 import { boundedCall } from './postgres-outage';
@@ -241,6 +241,16 @@ export class PostgresSessionStore implements SessionStore {
     return rows.map((row) => ({ sessionId: row.id, revokedAt: row.revoked_at }));
   }
 
+  /**
+   * Live sessions at `now`, for the `tessera.sessions.live` gauge (sampled once per
+   * `telemetry.liveSessionsSampleInterval`, not per scrape): one count over the
+   * `expires_at` index, so its cost grows with the live sessions, not with the expired ones.
+   */
+  async countLiveSessions(now: Date): Promise<number> {
+    const { rows } = await this.query<{ live: number }>(this.statements.countLive, [now], 'countLiveSessions');
+    return rows[0]?.live ?? 0;
+  }
+
   /** One short statement per batch that never waits on a row in use; see `sessionStatements`. */
   async deleteExpired(cutoff: Date, limit: number): Promise<number> {
     const { count } = await this.query(this.statements.deleteExpired, [cutoff, limit], 'deleteExpired');
@@ -299,6 +309,7 @@ export class PostgresSessionStore implements SessionStore {
       listener,
       this.storeOptions.feed,
       USER_CHANGED_CHANNEL,
+      REVOCATION_TIME_CHANNEL,
     ).start();
     this.feed = feed;
     return feed;

@@ -28,6 +28,7 @@ export interface SessionStatements {
   updateUserSessions: string;
   listByUser: string;
   listRevokedSince: string;
+  countLive: string;
   deleteExpired: string;
 }
 
@@ -107,6 +108,9 @@ export function sessionStatements(table: string): SessionStatements {
         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
         ORDER BY created_at, id`,
     listRevokedSince: `SELECT id, revoked_at FROM ${table} WHERE revoked_at >= $1`,
+    // Walks the expires_at index from now on (sessions past their idle expiry are never read).
+    countLive: `SELECT count(*)::int AS live FROM ${table}
+        WHERE expires_at > $1 AND absolute_expires_at > $1 AND revoked_at IS NULL`,
     // One short statement per batch; SKIP LOCKED so it never waits on a row in use. Each
     // condition walks its own index in order and stops after `limit` rows, so a batch
     // costs the same however many expired rows remain: with `expires_at < $1 OR
