@@ -26,6 +26,7 @@ import { BACKEND_SESSION_STORE, SessionBackendModule } from './session-backend.m
 import { UserEntity } from './users/user.entity';
 import { UsersService, findSessionUser } from './users/users.service';
 import { WebPageController } from './web/web-page.controller';
+import { DEMO_METRICS, DemoMetrics, DemoMetricsLifecycle, MetricsController } from './metrics/demo-metrics';
 
 /** Test-only replacements. */
 export interface AppOverrides {
@@ -46,6 +47,8 @@ export class AppModule {
     const backend = SessionBackendModule.forRoot(config);
     // Provided here, by the root module, which Nest shuts down last: they close after every user.
     const connections = SessionBackendModule.connections(config);
+    // METRICS=on: the library's OpenTelemetry metrics, exported at GET /metrics.
+    const metrics = config.metrics ? new DemoMetrics() : undefined;
     return {
       module: AppModule,
       global: true,
@@ -74,6 +77,7 @@ export class AppModule {
             resolveUser: (id: string) => findSessionUser(users, id),
             userCache: { ttl: '1m' },
             clock: overrides.clock,
+            telemetry: { meterProvider: metrics?.meterProvider },
           }),
         }),
         // csrf, refresh, logout, logout-all, sessions: the library's; register and login stay in AuthController.
@@ -90,6 +94,7 @@ export class AppModule {
         JwksController,
         WebPageController,
         ...(config.benchRoutes ? [BenchController] : []),
+        ...(metrics ? [MetricsController] : []),
       ],
       providers: [
         { provide: AppConfig, useValue: config },
@@ -98,6 +103,7 @@ export class AppModule {
         LoginRateLimiter,
         AuditTrailService,
         SessionListService,
+        ...(metrics ? [{ provide: DEMO_METRICS, useValue: metrics }, DemoMetricsLifecycle] : []),
         // Order matters: CsrfGuard needs to know how SessionGuard authenticated the request.
         { provide: APP_GUARD, useExisting: SessionGuard },
         { provide: APP_GUARD, useExisting: CsrfGuard },

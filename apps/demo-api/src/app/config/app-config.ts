@@ -46,6 +46,8 @@ export class AppConfig {
   httpAdapter: HttpAdapterName;
   /** HTTP server limits: HEADERS_TIMEOUT, REQUEST_TIMEOUT, KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS. */
   serverLimits: ServerLimits;
+  /** METRICS=on: Prometheus metrics at `GET /metrics` (the session library's OpenTelemetry metrics). */
+  metrics: boolean;
   /** Things worth a warning at boot (generated development secrets, ...). */
   warnings: string[];
 }
@@ -230,6 +232,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const benchRoutes = benchRoutesRaw === 'true';
 
+  const metricsRaw = value('METRICS') ?? 'off';
+  if (metricsRaw !== 'on' && metricsRaw !== 'off') problems.push(`METRICS must be "on" or "off" (got "${metricsRaw}").`);
+
   const logFormat = value('LOG_FORMAT') ?? (production ? 'json' : 'text');
   if (logFormat !== 'json' && logFormat !== 'text') {
     problems.push(`LOG_FORMAT must be "json" or "text" (got "${logFormat}").`);
@@ -266,6 +271,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logFormat: logFormat as AppConfig['logFormat'],
     httpAdapter: httpAdapter as HttpAdapterName,
     serverLimits,
+    metrics: metricsRaw === 'on',
     warnings,
   });
 }

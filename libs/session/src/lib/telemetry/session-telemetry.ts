@@ -21,9 +21,10 @@ export const TELEMETRY_SCOPE = '@tessera/session';
 
 /**
  * The names of Tessera's metrics (OpenTelemetry naming: dot-separated, no unit or `_total`
- * in the name; a Prometheus exporter turns `tessera.session.logins` into
- * `tessera_session_logins_total` and `tessera.store.operation.duration` into
- * `tessera_store_operation_duration_seconds`).
+ * in the name; durations in seconds). OpenTelemetry's Prometheus exporter turns
+ * `tessera.session.logins` into `tessera_session_logins_total`, attribute
+ * `tessera.outcome` into label `tessera_outcome`, and `tessera.store.operation.duration`
+ * into `tessera_store_operation_duration_{bucket,sum,count}`.
  */
 export const SessionMetric = {
   /** Counter: sessions created (`tessera.outcome` `success`) and app-reported failed logins (`failure`). */
