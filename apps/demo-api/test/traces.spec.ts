@@ -2,6 +2,7 @@ import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { SessionStore } from '@tessera/session';
 import request from 'supertest';
 import { REAL_BACKENDS, bearerRefresh, bearerSignup, startDemoApp } from './support/demo-app';
 import type { DemoApp } from './support/demo-app';
@@ -88,7 +89,6 @@ describe(`spans through the app's OpenTelemetry SDK (${REAL_BACKENDS})`, () => {
     exporter.reset();
     const carol = await bearerSignup(demo.url, 'traces-carol', PASSWORD);
     // Bypasses the HTTP layer: the store refuses a second create of the same id.
-    const { SessionStore } = await import('@tessera/session');
     const store = demo.app.get(SessionStore, { strict: false }) as { create(record: unknown): Promise<void>; findById(id: string): Promise<unknown> };
     const record = await store.findById(carol.session.id);
     await expect(store.create(record)).rejects.toBeDefined();

@@ -196,12 +196,11 @@ export class SessionTelemetry {
   instrumentStore<S extends SessionStore>(store: S): S {
     if (!this.enabled) return store;
     const wrapped = new Map<PropertyKey, unknown>();
+    const methods = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
     for (const operation of [...STORE_METHODS, 'countLiveSessions']) {
-      const method = (store as unknown as Record<string, unknown>)[operation];
-      if (typeof method !== 'function') continue;
-      wrapped.set(operation, (...args: unknown[]) =>
-        this.storeCall(operation, () => (method as (...a: unknown[]) => Promise<unknown>).apply(store, args)),
-      );
+      if (typeof methods[operation] !== 'function') continue;
+      // Looked up at each call, so a method replaced later (a test's spy) is the one timed.
+      wrapped.set(operation, (...args: unknown[]) => this.storeCall(operation, () => methods[operation].apply(store, args)));
     }
     const bound = new Map<PropertyKey, unknown>();
     return new Proxy(store, {
