@@ -26,7 +26,8 @@ import { BACKEND_SESSION_STORE, SessionBackendModule } from './session-backend.m
 import { UserEntity } from './users/user.entity';
 import { UsersService, findSessionUser } from './users/users.service';
 import { WebPageController } from './web/web-page.controller';
-import { DEMO_METRICS, DemoMetrics, DemoMetricsLifecycle, MetricsController } from './metrics/demo-metrics';
+import { DEMO_METRICS, DemoMetricsModule } from './metrics/demo-metrics.module';
+import type { DemoMetrics } from './metrics/demo-metrics';
 
 /** Test-only replacements. */
 export interface AppOverrides {
@@ -47,13 +48,14 @@ export class AppModule {
     const backend = SessionBackendModule.forRoot(config);
     // Provided here, by the root module, which Nest shuts down last: they close after every user.
     const connections = SessionBackendModule.connections(config);
-    // METRICS=on: the library's OpenTelemetry metrics, exported at GET /metrics.
-    const metrics = config.metrics ? new DemoMetrics() : undefined;
+    // METRICS=on: the library's OpenTelemetry metrics, exported at GET /metrics (one instance for both imports).
+    const metrics = DemoMetricsModule.forRoot(config);
     return {
       module: AppModule,
       global: true,
       imports: [
         backend,
+        metrics,
         // The app, not the library, owns the scheduler (the cleanup job registers on it).
         ScheduleModule.forRoot(),
         // /health/live and /health/ready (a failed check is answered with 503, not logged by terminus).
@@ -66,10 +68,10 @@ export class AppModule {
         SessionModule.forRootAsync({
           // Global: SessionRoutesModule (and every feature module) reaches its services.
           isGlobal: true,
-          imports: [backend, TypeOrmModule.forFeature([UserEntity])],
-          inject: [BACKEND_SESSION_STORE, getRepositoryToken(UserEntity)],
+          imports: [backend, metrics, TypeOrmModule.forFeature([UserEntity])],
+          inject: [BACKEND_SESSION_STORE, getRepositoryToken(UserEntity), DEMO_METRICS],
           // Already checked by loadConfig; the store, the users and the clock are added here.
-          useFactory: (store: SessionStore, users: Repository<UserEntity>) => ({
+          useFactory: (store: SessionStore, users: Repository<UserEntity>, demoMetrics: DemoMetrics | null) => ({
             ...config.session,
             store,
             // Roles are read at each refresh (cached a minute per instance; the admin roles
@@ -77,7 +79,7 @@ export class AppModule {
             resolveUser: (id: string) => findSessionUser(users, id),
             userCache: { ttl: '1m' },
             clock: overrides.clock,
-            telemetry: { meterProvider: metrics?.meterProvider },
+            telemetry: { meterProvider: demoMetrics?.meterProvider },
           }),
         }),
         // csrf, refresh, logout, logout-all, sessions: the library's; register and login stay in AuthController.
@@ -94,7 +96,6 @@ export class AppModule {
         JwksController,
         WebPageController,
         ...(config.benchRoutes ? [BenchController] : []),
-        ...(metrics ? [MetricsController] : []),
       ],
       providers: [
         { provide: AppConfig, useValue: config },
@@ -103,7 +104,6 @@ export class AppModule {
         LoginRateLimiter,
         AuditTrailService,
         SessionListService,
-        ...(metrics ? [{ provide: DEMO_METRICS, useValue: metrics }, DemoMetricsLifecycle] : []),
         // Order matters: CsrfGuard needs to know how SessionGuard authenticated the request.
         { provide: APP_GUARD, useExisting: SessionGuard },
         { provide: APP_GUARD, useExisting: CsrfGuard },
