@@ -21,7 +21,9 @@
 //   BENCH_SOCKETS       sockets of the socket-close scenario (default 100)
 //   BENCH_ONLY          comma list of scenarios: stateless,cached,fastify-cached,strict,refresh,login,propagation,
 //                       socket-close,cleanup,redis-cached,redis-strict,redis-refresh,redis-propagation,
-//                       redis-cleanup,graphql-me
+//                       redis-cleanup,graphql-me,telemetry
+//                       (telemetry: cached GET /api/me and refresh with @opentelemetry/api absent, loaded without
+//                       an SDK, and with the metrics and tracing SDKs on; bench/lib/telemetry-scenario.mjs)
 //                       (fastify-cached: the cached scenario with the app on Fastify, HTTP_ADAPTER=fastify)
 //                       (`redis` stands for all five redis-* scenarios)
 //   BENCH_CPU_PROF=1    start the app with --cpu-prof and summarise self time per scenario
@@ -36,6 +38,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { appEnv, runCleanup, startApp } from './lib/app.mjs';
 import { graphqlMeScenario } from './lib/graphql-scenario.mjs';
+import { telemetryScenario } from './lib/telemetry-scenario.mjs';
 import { extraPerRequest, formatExtra, formatSummary, summarize } from './cpu-profile-summary.mjs';
 import { expectStatus, login, mapLimit, register, request } from './lib/http.mjs';
 import { killLoads, runLoad } from './lib/load-runner.mjs';
@@ -59,7 +62,7 @@ const number = (name, fallback) => {
 };
 
 const REDIS_SCENARIOS = ['redis-cached', 'redis-strict', 'redis-refresh', 'redis-propagation', 'redis-cleanup'];
-const ALL_SCENARIOS = ['stateless', 'cached', 'fastify-cached', 'strict', 'refresh', 'login', 'propagation', 'socket-close', 'cleanup', ...REDIS_SCENARIOS, 'graphql-me'];
+const ALL_SCENARIOS = ['stateless', 'cached', 'fastify-cached', 'strict', 'refresh', 'login', 'propagation', 'socket-close', 'cleanup', ...REDIS_SCENARIOS, 'graphql-me', 'telemetry'];
 const only = process.env.BENCH_ONLY
   ? [...new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim()).filter(Boolean).flatMap((s) => (s === 'redis' ? REDIS_SCENARIOS : [s])))]
   : ALL_SCENARIOS;
@@ -138,9 +141,9 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
  * Starts the demo; `store` 'redis' puts its sessions in Redis under the run's key prefix,
  * `httpAdapter` 'fastify' runs it on Fastify.
  */
-async function start(name, revocationMode, store = 'postgres', httpAdapter = 'express') {
-  const env = appEnv({ databaseUrl: db.url, secrets, revocationMode, redis: redisEnv(store), httpAdapter });
-  const app = await startApp({ projectDir, logDir, name, env, cpuProfDir: profDir });
+async function start(name, revocationMode, store = 'postgres', httpAdapter = 'express', { env: extraEnv = {}, preload = [] } = {}) {
+  const env = { ...appEnv({ databaseUrl: db.url, secrets, revocationMode, redis: redisEnv(store), httpAdapter }), ...extraEnv };
+  const app = await startApp({ projectDir, logDir, name, env, cpuProfDir: profDir, extraPreload: preload });
   running.add(app);
   say(
     `started ${name} (${revocationMode}, sessions in ${store === 'redis' ? `Redis, prefix ${redis.prefix}` : 'PostgreSQL'}, ` +
@@ -867,6 +870,10 @@ async function main() {
     if (only.includes('graphql-me')) {
       const helpers = { start, stop, loadInterleaved, say, describeRun, describeRatios, settings, register, login, expectStatus, benchEmail };
       results.graphql = await graphqlMeScenario({ ...helpers, password: PASSWORD });
+    }
+    if (only.includes('telemetry')) {
+      const helpers = { start, stop, loadInterleaved, refreshRounds, say, describeRun, describeRatios, settings, register, login, expectStatus, request, benchEmail };
+      results.telemetry = await telemetryScenario({ ...helpers, password: PASSWORD, benchDir });
     }
     if (only.includes('cleanup')) results.cleanup = await cleanupScenario();
     if (redisWanted) {

@@ -54,16 +54,16 @@ function tail(file, lines = 20) {
 /**
  * Starts the app on a free port and waits for GET /health to answer 200.
  * `cpuProfDir` adds --cpu-prof (the profile is written when the process exits).
- * `preload` lists the scripts given to `node --require` (default: the query counter).
+ * `preload` lists the scripts given to `node --require` (default: the query counter), then `extraPreload`.
  */
-export async function startApp({ projectDir, logDir, name, env, cpuProfDir, preload = [QUERY_COUNTER] }) {
+export async function startApp({ projectDir, logDir, name, env, cpuProfDir, preload = [QUERY_COUNTER], extraPreload = [] }) {
   const port = await freePort();
   const counterPort = await freePort();
   const logFile = join(logDir, `${name}.log`);
   const fd = openSync(logFile, 'a');
   const args = [
     ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []),
-    ...preload.flatMap((script) => ['--require', script]),
+    ...[...preload, ...extraPreload].flatMap((script) => ['--require', script]),
     join(projectDir, 'dist/apps/demo-api/main.js'),
   ];
   const child = spawn(process.execPath, args, {

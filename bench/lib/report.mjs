@@ -18,6 +18,10 @@ const TARGETS = {
   redisStrict: 0.8,
   redisRefresh: 0.6,
   redisPropagationP99Ms: 50,
+  // Telemetry: the cached route's ratio with the OpenTelemetry API loaded and no SDK may
+  // differ from the same ratio without the API by this much either way (the run-to-run noise
+  // of one ratio on this machine is a few percent).
+  telemetryNoise: 0.05,
 };
 
 /**
@@ -407,6 +411,54 @@ export function renderReport({ date, machine, database, settings, results, profi
           baselineRow('cached: `POST /graphql` `benchMe` (baseline)', base),
           scenarioRow('cached: `POST /graphql` `me` bearer', s, base, undefined, paired),
         ]),
+    );
+  }
+
+  // --- Telemetry (bench/lib/telemetry-scenario.mjs) --------------------------------
+  if (results.telemetry) {
+    const rows = [];
+    const ratios = {};
+    for (const v of results.telemetry.variants) {
+      const meBase = summarizeRuns(v.me.baseline);
+      const refreshBase = summarizeRuns(v.refresh.baseline);
+      const meRatio = pairedRpsRatio(v.me.runs, v.me.baseline);
+      const refreshRatio = pairedRpsRatio(v.refresh.runs, v.refresh.baseline);
+      ratios[v.name] = { me: meRatio, refresh: refreshRatio };
+      rows.push(baselineRow(`${v.name}: \`GET /bench/me\` (baseline of the \`/api/me\` runs)`, meBase));
+      rows.push(scenarioRow(`${v.name}: \`GET /api/me\` bearer`, summarizeRuns(v.me.runs), meBase, undefined, meRatio));
+      rows.push(baselineRow(`${v.name}: \`GET /bench/me\` (baseline of the refresh runs)`, refreshBase));
+      rows.push(scenarioRow(`${v.name}: \`POST /auth/refresh\``, summarizeRuns(v.refresh.runs), refreshBase, undefined, refreshRatio));
+    }
+    const relative = (variant, route) =>
+      ratios[variant]?.[route] !== undefined && ratios['no-api']?.[route] ? ratios[variant][route] / ratios['no-api'][route] : undefined;
+    // Within noise: the cached route's ratio with the API loaded and no SDK, against the same
+    // ratio without the API, differs by at most TARGETS.telemetryNoise either way.
+    const apiMe = relative('api', 'me');
+    const noise = TARGETS.telemetryNoise;
+    const unchanged = {
+      name: 'cached GET /api/me with the OpenTelemetry API loaded, no SDK, against without it',
+      measured: apiMe === undefined ? '–' : `${fmt(apiMe, 3)}×`,
+      goal: `${fmt(1 - noise)}× – ${fmt(1 + noise)}×`,
+      met: apiMe !== undefined && Math.abs(apiMe - 1) <= noise,
+      short: apiMe === undefined ? undefined : `${fmt(Math.abs(apiMe - 1) * 100, 1)}% off`,
+    };
+    checks.push(unchanged);
+    const pct = (value) => (value === undefined ? '–' : `${value >= 1 ? '+' : '−'}${fmt(Math.abs(value - 1) * 100, 1)}%`);
+    sections.push(
+      `## Telemetry: what OpenTelemetry costs\n\n` +
+        `Three app starts (\`cached\`, PostgreSQL), one after the other: **no-api**, \`@opentelemetry/api\` made unresolvable ` +
+        `(\`bench/lib/otel-absent.cjs\`); **api**, the API installed and loaded but no SDK registered (\`METRICS=off\`, the demo's ` +
+        `default: the library sees no-op providers and wraps nothing); **sdk**, \`METRICS=on\` (metrics SDK, Prometheus exporter) ` +
+        `and a tracing SDK preloaded (\`bench/lib/otel-tracing.cjs\`: AsyncLocalStorage context, batch processor, an exporter that ` +
+        `drops the spans). In each, ${settings.rounds} rounds of \`GET /api/me\` (bearer) and ${settings.rounds} of ` +
+        `\`POST /auth/refresh\`, each interleaved with that app's own baseline route; compare the variants through their ` +
+        `**× baseline** ratios, never their raw req/s (each app start runs at its own machine speed).\n\n` +
+        table(HTTP_HEADER, rows) +
+        `\n\nAgainst no-api: cached \`GET /api/me\` ${pct(apiMe)} with the API loaded and no SDK, ${pct(relative('sdk', 'me'))} with ` +
+        `the SDKs on (an authenticated request records nothing unless it is refused); \`POST /auth/refresh\` ` +
+        `${pct(relative('api', 'refresh'))} with the API and no SDK, ${pct(relative('sdk', 'refresh'))} with the SDKs on ` +
+        `(a span, a duration and a counter per refresh, a span and a duration per store call). Within noise means within ` +
+        `±${fmt(noise * 100, 0)}% (${verdict(unchanged)}).`,
     );
   }
 
