@@ -282,6 +282,8 @@ export class SessionSockets implements OnApplicationShutdown {
    */
   private connectError(error: unknown): Error {
     const refusal = this.refusalOf(error);
+    // A refused handshake is a refused authentication, as a guard's 401 is.
+    if (!(refusal instanceof CsrfFailedException)) this.authenticator.recordFailure(refusal);
     const body = refusal.getResponse() as { message?: unknown; code?: unknown };
     const code = typeof body.code === 'string' ? body.code : AuthErrorCode.TokenInvalid;
     const message = typeof body.message === 'string' ? body.message : AUTH_ERROR_MESSAGES.token_invalid;
