@@ -20,7 +20,8 @@ export interface LuaScript {
  * succeeds), gu (grants set by updateUserSessions while it was pending).
  *
  * Each bucket also has `x`, the sessions it holds by the time they end (min of expiresAt
- * and revokedAt; never later than that: a refresh leaves an earlier time), whose members are `["id","userId"]` so that the cleanup can prune user
+ * and revokedAt; every write that moves either puts it there, so that it can be counted
+ * by score; never later than that: the cleanup relies on it), whose members are `["id","userId"]` so that the cleanup can prune user
  * indexes even for sessions Redis already expired; and `r`, the bucket's revocations by
  * time, trimmed to the revocation window at each revocation.
  */
@@ -123,8 +124,8 @@ const READ = `redis.call('HMGET', KEYS[1], ${RECORD_FIELDS.map((field) => `'${fi
 export const FIND = script('find', `return ${READ}`);
 
 /**
- * KEYS: session, ends index (declared, left as it is). ARGV: expected hash, new hash, now,
- * expiresAt, retention, id. The compare-and-swap of a refresh: the updated fields, or nil when the session is absent,
+ * KEYS: session, ends index. ARGV: expected hash, new hash, now, expiresAt, retention, id.
+ * The compare-and-swap of a refresh: the updated fields, or nil when the session is absent,
  * pending, revoked, expired at now, or holds another hash.
  */
 export const ROTATE = script(
@@ -136,8 +137,9 @@ local now = tonumber(ARGV[3])
 if tonumber(s[3]) <= now or s[2] ~= ARGV[1] then return false end
 local e = math.min(tonumber(ARGV[4]), tonumber(s[4]))
 redis.call('HSET', KEYS[1], 'ph', s[2], 'h', ARGV[2], 'g', num(tonumber(s[7]) + 1), 'ra', ARGV[3], 'ls', ARGV[3], 'e', num(e))
--- The end-time index keeps the earlier, lower time: the cleanup re-reads the session before
--- deleting and puts a time that moved right (DELETE_ENDED), so a refresh spares the update.
+-- The end-time index follows: the cleanup would cope with an earlier time (DELETE_ENDED
+-- re-reads the session), but a count of live sessions by score would not.
+redis.call('ZADD', KEYS[2], num(e), member(ARGV[6], s[1]))
 keep(KEYS[1], e, now, tonumber(ARGV[5]))
 return ${READ}
 `,
