@@ -280,6 +280,12 @@ return { 1, s[5] }
 `,
 );
 
+/**
+ * KEYS: ends index. ARGV: now. How many of the bucket's sessions end after `now`: those
+ * live at `now` (see `x` above; a pending successor is not in the index yet).
+ */
+export const COUNT_LIVE = script('count_live', `return redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf')`);
+
 /** KEYS: revocation log. ARGV: since. Flat id, time pairs. */
 export const REVOKED_SINCE = script(
   'revoked_since',

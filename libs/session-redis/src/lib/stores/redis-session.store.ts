@@ -276,6 +276,28 @@ export class RedisSessionStore implements SessionStore {
     return revocations;
   }
 
+  /**
+   * How many sessions are live at `now` (neither revoked nor expired): one `ZCOUNT` per
+   * bucket of its end-time index, the sessions whose end (the earlier of `expiresAt` and
+   * `revokedAt`) is after `now`, all buckets at once; never a scan of the sessions. A
+   * reissue's successor counts once in force. Exact, with three edges:
+   * - the absolute expiry is excluded through `expiresAt`, which every write caps at
+   *   `absoluteExpiresAt` (a record created with a later `expiresAt`, which the core never
+   *   writes, would count until then);
+   * - a revocation dated after `now` counts until that date;
+   * - a session last refreshed by an earlier version of this store, which left the index
+   *   behind on a refresh (a rolling deploy, or data from before it), counts only until
+   *   the end it had before that refresh, and again from its next refresh or `touch`.
+   *
+   * The buckets are read together, not as one snapshot: a gauge's precision.
+   */
+  async countLiveSessions(now: Date): Promise<number> {
+    const counts = await Promise.all(
+      this.keys.tags.map((tag) => this.runner.run(scripts.COUNT_LIVE, [this.keys.ends(tag)], [ms(now)])),
+    );
+    return counts.reduce<number>((sum, count) => sum + Number(count), 0);
+  }
+
   /** See `deleteEnded`. */
   deleteExpired(cutoff: Date, limit: number): Promise<number> {
     const start = this.nextBucket;
