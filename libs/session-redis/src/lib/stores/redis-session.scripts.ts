@@ -182,8 +182,17 @@ return ${READ}
 `,
 );
 
+/*
+ * A revocation is published twice: the bare id on `channel` (what every version's feed
+ * reads: never change it), then "<id> <epoch ms>" on `timed`, the commit time on Redis's
+ * own clock (`TIME`, which Redis 7 lets a script call anywhere: scripts replicate by
+ * their effects), for the propagation-lag metric of the feeds that ask for it. Always
+ * published, as no instance can tell whether another listens: it costs one more PUBLISH
+ * per revoked session (about a microsecond of Redis time with the TIME call; on a
+ * cluster, one more message on the cluster bus), and revocations are rare next to refreshes.
+ */
 const REVOKE_BODY = `
-local function revoke(s, id, reason, at, retention, window, channel)
+local function revoke(s, id, reason, at, retention, window, channel, timed)
   redis.call('HSET', KEYS[1], 'va', num(at), 'vr', reason)
   redis.call('ZADD', KEYS[3], num(at), id)
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. num(at - window))
@@ -193,12 +202,14 @@ local function revoke(s, id, reason, at, retention, window, channel)
     keep(KEYS[1], ended, at, retention)
   end
   redis.call('PUBLISH', channel, id)
+  local time = redis.call('TIME')
+  redis.call('PUBLISH', timed, id .. ' ' .. num(tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)))
 end
 `;
 
 /**
  * KEYS: session, ends index, revocation log. ARGV: id, reason, at, retention, window,
- * channel, owner ('' for any). Returns { status, predecessor }: 1 revoked, 0 already
+ * channel, owner ('' for any), timed channel. Returns { status, predecessor }: 1 revoked, 0 already
  * revoked, -1 absent, -2 another user's; `predecessor` is set for a reissue's successor.
  * A pending successor is revoked too (a revocation of its user must not miss it).
  */
@@ -209,14 +220,14 @@ local s = redis.call('HMGET', KEYS[1], 'u', 'e', 'va', 'p', 'pr')
 if not s[1] then return { -1 } end
 if ARGV[7] ~= '' and s[1] ~= ARGV[7] then return { -2 } end
 if s[3] then return { 0, s[5] } end
-revoke({ u = s[1], e = s[2], pending = s[4] }, ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6])
+revoke({ u = s[1], e = s[2], pending = s[4] }, ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[8])
 return { 1, s[5] }
 `,
 );
 
 /**
  * KEYS: old session, its ends index, its revocation log. ARGV: id, userId, reason, at,
- * retention, window, channel. The first half of a reissue: revokes the old session when
+ * retention, window, channel, timed channel. The first half of a reissue: revokes the old session when
  * it is live at `at` and the user's, and returns its grants { roles, claims }; else nil.
  */
 export const REISSUE_REVOKE = script(
@@ -225,7 +236,7 @@ export const REISSUE_REVOKE = script(
 local s = redis.call('HMGET', KEYS[1], 'u', 'e', 'va', 'p', 'r', 'c')
 local at = tonumber(ARGV[4])
 if not s[1] or s[3] or s[4] or s[1] ~= ARGV[2] or tonumber(s[2]) <= at then return false end
-revoke({ u = s[1], e = s[2] }, ARGV[1], ARGV[3], at, tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7])
+revoke({ u = s[1], e = s[2] }, ARGV[1], ARGV[3], at, tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8])
 return { s[5], s[6] }
 `,
 );
