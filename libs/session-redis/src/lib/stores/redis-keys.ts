@@ -9,6 +9,8 @@ export class RedisKeys {
   readonly tags: readonly string[];
   /** Pub/sub channel of revoked session ids. */
   readonly revokedChannel: string;
+  /** Pub/sub channel of revocations with their commit times, `"<sessionId> <epoch ms>"` (Redis's clock). */
+  readonly revokedAtChannel: string;
   /** Pub/sub channel of users whose grants changed. */
   readonly usersChannel: string;
   /** The cleanup lock. */
@@ -20,6 +22,7 @@ export class RedisKeys {
   ) {
     this.tags = Array.from({ length: buckets }, (_, n) => `{${prefix}:${n}}`);
     this.revokedChannel = `${prefix}:revoked`;
+    this.revokedAtChannel = `${prefix}:revoked-at`;
     this.usersChannel = `${prefix}:users`;
     this.cleanupLock = `${prefix}:cleanup-lock`;
   }

@@ -20,7 +20,8 @@ export interface LuaScript {
  * succeeds), gu (grants set by updateUserSessions while it was pending).
  *
  * Each bucket also has `x`, the sessions it holds by the time they end (min of expiresAt
- * and revokedAt; never later than that: a refresh leaves an earlier time), whose members are `["id","userId"]` so that the cleanup can prune user
+ * and revokedAt; every write that moves either puts it there, so that it can be counted
+ * by score; never later than that: the cleanup relies on it), whose members are `["id","userId"]` so that the cleanup can prune user
  * indexes even for sessions Redis already expired; and `r`, the bucket's revocations by
  * time, trimmed to the revocation window at each revocation.
  */
@@ -123,8 +124,8 @@ const READ = `redis.call('HMGET', KEYS[1], ${RECORD_FIELDS.map((field) => `'${fi
 export const FIND = script('find', `return ${READ}`);
 
 /**
- * KEYS: session, ends index (declared, left as it is). ARGV: expected hash, new hash, now,
- * expiresAt, retention, id. The compare-and-swap of a refresh: the updated fields, or nil when the session is absent,
+ * KEYS: session, ends index. ARGV: expected hash, new hash, now, expiresAt, retention, id.
+ * The compare-and-swap of a refresh: the updated fields, or nil when the session is absent,
  * pending, revoked, expired at now, or holds another hash.
  */
 export const ROTATE = script(
@@ -136,8 +137,9 @@ local now = tonumber(ARGV[3])
 if tonumber(s[3]) <= now or s[2] ~= ARGV[1] then return false end
 local e = math.min(tonumber(ARGV[4]), tonumber(s[4]))
 redis.call('HSET', KEYS[1], 'ph', s[2], 'h', ARGV[2], 'g', num(tonumber(s[7]) + 1), 'ra', ARGV[3], 'ls', ARGV[3], 'e', num(e))
--- The end-time index keeps the earlier, lower time: the cleanup re-reads the session before
--- deleting and puts a time that moved right (DELETE_ENDED), so a refresh spares the update.
+-- The end-time index follows: the cleanup would cope with an earlier time (DELETE_ENDED
+-- re-reads the session), but a count of live sessions by score would not.
+redis.call('ZADD', KEYS[2], num(e), member(ARGV[6], s[1]))
 keep(KEYS[1], e, now, tonumber(ARGV[5]))
 return ${READ}
 `,
@@ -180,8 +182,17 @@ return ${READ}
 `,
 );
 
+/*
+ * A revocation is published twice: the bare id on `channel` (what every version's feed
+ * reads: never change it), then "<id> <epoch ms>" on `timed`, the commit time on Redis's
+ * own clock (`TIME`, which Redis 7 lets a script call anywhere: scripts replicate by
+ * their effects), for the propagation-lag metric of the feeds that ask for it. Always
+ * published, as no instance can tell whether another listens: it costs one more PUBLISH
+ * per revoked session (about a microsecond of Redis time with the TIME call; on a
+ * cluster, one more message on the cluster bus), and revocations are rare next to refreshes.
+ */
 const REVOKE_BODY = `
-local function revoke(s, id, reason, at, retention, window, channel)
+local function revoke(s, id, reason, at, retention, window, channel, timed)
   redis.call('HSET', KEYS[1], 'va', num(at), 'vr', reason)
   redis.call('ZADD', KEYS[3], num(at), id)
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. num(at - window))
@@ -191,12 +202,14 @@ local function revoke(s, id, reason, at, retention, window, channel)
     keep(KEYS[1], ended, at, retention)
   end
   redis.call('PUBLISH', channel, id)
+  local time = redis.call('TIME')
+  redis.call('PUBLISH', timed, id .. ' ' .. num(tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)))
 end
 `;
 
 /**
  * KEYS: session, ends index, revocation log. ARGV: id, reason, at, retention, window,
- * channel, owner ('' for any). Returns { status, predecessor }: 1 revoked, 0 already
+ * channel, owner ('' for any), timed channel. Returns { status, predecessor }: 1 revoked, 0 already
  * revoked, -1 absent, -2 another user's; `predecessor` is set for a reissue's successor.
  * A pending successor is revoked too (a revocation of its user must not miss it).
  */
@@ -207,14 +220,14 @@ local s = redis.call('HMGET', KEYS[1], 'u', 'e', 'va', 'p', 'pr')
 if not s[1] then return { -1 } end
 if ARGV[7] ~= '' and s[1] ~= ARGV[7] then return { -2 } end
 if s[3] then return { 0, s[5] } end
-revoke({ u = s[1], e = s[2], pending = s[4] }, ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6])
+revoke({ u = s[1], e = s[2], pending = s[4] }, ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[8])
 return { 1, s[5] }
 `,
 );
 
 /**
  * KEYS: old session, its ends index, its revocation log. ARGV: id, userId, reason, at,
- * retention, window, channel. The first half of a reissue: revokes the old session when
+ * retention, window, channel, timed channel. The first half of a reissue: revokes the old session when
  * it is live at `at` and the user's, and returns its grants { roles, claims }; else nil.
  */
 export const REISSUE_REVOKE = script(
@@ -223,7 +236,7 @@ export const REISSUE_REVOKE = script(
 local s = redis.call('HMGET', KEYS[1], 'u', 'e', 'va', 'p', 'r', 'c')
 local at = tonumber(ARGV[4])
 if not s[1] or s[3] or s[4] or s[1] ~= ARGV[2] or tonumber(s[2]) <= at then return false end
-revoke({ u = s[1], e = s[2] }, ARGV[1], ARGV[3], at, tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7])
+revoke({ u = s[1], e = s[2] }, ARGV[1], ARGV[3], at, tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8])
 return { s[5], s[6] }
 `,
 );
@@ -277,6 +290,12 @@ end
 return { 1, s[5] }
 `,
 );
+
+/**
+ * KEYS: ends index. ARGV: now. How many of the bucket's sessions end after `now`: those
+ * live at `now` (see `x` above; a pending successor is not in the index yet).
+ */
+export const COUNT_LIVE = script('count_live', `return redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf')`);
 
 /** KEYS: revocation log. ARGV: since. Flat id, time pairs. */
 export const REVOKED_SINCE = script(

@@ -54,6 +54,14 @@ export const REDIS_STORE_ERROR_MESSAGES = {
   successorLost: 'reissue: the successor expired before it was put in force (the two steps took longer than a minute)',
 } as const;
 
+/** A `revokedAtChannel` message, `"<sessionId> <epoch ms>"`; null when it is not one. */
+function commitOf(message: string): { sessionId: string; committedAt: Date } | null {
+  const space = message.lastIndexOf(' ');
+  const time = message.slice(space + 1);
+  if (space < 1 || !/^\d{1,15}$/.test(time)) return null;
+  return { sessionId: message.slice(0, space), committedAt: new Date(Number(time)) };
+}
+
 function duration(option: string, value: string | number | undefined, fallback: string): number {
   const parsed = parseDuration(value ?? fallback);
   if (parsed === undefined) throw new Error(REDIS_STORE_ERROR_MESSAGES.badDuration(option, value));
@@ -188,6 +196,7 @@ export class RedisSessionStore implements SessionStore {
       String(this.windowMs),
       this.keys.revokedChannel,
       owner,
+      this.keys.revokedAtChannel,
     ])) as [number, (string | null)?];
     return { id, status: reply[0], predecessor: reply[1] ?? null };
   }
@@ -210,6 +219,7 @@ export class RedisSessionStore implements SessionStore {
       String(this.retentionMs),
       String(this.windowMs),
       this.keys.revokedChannel,
+      this.keys.revokedAtChannel,
     ])) as [string, string] | null;
     if (!grants) {
       await this.runner.run(scripts.REISSUE_DISCARD, [key], []);
@@ -276,6 +286,28 @@ export class RedisSessionStore implements SessionStore {
     return revocations;
   }
 
+  /**
+   * How many sessions are live at `now` (neither revoked nor expired): one `ZCOUNT` per
+   * bucket of its end-time index, the sessions whose end (the earlier of `expiresAt` and
+   * `revokedAt`) is after `now`, all buckets at once; never a scan of the sessions. A
+   * reissue's successor counts once in force. Exact, with three edges:
+   * - the absolute expiry is excluded through `expiresAt`, which every write caps at
+   *   `absoluteExpiresAt` (a record created with a later `expiresAt`, which the core never
+   *   writes, would count until then);
+   * - a revocation dated after `now` counts until that date;
+   * - a session last refreshed by an earlier version of this store, which left the index
+   *   behind on a refresh (a rolling deploy, or data from before it), counts only until
+   *   the end it had before that refresh, and again from its next refresh or `touch`.
+   *
+   * The buckets are read together, not as one snapshot: a gauge's precision.
+   */
+  async countLiveSessions(now: Date): Promise<number> {
+    const counts = await Promise.all(
+      this.keys.tags.map((tag) => this.runner.run(scripts.COUNT_LIVE, [this.keys.ends(tag)], [ms(now)])),
+    );
+    return counts.reduce<number>((sum, count) => sum + Number(count), 0);
+  }
+
   /** See `deleteEnded`. */
   deleteExpired(cutoff: Date, limit: number): Promise<number> {
     const start = this.nextBucket;
@@ -298,21 +330,35 @@ export class RedisSessionStore implements SessionStore {
   /**
    * Subscribes, on a connection of its own, to the channels every revocation and every
    * `updateUserSessions` publishes to; resyncs the listener once subscribed and after
-   * every reconnect (messages published meanwhile were missed).
+   * every reconnect (messages published meanwhile were missed). Only a listener with
+   * `committed` also gets the channel of commit times (Redis's clock at the revocation);
+   * a malformed message there is ignored.
    */
   async watchRevocations(listener: RevocationFeedListener): Promise<RevocationFeedSubscription> {
     const subscriber = await this.client.subscriber();
-    const { revokedChannel, usersChannel } = this.keys;
+    const { revokedChannel, usersChannel, revokedAtChannel } = this.keys;
+    const timed = typeof listener.committed === 'function';
     const feed = { closed: false, lastActivityAt: null as Date | null, connected: () => subscriber.isReady ?? true };
     try {
       subscriber.onReconnect(() => {
         feed.lastActivityAt = new Date();
         listener.resync();
       });
-      await subscriber.subscribe([revokedChannel, usersChannel], (message, channel) => {
+      const channels = timed ? [revokedChannel, usersChannel, revokedAtChannel] : [revokedChannel, usersChannel];
+      await subscriber.subscribe(channels, (message, channel) => {
         feed.lastActivityAt = new Date();
         if (channel === revokedChannel) listener.revoked([message]);
         else if (channel === usersChannel) listener.userChanged([message]);
+        else if (channel === revokedAtChannel && timed) {
+          const commit = commitOf(message);
+          if (!commit) return;
+          try {
+            listener.committed?.(commit.sessionId, commit.committedAt);
+          } catch {
+            // A metric only: what it throws must not reach the client's reply loop (the
+            // messages after it on this connection are revocations).
+          }
+        }
       });
     } catch (error) {
       await subscriber.close().catch(() => undefined);
