@@ -1,3 +1,4 @@
+import { io } from 'socket.io-client';
 import request from 'supertest';
 import { PAGE_ORIGIN } from './support/cookie-client';
 import { REAL_BACKENDS, bearerLogin, bearerRefresh, bearerSignup, startDemoApp } from './support/demo-app';
@@ -137,6 +138,25 @@ describe(`Prometheus metrics at GET /metrics (${REAL_BACKENDS})`, () => {
     // database count too, all local).
     const count = valueOf(samples, 'tessera_revocation_propagation_lag_count');
     expect(valueOf(samples, 'tessera_revocation_propagation_lag_bucket', { le: '10' })).toBe(count);
+  });
+
+  it('counts a refused WebSocket handshake as an authentication failure', async () => {
+    const before = valueOf(await scrape(), 'tessera_auth_failures_total', { tessera_auth_code: 'token_invalid' });
+    const socket = io(`${demo.url}/ws`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: 'not-a-jwt' } });
+    try {
+      const data = await new Promise<unknown>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no connect_error within 20 s')), 20_000);
+        socket.once('connect', () => reject(new Error('the handshake was accepted')));
+        socket.once('connect_error', (error) => {
+          clearTimeout(timer);
+          resolve((error as { data?: unknown }).data);
+        });
+      });
+      expect(data).toEqual({ code: 'token_invalid' });
+    } finally {
+      socket.disconnect();
+    }
+    expect(valueOf(await scrape(), 'tessera_auth_failures_total', { tessera_auth_code: 'token_invalid' })).toBe(before + 1);
   });
 
   it('puts no token, secret or raw session id in any sample', async () => {
