@@ -292,6 +292,33 @@ for (const target of ['server', 'cluster'] as const) {
         }
       });
 
+      it('keeps delivering revocations when `revoked` throws', async () => {
+        const { store, peer } = stores();
+        const heard = hearing(false);
+        const subscription = await store.watchRevocations({
+          ...heard.listener,
+          revoked: (ids) => {
+            heard.listener.revoked(ids);
+            throw new Error('a broken listener');
+          },
+        });
+        try {
+          await until(() => heard.resyncs() >= 1, 'the first resync');
+          const first = live();
+          const records = [first, ...Array.from({ length: 5 }, () => ({ ...live(), userId: first.userId }))];
+          for (const record of records) await peer.create(record);
+          const ids = (await peer.revokeByUser(first.userId, 'logout_all', new Date())).sort();
+          const after = live();
+          await peer.create(after);
+          await peer.revoke(after.id, 'admin', new Date());
+          await until(() => heard.revoked.includes(after.id), 'the last revocation');
+          expect([...heard.revoked].sort()).toEqual([...ids, after.id].sort());
+          expect(heard.resyncs()).toBe(1);
+        } finally {
+          await subscription.close();
+        }
+      });
+
       it('subscribes to commit times only for a listener that takes them; revocations reach both alike', async () => {
         const recorder = recording(nodeRedisClient(connection));
         const { store, peer } = stores(recorder.client);

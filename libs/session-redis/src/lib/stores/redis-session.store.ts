@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { parseDuration } from '@tessera/session';
 import type { CleanupLock, RefreshRotation, RevocationFeedListener, RevocationFeedSubscription, RevocationReason, SessionFeedStatus, SessionGrants, SessionRecord, SessionRevocation, SessionStore } from '@tessera/session';
@@ -84,6 +85,7 @@ function duration(option: string, value: string | number | undefined, fallback: 
  * so a successor never escapes either.
  */
 export class RedisSessionStore implements SessionStore {
+  private readonly logger = new Logger('RedisSessionStore');
   private readonly keys: RedisKeys;
   private readonly runner: ScriptRunner;
   private readonly retentionMs: number;
@@ -345,19 +347,19 @@ export class RedisSessionStore implements SessionStore {
         listener.resync();
       });
       const channels = timed ? [revokedChannel, usersChannel, revokedAtChannel] : [revokedChannel, usersChannel];
+      // Nothing a listener throws may reach the client's reply loop: node-redis would reset
+      // its reader and drop the messages read with this one, revocations among them.
       await subscriber.subscribe(channels, (message, channel) => {
         feed.lastActivityAt = new Date();
-        if (channel === revokedChannel) listener.revoked([message]);
-        else if (channel === usersChannel) listener.userChanged([message]);
-        else if (channel === revokedAtChannel && timed) {
-          const commit = commitOf(message);
-          if (!commit) return;
-          try {
-            listener.committed?.(commit.sessionId, commit.committedAt);
-          } catch {
-            // A metric only: what it throws must not reach the client's reply loop (the
-            // messages after it on this connection are revocations).
+        try {
+          if (channel === revokedChannel) listener.revoked([message]);
+          else if (channel === usersChannel) listener.userChanged([message]);
+          else if (channel === revokedAtChannel && timed) {
+            const commit = commitOf(message);
+            if (commit) listener.committed?.(commit.sessionId, commit.committedAt);
           }
+        } catch (error) {
+          this.logger.warn(`Feed listener failed (${error instanceof Error ? error.name : typeof error})`);
         }
       });
     } catch (error) {
