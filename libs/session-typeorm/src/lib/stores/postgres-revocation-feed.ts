@@ -97,6 +97,9 @@ export class PostgresRevocationFeed implements RevocationFeedSubscription {
       }
     } catch (error) {
       client.removeAllListeners();
+      // pg may still emit 'error' on this client (the server's 57P01 after a terminated
+      // backend, a reset while ending): one with no listener would crash the process.
+      client.on('error', () => undefined);
       await client.end().catch(() => undefined);
       throw error;
     }
