@@ -24,10 +24,10 @@ mode=all root=""
 case "${1:-}" in
   --install-only | --from)
     [ "$#" -ge 2 ] || { echo "usage: examples/run.sh [--install-only DIR | --from DIR] [app...]" >&2; exit 2; }
-    mode=${1#--} root=$2
+    mode=${1#--}
+    [ "$mode" = from ] || mkdir -p "$2"
+    root=$(cd "$2" 2>/dev/null && pwd) || { echo "examples/run.sh --from $2: no such directory (run --install-only first)" >&2; exit 1; }
     shift 2
-    mkdir -p "$root"
-    root=$(cd "$root" && pwd)
     ;;
 esac
 

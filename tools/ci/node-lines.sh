@@ -19,8 +19,8 @@ phase=() root=""
 case "${1:-}" in
   --install-only | --from)
     [ "$#" -ge 2 ] || { echo "usage: tools/ci/node-lines.sh [--install-only DIR | --from DIR] [version...]" >&2; exit 2; }
-    mkdir -p "$2"
-    root=$(cd "$2" && pwd)
+    [ "$1" = --from ] || mkdir -p "$2"
+    root=$(cd "$2" 2>/dev/null && pwd) || { echo "tools/ci/node-lines.sh --from $2: no such directory (run --install-only first)" >&2; exit 1; }
     phase=("$1")
     shift 2
     ;;
