@@ -7,8 +7,25 @@
 # tarballs in dist/packages/ (run `npm run pack` first), `tsc`, the e2e against PostgreSQL.
 # That app is what a new Nest 12 project is; the CommonJS example runs on the machine's Node.
 #
-# Usage: tools/ci/node-lines.sh [version...]   (default: the pinned versions below)
+# Usage: tools/ci/node-lines.sh [--install-only DIR | --from DIR] [version...]
+#   (default: the pinned versions below)
+# As examples/run.sh, the two halves can run apart (CI installs in the background):
+#   --install-only DIR   fetch each Node line and `npm install` the example with it in DIR/node-<version>
+#   --from DIR           `tsc` and e2e those copies, each on its own line
 set -euo pipefail
+
+# DIR is taken from where the script was called, before it moves to the repository's root.
+phase=() root=""
+case "${1:-}" in
+  --install-only | --from)
+    [ "$#" -ge 2 ] || { echo "usage: tools/ci/node-lines.sh [--install-only DIR | --from DIR] [version...]" >&2; exit 2; }
+    [ "$1" = --from ] || mkdir -p "$2"
+    root=$(cd "$2" 2>/dev/null && pwd) || { echo "tools/ci/node-lines.sh --from $2: no such directory (run --install-only first)" >&2; exit 1; }
+    phase=("$1")
+    shift 2
+    ;;
+esac
+
 cd "$(dirname "$0")/../.."
 
 if [ "$#" -gt 0 ]; then versions=("$@"); else versions=(22.23.5 24.22.3 26.12.1); fi
@@ -25,5 +42,9 @@ for version in "${versions[@]}"; do
   [ "$actual" = "v$version" ] || { echo "expected Node v$version in $bin, found $actual" >&2; exit 1; }
   echo "== Node $actual: examples/nest12-esm"
   # npm and tsc start through `#!/usr/bin/env node`, so this PATH runs them on that line too.
-  PATH="$bin:$PATH" examples/run.sh nest12-esm
+  if [ -n "$root" ]; then
+    PATH="$bin:$PATH" examples/run.sh "${phase[@]}" "$root/node-$version" nest12-esm
+  else
+    PATH="$bin:$PATH" examples/run.sh nest12-esm
+  fi
 done
