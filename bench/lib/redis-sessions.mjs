@@ -89,6 +89,7 @@ export async function writeEndedSessions(store, { tag, count, perUser = 5, concu
         generation: 0,
         rotatedAt: null,
         createdAt: at(-60),
+        authenticatedAt: at(-60),
         lastSeenAt: at(0),
         expiresAt: expired ? at(-30) : at(1),
         absoluteExpiresAt: at(2),
