@@ -1,17 +1,10 @@
 import type { RevocationFeedListener, RevocationFeedSubscription } from '@tessera/session';
 import { sessionRecordFixture } from '@tessera/session/testing';
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { createOwnDatabase } from '../../../test/support/own-database';
+import type { OwnDatabase } from '../../../test/support/own-database';
 import { PostgresSessionStore, REVOCATION_TIME_CHANNEL, sessionEntities, sessionMigrations } from '../../index';
-
-const serverUrl = (database: string) => {
-  const value = process.env.TESSERA_TEST_DATABASE_URL;
-  if (!value) throw new Error('The PostgreSQL global setup did not provide a database URL');
-  const url = new URL(value);
-  url.pathname = `/${database}`;
-  return url.toString();
-};
 
 async function waitFor(condition: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 20_000;
@@ -40,18 +33,14 @@ class TimedListener implements RevocationFeedListener {
 
 // A database of its own: the live-session count covers the whole table.
 describe('PostgreSQL store: what telemetry reads', () => {
-  const database = `tessera_telemetry_${randomBytes(4).toString('hex')}`;
-  const url = serverUrl(database);
-  let server: Client;
+  let database: OwnDatabase;
   let dataSource: DataSource;
   let store: PostgresSessionStore;
   const feeds: RevocationFeedSubscription[] = [];
 
   beforeAll(async () => {
-    server = new Client({ connectionString: serverUrl('postgres') });
-    await server.connect();
-    await server.query(`CREATE DATABASE ${server.escapeIdentifier(database)}`);
-    dataSource = new DataSource({ type: 'postgres', url, entities: sessionEntities, migrations: sessionMigrations });
+    database = await createOwnDatabase('tessera_telemetry');
+    dataSource = new DataSource({ type: 'postgres', url: database.url, entities: sessionEntities, migrations: sessionMigrations });
     await dataSource.initialize();
     await dataSource.runMigrations();
     store = new PostgresSessionStore(dataSource.getRepository(sessionEntities[0]));
@@ -60,8 +49,7 @@ describe('PostgreSQL store: what telemetry reads', () => {
   afterAll(async () => {
     await Promise.all(feeds.map((feed) => feed.close()));
     await dataSource?.destroy();
-    await server.query(`DROP DATABASE IF EXISTS ${server.escapeIdentifier(database)} WITH (FORCE)`);
-    await server.end();
+    await database?.drop();
   });
 
   async function watch(listener: RevocationFeedListener): Promise<void> {
@@ -103,14 +91,8 @@ describe('PostgreSQL store: what telemetry reads', () => {
     const userId = `user-${randomBytes(4).toString('hex')}`;
     const sessions = [sessionRecordFixture({ userId }), sessionRecordFixture({ userId })];
     for (const record of sessions) await store.create(record);
-    const admin = new Client({ connectionString: url });
-    await admin.connect();
-    try {
-      await admin.query('SELECT pg_notify($1, $2)', [REVOCATION_TIME_CHANNEL, 'no-time-here']);
-      await admin.query('SELECT pg_notify($1, $2)', [REVOCATION_TIME_CHANNEL, 'a b c']);
-    } finally {
-      await admin.end();
-    }
+    await database.client.query('SELECT pg_notify($1, $2)', [REVOCATION_TIME_CHANNEL, 'no-time-here']);
+    await database.client.query('SELECT pg_notify($1, $2)', [REVOCATION_TIME_CHANNEL, 'a b c']);
     await store.revokeByUser(userId, 'logout_all', new Date());
 
     await waitFor(() => listener.commits.length === 2, 'two timed revocations');
